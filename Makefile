@@ -1,0 +1,60 @@
+# keyless.aks_storage — developer entry points. `make test` and `make demo` install what they need themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/build/collections
+LINK := $(COLLECTIONS)/ansible_collections/keyless/aks_storage
+# pytest-xdist workers for the integration suites (the machines have 2 cores; ansible-playbook is mostly waiting)
+JOBS ?= 3
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv collection test unit sandbox-tests integration sanity lint demo build clean
+
+help:
+	@echo "make test   - sanity, lint, unit, sandbox and integration tests (offline, installs its own venv)"
+	@echo "make demo   - start the sandbox, converge the demo playbook twice, print the summary, stop"
+	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
+
+$(BIN)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt -c tests/constraints.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+collection: $(LINK)
+$(LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+test: venv collection
+	VENV=$(VENV) JOBS=$(JOBS) bash tests/run-all.sh
+
+unit: venv collection
+	$(BIN)/python -m pytest -q tests/unit
+
+sandbox-tests: venv collection
+	$(BIN)/python -m pytest -q tests/sandbox
+
+integration: venv collection
+	$(BIN)/python -m pytest -q -n $(JOBS) tests/integration
+
+sanity: venv
+	VENV=$(VENV) bash tests/sanity/run-sanity.sh
+
+lint: venv collection
+	$(BIN)/ansible-lint
+	$(BIN)/yamllint -s .
+
+demo: venv collection
+	$(BIN)/python scripts/demo.py
+
+build: venv
+	mkdir -p build/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path build/dist .
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Authentication options shared by every Azure module of keyless.aks_storage."""
+
+    DOCUMENTATION = r"""
+options:
+  auth_source:
+    description:
+      - Where the Azure credential comes from. Only C(azure-identity) credentials are used.
+      - V(auto) uses O(client_id), O(secret) and O(tenant) when all three are set, workload identity when
+        O(client_id), O(tenant) and O(federated_token_file) are set, and otherwise the C(azure-identity) default
+        chain (environment, workload identity, managed identity, Azure CLI; interactive credentials are excluded).
+      - V(env) uses a service principal secret from O(client_id), O(secret) and O(tenant), or a certificate
+        configured with the C(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
+      - V(cli) uses the account of C(az login).
+      - V(msi) uses the managed identity of the machine or container the task runs on (user-assigned when
+        O(client_id) is set).
+      - V(workload_identity) exchanges a Kubernetes service account token (O(federated_token_file)) for an Entra
+        token, so automation running in AKS or a CI system with OIDC needs no secret either.
+      - Falls back to the E(ANSIBLE_AZURE_AUTH_SOURCE) environment variable.
+    type: str
+    choices: [auto, cli, env, msi, workload_identity]
+    default: auto
+  subscription_id:
+    description:
+      - The Azure subscription to work in.
+      - Falls back to E(AZURE_SUBSCRIPTION_ID); with O(auth_source=cli) also to the subscription of C(az account show).
+    type: str
+  tenant:
+    description:
+      - The Microsoft Entra tenant ID.
+      - Falls back to E(AZURE_TENANT), then E(AZURE_TENANT_ID).
+    type: str
+  client_id:
+    description:
+      - Application (client) ID of the service principal, of the user-assigned managed identity (O(auth_source=msi)),
+        or of the identity trusted by the federated token (O(auth_source=workload_identity)).
+      - Falls back to E(AZURE_CLIENT_ID).
+    type: str
+  secret:
+    description:
+      - Client secret of the service principal. Never logged.
+      - Falls back to E(AZURE_SECRET), then E(AZURE_CLIENT_SECRET).
+    type: str
+  federated_token_file:
+    description:
+      - Path of the OIDC token file used by O(auth_source=workload_identity).
+      - Falls back to E(AZURE_FEDERATED_TOKEN_FILE), which the AKS workload identity webhook sets in pods.
+    type: path
+  cloud_environment:
+    description:
+      - The Azure cloud. One of V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment), or an https URL for a custom
+        cloud (Azure Stack Hub, a sovereign cloud, a test stand-in), given either as the Azure Resource Manager root
+        (V(https://management.example.com/)) or as its full metadata URL
+        (V(https://management.example.com/metadata/endpoints?api-version=2022-09-01)).
+      - For a custom cloud the metadata document supplies the Resource Manager endpoint, the Entra authority and the
+        token audience, and Entra instance discovery is disabled.
+      - TLS certificates are always verified; trust a private CA with the E(REQUESTS_CA_BUNDLE) environment variable.
+      - Falls back to E(AZURE_CLOUD_ENVIRONMENT).
+    type: str
+    default: AzureCloud
+requirements:
+  - python >= 3.11
+  - azure-identity >= 1.16.0
+  - azure-core >= 1.30.0
+notes:
+  - Transient Azure errors (HTTP 408, 429 and 5xx) are retried up to 5 times with exponential backoff, honouring
+    C(Retry-After); an error that remains fails the task with the ARM error code and a hint.
+"""

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn azure-core / azure-identity exceptions into one clear message with the ARM code and a hint."""
+
+from __future__ import annotations
+
+# What to do next, keyed by ARM / Entra error code (or HTTP status as a string when no code applies).
+HINTS = {
+    "AuthorizationFailed": "the credential has no RBAC permission for this action at this scope; grant it a role "
+                           "that allows it (for example Contributor on the resource group) or use another credential",
+    "InvalidAuthenticationToken": "the token was not accepted; check tenant, cloud_environment and the credential",
+    "InvalidAuthenticationTokenAudience": "the token is for another cloud; check cloud_environment",
+    "ExpiredAuthenticationToken": "the token expired; re-run (check the control node's clock)",
+    "InvalidAuthenticationTokenTenant": "the subscription belongs to another tenant; check tenant and subscription_id",
+    "SubscriptionNotFound": "check subscription_id and that the credential can see that subscription",
+    "ResourceGroupNotFound": "create the resource group first (keyless.aks_storage.resource_group) or check "
+                             "resource_group and subscription_id",
+    "InvalidResourceLocation": "a resource cannot move to another location; keep its current location or delete "
+                               "and recreate it under another name",
+    "InvalidResourceName": "check the name against the resource type's naming rules",
+    "TooManyRequests": "Azure Resource Manager kept throttling after the bounded retries; re-run later or lower "
+                       "forks/concurrency",
+    "429": "Azure Resource Manager kept throttling after the bounded retries; re-run later or lower forks",
+    "500": "Azure answered a server error after the bounded retries; re-run later, and check Azure status if it lasts",
+    "503": "the service was unavailable after the bounded retries; re-run later",
+    "ScopeLocked": "a management lock prevents this change; remove the lock or leave the resource as it is",
+}
+
+AUTH_HINT = ("authentication failed; check auth_source, tenant, client_id and secret (or the AZURE_* environment), "
+             "and cloud_environment")
+
+
+def describe(exc):
+    """Return ``(code, status, message)`` for an Azure SDK exception (or any other exception)."""
+    status = getattr(exc, "status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) if error is not None else None
+    message = getattr(error, "message", None) if error is not None else None
+    if not message:
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    return code, status, " ".join(str(message).split())
+
+
+def hint_for(code, status, exc=None):
+    if code and code in HINTS:
+        return HINTS[code]
+    if status is not None and str(status) in HINTS:
+        return HINTS[str(status)]
+    if exc is not None and exc.__class__.__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+        return AUTH_HINT
+    if exc is not None and exc.__class__.__name__ in ("ServiceRequestError", "ServiceResponseError"):
+        return "the endpoint could not be reached; check network access, proxies and the CA bundle"
+    return None
+
+
+def format_failure(action, exc):
+    """One-line failure message plus the structured fields for ``fail_json``."""
+    code, status, message = describe(exc)
+    hint = hint_for(code, status, exc)
+    text = "Failed to %s: %s%s" % (action, "%s: " % code if code else "", message)
+    if hint:
+        text += " (hint: %s)" % hint
+    return text, dict(error_code=code, status_code=status, hint=hint)

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base every Azure module in this collection is built on.
+
+It owns the shared authentication options, resolves the cloud, builds the azure-identity credential once, creates
+only the SDK clients a module asks for (each imported on first use), bounds retries and long-running operations,
+and turns every SDK error into one ``fail_json`` with the ARM code, the message and a hint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
+    AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import format_failure
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "keyless.aks_storage/%s" % COLLECTION_VERSION
+
+# name -> (Python module, client class, PyPI distribution for the "missing library" message)
+CLIENTS = {
+    "msi": ("azure.mgmt.msi", "ManagedServiceIdentityClient", "azure-mgmt-msi"),
+    "resource": ("azure.mgmt.resource.resources", "ResourceManagementClient", "azure-mgmt-resource"),
+    "storage": ("azure.mgmt.storage", "StorageManagementClient", "azure-mgmt-storage"),
+    "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient", "azure-mgmt-authorization"),
+    "containerservice": ("azure.mgmt.containerservice", "ContainerServiceClient", "azure-mgmt-containerservice"),
+}
+
+# azure-core's retry policy handles 408/429/5xx and honours Retry-After; these bound it.
+RETRY_SETTINGS = dict(retry_total=5, retry_backoff_factor=0.8, retry_backoff_max=30)
+# Used by pollers only when the service sends no Retry-After.
+POLLING_INTERVAL = 5
+LRO_TIMEOUT = 1800
+
+
+class AzureModule(AnsibleModule):
+    """AnsibleModule plus lazily created, shared Azure plumbing."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(AUTH_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+        self._cloud = None
+        self._credential = None
+        self._subscription_id = None
+        self._clients = {}
+
+    # ---- endpoints and credentials -------------------------------------------------------------------------
+    @property
+    def cloud(self):
+        if self._cloud is None:
+            value = self.params.get("cloud_environment") or "AzureCloud"
+            try:
+                if azure_cloud.is_url(value):
+                    url = azure_cloud.metadata_url_for(value)
+                    self._cloud = azure_cloud.cloud_from_metadata(url, self._get_json(url, "read cloud metadata"))
+                else:
+                    self._cloud = azure_cloud.known_cloud(value)
+            except azure_cloud.CloudError as exc:
+                self.fail_json(msg=str(exc))
+        return self._cloud
+
+    def _get_json(self, url, action):
+        """GET a JSON document through azure-core (TLS verification, retries and proxies as for ARM)."""
+        self._import("azure.core", "azure-core")
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import RetryPolicy, UserAgentPolicy
+        from azure.core.rest import HttpRequest
+        client = PipelineClient(url, policies=[UserAgentPolicy(user_agent=USER_AGENT),
+                                               RetryPolicy(**RETRY_SETTINGS)])
+        try:
+            with client:
+                response = client.send_request(HttpRequest("GET", url))
+                response.raise_for_status()
+                return response.json()
+        except Exception as exc:  # pylint: disable=broad-except
+            self.fail_azure(exc, action + " from " + url)
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            self._import("azure.identity", "azure-identity")
+            try:
+                self._credential = build_credential(self.params, self.cloud)
+            except AuthConfigError as exc:
+                self.fail_json(msg=str(exc))
+            except ValueError as exc:  # azure-identity rejects malformed tenant ids and the like
+                self.fail_json(msg="Invalid authentication options: %s" % exc)
+        return self._credential
+
+    @property
+    def subscription_id(self):
+        if self._subscription_id is None:
+            sub = self.params.get("subscription_id")
+            if not sub and self.params.get("auth_source") in ("auto", "cli") and shutil.which("az"):
+                rc, out, _err = self.run_command(["az", "account", "show", "--query", "id", "-o", "tsv"])
+                sub = out.strip() if rc == 0 else None
+            if not sub:
+                self.fail_json(msg="subscription_id is required (option subscription_id or AZURE_SUBSCRIPTION_ID)")
+            self._subscription_id = sub
+        return self._subscription_id
+
+    def client(self, name):
+        """The SDK client ``name`` (see CLIENTS), created once per module run."""
+        if name not in self._clients:
+            module_name, class_name, dist = CLIENTS[name]
+            client_class = getattr(self._import(module_name, dist), class_name)
+            cloud = self.cloud
+            self._clients[name] = client_class(
+                self.credential, self.subscription_id,
+                base_url=cloud.resource_manager.rstrip("/"),
+                credential_scopes=[cloud.scope],
+                user_agent=USER_AGENT,
+                polling_interval=POLLING_INTERVAL,
+                **RETRY_SETTINGS)
+        return self._clients[name]
+
+    def _import(self, module_name, dist):
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            self.fail_json(msg=missing_required_lib(dist), exception=traceback.format_exc())
+
+    # ---- calling Azure ----------------------------------------------------------------------------------------
+    def fail_azure(self, exc, action, **extra):
+        msg, fields = format_failure(action, exc)
+        fields.update(extra)
+        self.fail_json(msg=msg, **fields)
+
+    def call(self, action, fn, *args, **kwargs):
+        """Run one SDK call; any error fails the module with a clear message."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # pylint: disable=broad-except
+            self.fail_azure(exc, action)
+
+    def get_or_none(self, action, fn, *args, **kwargs):
+        """Like call(), but a 404 (the resource, or its resource group, does not exist) returns None."""
+        from azure.core.exceptions import ResourceNotFoundError
+        try:
+            return fn(*args, **kwargs)
+        except ResourceNotFoundError as exc:
+            if getattr(getattr(exc, "error", None), "code", None) == "SubscriptionNotFound":
+                self.fail_azure(exc, action)
+            return None
+        except Exception as exc:  # pylint: disable=broad-except
+            self.fail_azure(exc, action)
+
+    def wait(self, action, poller, timeout=LRO_TIMEOUT):
+        """Wait (bounded) for a long-running operation and return its result."""
+        try:
+            result = poller.result(timeout=timeout)
+        except Exception as exc:  # pylint: disable=broad-except
+            self.fail_azure(exc, action)
+        if not poller.done():
+            self.fail_json(msg="Timed out after %ss waiting to %s; the operation continues in Azure, re-run the "
+                               "task later to converge" % (timeout, action))
+        return result

@@ -1,0 +1,1 @@
+"""Azure Resource Manager emulation: framework (auth, api-version, routing, counting, LROs) + providers."""

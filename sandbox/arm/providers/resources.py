@@ -1,0 +1,111 @@
+"""Microsoft.Resources: subscriptions (read-only, the one sandbox subscription) and resource groups."""
+
+import copy
+import re
+
+from ...server import Response
+from ..errors import ArmError, location_required, resource_group_not_found
+from ..registry import ResourceType
+from ..stored import normalize_location, validate_tags
+
+# 1-90 chars: letters/digits (Unicode), underscores, hyphens, periods, parentheses; not ending in a period.
+RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
+
+
+class Subscriptions(ResourceType):
+    type_name = "Microsoft.Resources/subscriptions"
+
+    def _body(self, call):
+        app = call.app
+        return {"id": f"/subscriptions/{app.subscription_id}", "subscriptionId": app.subscription_id,
+                "tenantId": app.tenant_id, "displayName": "Keyless Sandbox", "state": "Enabled",
+                "authorizationSource": "RoleBased",
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "Sandbox",
+                                         "spendingLimit": "Off"}}
+
+    def get(self, call):
+        return Response.json(200, self._body(call))
+
+    def list(self, call):
+        return call.list_response([self._body(call)])
+
+
+class ResourceGroups(ResourceType):
+    type_name = "Microsoft.Resources/resourceGroups"
+
+    def _missing(self, call):
+        return resource_group_not_found(call.name)
+
+    def get(self, call):
+        if call.existing is None:
+            raise self._missing(call)
+        return Response.json(200, call.existing)
+
+    def put(self, call):
+        body = call.body()
+        existing = call.existing
+        if not body.get("location"):
+            raise location_required()
+        location = normalize_location(body["location"])
+        if existing is None:
+            if not RG_NAME.fullmatch(call.name) or call.name.endswith("."):
+                raise ArmError(400, "InvalidResourceGroupName",
+                               f"Resource group name '{call.name}' is invalid. It can contain up to 90 characters: "
+                               f"letters, digits, underscores, hyphens, periods and parentheses, and cannot end "
+                               f"with a period.")
+        else:
+            if existing["properties"].get("provisioningState") == "Deleting":
+                raise ArmError(409, "ResourceGroupBeingDeleted",
+                               f"The resource group '{existing['name']}' is in deprovisioning state and cannot "
+                               f"perform this operation.")
+            if existing["location"] != location:
+                raise ArmError(409, "InvalidResourceGroupLocation",
+                               f"Invalid resource group location '{location}'. The Resource group already exists "
+                               f"in location '{existing['location']}'.")
+        record = {"id": existing["id"] if existing else call.id, "name": existing["name"] if existing else call.name,
+                  "type": self.type_name, "location": location, "tags": validate_tags(body.get("tags")),
+                  "properties": {"provisioningState": "Succeeded"}}
+        if body.get("managedBy"):
+            record["managedBy"] = body["managedBy"]
+        call.store.put(record)
+        return Response.json(200 if existing else 201, record)
+
+    def patch(self, call):
+        if call.existing is None:
+            raise self._missing(call)
+        body = call.body()
+        record = copy.deepcopy(call.existing)
+        if "tags" in body:
+            record["tags"] = validate_tags(body.get("tags"))
+        if "managedBy" in body:
+            record["managedBy"] = body["managedBy"]
+        call.store.put(record)
+        return Response.json(200, record)
+
+    def delete(self, call):
+        rg = call.existing
+        if rg is None:
+            raise self._missing(call)
+        rg["properties"]["provisioningState"] = "Deleting"
+        call.store.dirty = True
+        store, rg_id = call.store, rg["id"]
+
+        def complete():
+            store.delete_tree(rg_id)  # the group and every resource inside it
+            return 200, None
+
+        def on_fail(_error):
+            current = store.get(rg_id)
+            if current:
+                current["properties"]["provisioningState"] = "Succeeded"
+
+        return call.begin_lro(style="location", complete=complete, on_fail=on_fail,
+                              namespace="Microsoft.Resources", location=rg["location"])
+
+    def list(self, call):
+        return call.list_response(call.store.under(call.container_id, self.type_name))
+
+
+def register(registry):
+    registry.register(Subscriptions())
+    registry.register(ResourceGroups())

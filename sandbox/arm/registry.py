@@ -1,0 +1,79 @@
+"""Resource-type handlers and the registry the ARM framework dispatches to.
+
+A provider module defines ResourceType subclasses and calls `registry.register(...)` from its
+`register(registry)` function; `sandbox.arm.providers` discovers provider modules by itself, so a
+new provider (storage, authorization, container service) needs no change to the framework.
+"""
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .errors import ArmError, method_not_allowed
+
+
+@dataclass
+class Action:
+    """A POST action on a resource, e.g. listKeys. `mutating` decides whether it counts as a write."""
+    handler: str            # name of the ResourceType method: handler(call) -> Response
+    mutating: bool = False
+
+
+class ResourceType:
+    type_name = ""          # canonical, e.g. "Microsoft.ManagedIdentity/userAssignedIdentities"
+    api_versions = None     # None: any well-formed api-version; else the accepted ones
+    actions: ClassVar[dict] = {}      # lowercased action name -> Action
+    config_defaults: ClassVar[dict] = {}  # tunables this provider adds to POST /_sandbox/config
+
+    # Each verb gets an ArmCall (see framework.py) and returns a server.Response or raises ArmError.
+    def get(self, call):
+        raise method_not_allowed("GET", self.type_name)
+
+    def head(self, call):
+        from ..server import Response
+        if call.existing is None:
+            return Response.empty(404)
+        return Response.empty(204)
+
+    def put(self, call):
+        raise method_not_allowed("PUT", self.type_name)
+
+    def patch(self, call):
+        raise method_not_allowed("PATCH", self.type_name)
+
+    def delete(self, call):
+        raise method_not_allowed("DELETE", self.type_name)
+
+    def list(self, call):
+        raise method_not_allowed("GET", self.type_name)
+
+    def post(self, call):
+        """POST to the collection itself (provider-level actions such as checkNameAvailability)."""
+        raise method_not_allowed("POST", self.type_name)
+
+
+@dataclass
+class Registry:
+    types: dict = field(default_factory=dict)       # lower type -> handler
+    namespaces: dict = field(default_factory=dict)  # lower namespace -> canonical namespace
+
+    def register(self, handler: ResourceType) -> None:
+        key = handler.type_name.lower()
+        if key in self.types:
+            raise ValueError(f"resource type {handler.type_name} registered twice")
+        self.types[key] = handler
+        namespace = handler.type_name.split("/")[0]
+        self.namespaces[namespace.lower()] = namespace
+
+    def lookup(self, type_key: str):
+        return self.types.get(type_key.lower())
+
+    def require(self, type_key: str, api_version: str):
+        handler = self.lookup(type_key)
+        if handler:
+            return handler
+        namespace, _, rest = type_key.partition("/")
+        if namespace.lower() not in self.namespaces:
+            raise ArmError(400, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
+        raise ArmError(400, "InvalidResourceType",
+                       f"The resource type '{rest}' could not be found in the namespace "
+                       f"'{self.namespaces[namespace.lower()]}' for api version '{api_version}'.")

@@ -1,0 +1,232 @@
+"""Start a sandbox subprocess and talk to its control API (stdlib only: usable from the Makefile).
+
+    from sandbox import client
+    with client.start("/tmp/sbx") as sbx:
+        env = sbx.env()            # AZURE_* + REQUESTS_CA_BUNDLE for an ansible-playbook run
+        sbx.add_fault(method="PUT", path="userassignedidentities", status=429, count=2, retry_after="1")
+        print(sbx.counters())
+
+CLI: python -m sandbox.client --connection-file F {env,counters,requests,state,reset,health}
+"""
+
+import argparse
+import json
+import os
+import shlex
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONNECTION_FILE = "connection.json"
+
+
+class SandboxError(RuntimeError):
+    def __init__(self, status, body):
+        super().__init__(f"sandbox control call failed: HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def _no_proxy(env: dict) -> dict:
+    """Loopback traffic must never be sent to a proxy configured in the environment."""
+    for name in ("NO_PROXY", "no_proxy"):
+        entries = [e for e in env.get(name, "").split(",") if e]
+        for host in ("127.0.0.1", "localhost"):
+            if host not in entries:
+                entries.append(host)
+        env[name] = ",".join(entries)
+    return env
+
+
+class Sandbox:
+    def __init__(self, conn: dict, process=None, log_path=None, connection_file=None):
+        self.conn = conn
+        self.process = process
+        self.log_path = log_path
+        self.connection_file = connection_file
+        self._ssl = ssl.create_default_context(cafile=conn["ca_file"])
+        # No ProxyHandler entries: never route control calls through an environment proxy.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                   urllib.request.HTTPSHandler(context=self._ssl))
+
+    @classmethod
+    def attach(cls, connection_file: str) -> "Sandbox":
+        with open(connection_file, encoding="utf-8") as handle:
+            return cls(json.load(handle), connection_file=connection_file)
+
+    # ------------------------------------------------------------------ environment
+    def ssl_context(self) -> ssl.SSLContext:
+        return self._ssl
+
+    def env(self) -> dict:
+        """Environment variables for an Ansible run against this sandbox (merge into os.environ)."""
+        conn = self.conn
+        env = {"AZURE_CLIENT_ID": conn["client_id"], "AZURE_SECRET": conn["client_secret"],
+               "AZURE_TENANT": conn["tenant_id"], "AZURE_SUBSCRIPTION_ID": conn["subscription_id"],
+               "AZURE_CLOUD_ENVIRONMENT": conn["metadata_url"], "REQUESTS_CA_BUNDLE": conn["ca_file"]}
+        env.update(_no_proxy({k: os.environ.get(k, "") for k in ("NO_PROXY", "no_proxy")}))
+        return env
+
+    def issuer_url(self, name: str = "default") -> str:
+        return f"{self.conn['oidc_issuer_base']}{name}/"
+
+    # ------------------------------------------------------------------ control API
+    def call(self, method: str, path: str, body=None, query=None, timeout: float = 30):
+        url = self.conn["control_url"] + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        try:
+            with self._opener.open(request, timeout=timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            raise SandboxError(exc.code, exc.read().decode("utf-8", "replace")) from None
+        return json.loads(payload) if payload else None
+
+    def health(self):
+        return self.call("GET", "/health")
+
+    def reset(self):
+        return self.call("POST", "/reset")
+
+    def counters(self) -> dict:
+        return self.call("GET", "/counters")
+
+    def counters_delta(self, before: dict) -> dict:
+        """Counters now minus `before` (an earlier counters() result), nested per type and grant."""
+        return _subtract(self.counters(), before)
+
+    def requests(self, since: int = 0) -> list:
+        return self.call("GET", "/requests", query={"since": since})["requests"]
+
+    def state(self) -> dict:
+        return self.call("GET", "/state")
+
+    def add_fault(self, **spec) -> int:
+        return self.call("POST", "/faults", spec)["id"]
+
+    def clear_faults(self):
+        return self.call("DELETE", "/faults")
+
+    def configure(self, **config) -> dict:
+        return self.call("POST", "/config", config)
+
+    def merge_resource(self, resource_id: str, merge: dict) -> dict:
+        return self.call("POST", "/resources", {"id": resource_id, "merge": merge})
+
+    def put_resource(self, resource_id: str, body: dict) -> dict:
+        return self.call("POST", "/resources", {"id": resource_id, "body": body})
+
+    def mint_sa_token(self, subject: str, *, issuer: str | None = None, audience: str = "api://AzureADTokenExchange",
+                      ttl: int = 3600) -> str:
+        return self.call("POST", "/oidc/token", {"issuer": issuer or self.issuer_url(), "subject": subject,
+                                                 "audience": audience, "ttl": ttl})["token"]
+
+    def add_app_federated_credential(self, issuer: str, subject: str, audiences=None, name: str | None = None) -> dict:
+        body = {"issuer": issuer, "subject": subject, "audiences": audiences or ["api://AzureADTokenExchange"]}
+        if name:
+            body["name"] = name
+        return self.call("POST", "/app/federated-credentials", body)
+
+    def expire_tokens(self, client_id: str | None = None) -> int:
+        return self.call("POST", "/tokens/expire", {"client_id": client_id} if client_id else {})["expired"]
+
+    # ------------------------------------------------------------------ lifecycle
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _subtract(after: dict, before: dict) -> dict:
+    result = {}
+    for key, value in after.items():
+        if isinstance(value, dict):
+            result[key] = _subtract(value, before.get(key) or {})
+        else:
+            result[key] = value - before.get(key, 0)
+    return result
+
+
+def _tail(path, lines=30):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start(workdir: str, *, state_file: str | None = None, timeout: float = 30, lro_retry_after: str | None = None,
+          max_lifetime: float = 4 * 3600, extra_args=()) -> Sandbox:
+    """Launch `python -m sandbox` and wait (bounded) until its connection file names the new process."""
+    workdir = os.path.abspath(workdir)
+    os.makedirs(workdir, exist_ok=True)
+    connection_file = os.path.join(workdir, CONNECTION_FILE)
+    if os.path.exists(connection_file):
+        os.unlink(connection_file)
+    args = [sys.executable, "-m", "sandbox", "--port", "0", "--connection-file", connection_file,
+            "--workdir", workdir, "--max-lifetime", str(max_lifetime), "--exit-with-parent"]
+    if state_file:
+        args += ["--state-file", os.path.abspath(state_file)]
+    if lro_retry_after is not None:
+        args += ["--lro-retry-after", str(lro_retry_after)]
+    args += list(extra_args)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+    log_path = os.path.join(workdir, "sandbox.log")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   env=env, cwd=workdir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode}:\n{_tail(log_path)}")
+        try:
+            with open(connection_file, encoding="utf-8") as handle:
+                conn = json.load(handle)
+        except (OSError, ValueError):
+            conn = None
+        if conn and conn.get("pid") == process.pid:
+            return Sandbox(conn, process, log_path, connection_file)
+        time.sleep(0.05)
+    process.kill()
+    process.wait(5)
+    raise RuntimeError(f"sandbox did not start within {timeout} s:\n{_tail(log_path)}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.client")
+    parser.add_argument("--connection-file", required=True)
+    parser.add_argument("command", choices=["env", "counters", "requests", "state", "reset", "health"])
+    args = parser.parse_args(argv)
+    sbx = Sandbox.attach(args.connection_file)
+    if args.command == "env":
+        for key, value in sorted(sbx.env().items()):
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
+    result = {"counters": sbx.counters, "requests": sbx.requests, "state": sbx.state, "reset": sbx.reset,
+              "health": sbx.health}[args.command]()
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

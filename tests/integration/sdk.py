@@ -1,0 +1,29 @@
+"""Real Azure SDK clients pointed at the sandbox, for test setup and for checking state independently."""
+
+from azure.identity import ClientSecretCredential
+
+
+def credential(conn):
+    return ClientSecretCredential(conn["tenant_id"], conn["client_id"], conn["client_secret"],
+                                  authority=conn["authority_host"], disable_instance_discovery=True,
+                                  connection_verify=conn["ca_file"])
+
+
+def client(conn, client_class):
+    return client_class(credential(conn), conn["subscription_id"], base_url=conn["arm_url"].rstrip("/"),
+                        credential_scopes=[conn["arm_audience"].rstrip("/") + "/.default"],
+                        connection_verify=conn["ca_file"])
+
+
+def resource_client(conn):
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    return client(conn, ResourceManagementClient)
+
+
+def msi_client(conn):
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+    return client(conn, ManagedServiceIdentityClient)
+
+
+def create_resource_group(conn, name, location="westeurope"):
+    return resource_client(conn).resource_groups.create_or_update(name, {"location": location})
