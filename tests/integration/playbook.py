@@ -41,7 +41,9 @@ class PlaybookRun:
         return self.data.get("stats", {}).get("localhost", {})
 
     def __repr__(self):
-        return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout[-6000:], self.stderr[-3000:])
+        failures = ["%s: %s" % (name, r.get("msg")) for name, r in self.results.items() if r.get("failed")]
+        return "PlaybookRun(rc=%s)\nFAILED TASKS:\n%s\nSTDOUT:\n%s\nSTDERR:\n%s" % (
+            self.rc, "\n".join(failures), self.stdout[-4000:], self.stderr[-3000:])
 
 
 def ansible_env(extra=None):

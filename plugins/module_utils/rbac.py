@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers for Azure RBAC: scopes, role definition ids, what a role permits, deterministic names."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+LIST_KEYS_ACTION = "Microsoft.Storage/storageAccounts/listkeys/action"
+ROLE_DEFINITION_ID = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/roleDefinitions/(?P<guid>[^/]+)$",
+                                re.IGNORECASE)
+_SCOPE = re.compile(
+    r"^(/providers/Microsoft\.Management/managementGroups/[^/]+"
+    r"|/subscriptions/[0-9a-fA-F-]{36}(/resourceGroups/[-\w.()]+(/providers/[\w.]+/[^/]+/[^/]+(/[^/]+/[^/]+)*)?)?)$",
+    re.IGNORECASE)
+# Names are stable across runs and tools: the same scope, role and principal always give the same GUID.
+NAME_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "keyless.aks_storage/role_assignment")
+
+
+def is_guid(value):
+    return bool(value) and bool(GUID.match(value))
+
+
+def valid_scope(scope):
+    return bool(scope) and (scope == "/" or bool(_SCOPE.match(scope)))
+
+
+def storage_scope(subscription_id, resource_group, account, container=None):
+    scope = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%s" % (
+        subscription_id, resource_group, account)
+    if container:
+        scope += "/blobServices/default/containers/%s" % container
+    return scope
+
+
+def covers_storage(scope):
+    """True when an assignment at ``scope`` reaches storage accounts (management group, subscription, group, account)."""
+    lowered = scope.lower()
+    if "/providers/" not in lowered.replace("/providers/microsoft.management/managementgroups/", "", 1):
+        return True
+    return "/providers/microsoft.storage/" in lowered
+
+
+def role_guid(role_definition_id):
+    """The GUID of a role definition id (or the value itself when it already is one)."""
+    match = ROLE_DEFINITION_ID.match(role_definition_id or "")
+    return (match.group("guid") if match else role_definition_id or "").lower()
+
+
+def same_scope(a, b):
+    return (a or "").rstrip("/").lower() == (b or "").rstrip("/").lower()
+
+
+def assignment_name(scope, role_definition_guid, principal_id):
+    key = "%s|%s|%s" % (scope.rstrip("/").lower(), role_definition_guid.lower(), principal_id.lower())
+    return str(uuid.uuid5(NAME_NAMESPACE, key))
+
+
+def _matches(pattern, operation):
+    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
+    return re.match(regex, operation, re.IGNORECASE) is not None
+
+
+def permits(permissions, action=None, data_action=None):
+    """Whether a role's ``permissions`` (list of {actions, notActions, dataActions, notDataActions}) allow an operation.
+
+    Azure semantics: an operation is allowed by a permission block when one of its (wildcard) actions matches and none
+    of its notActions does; the role allows it when any block does.
+    """
+    allow_key, deny_key, operation = ("actions", "notActions", action) if action else (
+        "dataActions", "notDataActions", data_action)
+    for block in permissions or []:
+        allowed = any(_matches(p, operation) for p in block.get(allow_key) or [])
+        denied = any(_matches(p, operation) for p in block.get(deny_key) or [])
+        if allowed and not denied:
+            return True
+    return False
