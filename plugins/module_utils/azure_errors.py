@@ -54,10 +54,10 @@ def hint_for(code, status, exc=None):
     return None
 
 
-def format_failure(action, exc):
-    """One-line failure message plus the structured fields for ``fail_json``."""
+def format_failure(action, exc, hint=None):
+    """One-line failure message plus the structured fields for ``fail_json`` (``hint`` overrides the table)."""
     code, status, message = describe(exc)
-    hint = hint_for(code, status, exc)
+    hint = hint or hint_for(code, status, exc)
     text = "Failed to %s: %s%s" % (action, "%s: " % code if code else "", message)
     if hint:
         text += " (hint: %s)" % hint

@@ -129,9 +129,8 @@ class AzureModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib(dist), exception=traceback.format_exc())
 
     # ---- calling Azure ----------------------------------------------------------------------------------------
-    def fail_azure(self, exc, action, **extra):
-        msg, fields = format_failure(action, exc)
-        fields.update(extra)
+    def fail_azure(self, exc, action, hint=None):
+        msg, fields = format_failure(action, exc, hint)
         self.fail_json(msg=msg, **fields)
 
     def call(self, action, fn, *args, **kwargs):

@@ -44,6 +44,12 @@ def covers_storage(scope):
     return "/providers/microsoft.storage/" in lowered
 
 
+def lookup_scope(scope):
+    """Where to look role definitions up: the subscription of ``scope`` (built-in and subscription custom roles)."""
+    match = re.match(r"^/subscriptions/[^/]+", scope or "", re.IGNORECASE)
+    return match.group(0) if match else scope
+
+
 def role_guid(role_definition_id):
     """The GUID of a role definition id (or the value itself when it already is one)."""
     match = ROLE_DEFINITION_ID.match(role_definition_id or "")

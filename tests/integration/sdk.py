@@ -27,3 +27,28 @@ def msi_client(conn):
 
 def create_resource_group(conn, name, location="westeurope"):
     return resource_client(conn).resource_groups.create_or_update(name, {"location": location})
+
+
+def authorization_client(conn):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    return client(conn, AuthorizationManagementClient)
+
+
+def storage_client(conn):
+    from azure.mgmt.storage import StorageManagementClient
+    return client(conn, StorageManagementClient)
+
+
+def create_identity(conn, resource_group, name, location="westeurope"):
+    return msi_client(conn).user_assigned_identities.create_or_update(resource_group, name, {"location": location})
+
+
+def create_keyless_account(conn, resource_group, name, containers=(), location="westeurope"):
+    """A storage account with shared key off, created directly with the SDK (test setup)."""
+    storage = storage_client(conn)
+    account = storage.storage_accounts.begin_create(resource_group, name, {
+        "location": location, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
+        "properties": {"allowSharedKeyAccess": False, "allowBlobPublicAccess": False}}).result()
+    for container in containers:
+        storage.blob_containers.create(resource_group, name, container, {"properties": {}})
+    return account

@@ -33,8 +33,8 @@ def test_lifecycle_with_counters(sandbox, tmp_path):
     assert sdk.resource_client(sandbox.conn).resource_groups.get("rg-app").tags == {"env": "dev"}
 
     before = sandbox.counters()
-    run = run_playbook(tmp_path, [rg_task(tags={"env": "x"}), rg_task(name="rg-other", register="other",
-                                                                        location="eastus")], env, check=True)
+    tasks = [rg_task(tags={"env": "x"}), rg_task(name="rg-other", register="other", location="eastus")]
+    run = run_playbook(tmp_path, tasks, env, check=True)
     assert run.result("out")["changed"] is True and run.result("other")["changed"] is True, run
     assert run.result("other")["id"] is None
     assert sandbox.counters_delta(before)["writes"] == 0

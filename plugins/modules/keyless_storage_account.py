@@ -1,0 +1,528 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: keyless_storage_account
+short_description: A storage account that only accepts Entra tokens, with its blob containers
+version_added: 0.1.0
+description:
+  - Ensures a storage account exists with shared key access B(off) and secure defaults, and that its blob
+    containers exist. Pods reach it through Microsoft Entra Workload Identity with a data role, never with an
+    account key or a SAS token.
+  - 'Always enforced, not options: C(allowSharedKeyAccess=false), C(allowBlobPublicAccess=false), https only
+    (C(supportsHttpsTrafficOnly=true)), C(defaultToOAuthAuthentication=true), C(allowCrossTenantReplication=false).
+    An existing account that drifted (for example shared key access turned back on) is corrected and reported as
+    changed, with the difference in the diff.'
+  - Containers are created and updated through Azure Resource Manager (C(blobServices/default/containers)), never
+    through the data plane, so the module needs no key and never calls C(listKeys). A container with public access is
+    refused; a container found with public access is made private.
+  - Azure Files has no keyless path for AKS volumes (file shares need shared key access), so this module manages
+    blob containers only.
+author:
+  - keyless.aks_storage maintainers (@keyless-aks-storage)
+options:
+  resource_group:
+    description: Resource group of the account.
+    type: str
+    required: true
+  name:
+    description: Globally unique account name, 3 to 24 lowercase letters and digits.
+    type: str
+    required: true
+  location:
+    description:
+      - Azure region. Required to create the account; must match an existing account's location.
+    type: str
+  sku:
+    description: Replication SKU.
+    type: str
+    default: Standard_LRS
+    choices: [Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Standard_GZRS, Standard_RAGZRS, Premium_LRS,
+              Premium_ZRS]
+  kind:
+    description: Account kind. It cannot be changed on an existing account.
+    type: str
+    default: StorageV2
+    choices: [StorageV2, BlockBlobStorage]
+  access_tier:
+    description: Default access tier of blobs. Left unmanaged when omitted.
+    type: str
+    choices: [Hot, Cool, Cold]
+  minimum_tls_version:
+    description: Oldest TLS version clients may use.
+    type: str
+    default: TLS1_2
+    choices: [TLS1_2, TLS1_3]
+  public_network_access:
+    description: Whether the public endpoint accepts traffic (subject to O(network_acls)). Unmanaged when omitted.
+    type: str
+    choices: [Enabled, Disabled, SecuredByPerimeter]
+  network_acls:
+    description: Network rules of the account. Unmanaged when omitted.
+    type: dict
+    suboptions:
+      default_action:
+        description: What happens to traffic no rule matches.
+        type: str
+        choices: [Allow, Deny]
+        required: true
+      bypass:
+        description: Azure services allowed past the rules, for example V(AzureServices) or V(Logging, Metrics).
+        type: str
+        default: AzureServices
+      ip_rules:
+        description: Allowed public IP addresses or CIDR ranges.
+        type: list
+        elements: str
+        default: []
+      virtual_network_rules:
+        description: Allowed subnets, as subnet resource IDs.
+        type: list
+        elements: str
+        default: []
+  tags:
+    description: Tags of the account. Unmanaged when omitted.
+    type: dict
+  append_tags:
+    description: When V(true), tags not in O(tags) are kept; when V(false) they are removed.
+    type: bool
+    default: true
+  containers:
+    description:
+      - Blob containers of the account, each a name or a dict with C(name), optional C(metadata) (a dict of strings)
+        and optional C(state) (V(present) or V(absent)).
+      - Containers that exist but are not listed are left alone.
+      - C(public_access) other than V(None) is refused.
+    type: list
+    elements: raw
+    default: []
+  blob_soft_delete_days:
+    description:
+      - Days deleted blobs are kept (1-365); V(0) turns blob soft delete off. Unmanaged when omitted.
+    type: int
+  state:
+    description: Whether the account should exist. V(absent) deletes it with all its data.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - keyless.aks_storage.azure_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change; makes no write.
+  diff_mode:
+    support: full
+    description: Shows the account's managed settings and containers before and after.
+"""
+
+EXAMPLES = r"""
+- name: Keyless account with two containers
+  keyless.aks_storage.keyless_storage_account:
+    resource_group: rg-keyless-dev
+    name: stkeylessdev001
+    location: westeurope
+    containers:
+      - reports
+      - name: archive
+        metadata:
+          owner: finance
+    blob_soft_delete_days: 7
+  register: account
+
+- name: Locked down to one subnet
+  keyless.aks_storage.keyless_storage_account:
+    resource_group: rg-keyless-prod
+    name: stkeylessprod001
+    location: westeurope
+    sku: Standard_ZRS
+    network_acls:
+      default_action: Deny
+      virtual_network_rules:
+        - /subscriptions/.../resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks
+"""
+
+RETURN = r"""
+account:
+  description: The account after the task (in check mode, as it would be). Empty when absent.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: ARM ID (null when not created yet in check mode).
+      type: str
+    name:
+      description: Account name.
+      type: str
+    location:
+      description: Region.
+      type: str
+    sku:
+      description: SKU name.
+      type: str
+    kind:
+      description: Account kind.
+      type: str
+    primary_blob_endpoint:
+      description: Blob endpoint.
+      type: str
+      sample: https://stkeylessdev001.blob.core.windows.net/
+    allow_shared_key_access:
+      description: Always false once the module ran.
+      type: bool
+    allow_blob_public_access:
+      description: Always false.
+      type: bool
+    https_only:
+      description: Always true.
+      type: bool
+    default_to_oauth_authentication:
+      description: Always true.
+      type: bool
+    allow_cross_tenant_replication:
+      description: Always false.
+      type: bool
+    minimum_tls_version:
+      description: Minimum TLS version.
+      type: str
+    public_network_access:
+      description: Public network access setting.
+      type: str
+    network_acls:
+      description: Network rules.
+      type: dict
+    tags:
+      description: Tags.
+      type: dict
+changes:
+  description: What was (or in check mode would be) changed, for example C(properties.allowSharedKeyAccess).
+  returned: always
+  type: list
+  elements: str
+  sample: [properties.allowSharedKeyAccess, container reports]
+containers:
+  description: The managed containers after the task.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+    metadata:
+      description: Container metadata.
+      type: dict
+    public_access:
+      description: Always C(None).
+      type: str
+"""
+
+import re
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
+    deep_merge, diff, differences, merge_tags, normalize_location)
+
+ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+# The keyless baseline; not options on purpose.
+ENFORCED = {
+    "allowSharedKeyAccess": False,
+    "allowBlobPublicAccess": False,
+    "supportsHttpsTrafficOnly": True,
+    "defaultToOAuthAuthentication": True,
+    "allowCrossTenantReplication": False,
+}
+# Azure reports null for settings never set; null shared key / public access mean "allowed".
+NULL_MEANS = {"allowSharedKeyAccess": True, "allowBlobPublicAccess": True}
+
+
+def rest(model):
+    """REST-shaped dict of an SDK model (new dict-like models and classic msrest models alike)."""
+    if model is None:
+        return None
+    if hasattr(model, "serialize"):
+        return model.serialize(keep_readonly=True)
+    return model.as_dict() if hasattr(model, "as_dict") else dict(model)
+
+
+def normalize_bypass(value):
+    return ", ".join(sorted(t.strip() for t in (value or "").split(",") if t.strip())) or None
+
+
+def acls_view(acls):
+    """Comparable network rules from the REST shape."""
+    if acls is None:
+        return None
+    return {"defaultAction": acls.get("defaultAction"), "bypass": normalize_bypass(acls.get("bypass")),
+            "ipRules": sorted(r.get("value") for r in acls.get("ipRules") or []),
+            "virtualNetworkRules": sorted((r.get("id") or "").lower() for r in acls.get("virtualNetworkRules") or [])}
+
+
+def acls_body(option):
+    return {"defaultAction": option["default_action"], "bypass": option["bypass"],
+            "ipRules": [{"value": ip, "action": "Allow"} for ip in option["ip_rules"]],
+            "virtualNetworkRules": [{"id": vnet, "action": "Allow"} for vnet in option["virtual_network_rules"]]}
+
+
+def account_view(account):
+    """The managed, comparable settings of a REST account (None when absent)."""
+    if account is None:
+        return None
+    props = account.get("properties") or {}
+    settings = {k: props.get(k, None) for k in ENFORCED}
+    for key, meaning in NULL_MEANS.items():
+        if settings[key] is None:
+            settings[key] = meaning
+    settings.update(minimumTlsVersion=props.get("minimumTlsVersion"), accessTier=props.get("accessTier"),
+                    publicNetworkAccess=props.get("publicNetworkAccess"),
+                    networkAcls=acls_view(props.get("networkAcls")))
+    return {"location": normalize_location(account.get("location")), "sku": (account.get("sku") or {}).get("name"),
+            "kind": account.get("kind"), "tags": dict(account.get("tags") or {}), "properties": settings}
+
+
+def desired_settings(p):
+    settings = dict(ENFORCED, minimumTlsVersion=p["minimum_tls_version"], accessTier=p["access_tier"],
+                    publicNetworkAccess=p["public_network_access"])
+    if p["network_acls"] is not None:
+        settings["networkAcls"] = acls_body(p["network_acls"])
+    return settings
+
+
+def returned_account(account, view):
+    """What the module returns for the account (REST account or None, plus its comparable view)."""
+    if view is None:
+        return {}
+    props = (account or {}).get("properties") or {}
+    s = view["properties"]
+    return dict(id=(account or {}).get("id"), name=(account or {}).get("name"), location=view["location"],
+                sku=view["sku"], kind=view["kind"], tags=view["tags"],
+                primary_blob_endpoint=(props.get("primaryEndpoints") or {}).get("blob"),
+                allow_shared_key_access=s["allowSharedKeyAccess"], allow_blob_public_access=s["allowBlobPublicAccess"],
+                https_only=s["supportsHttpsTrafficOnly"],
+                default_to_oauth_authentication=s["defaultToOAuthAuthentication"],
+                allow_cross_tenant_replication=s["allowCrossTenantReplication"],
+                minimum_tls_version=s["minimumTlsVersion"], public_network_access=s["publicNetworkAccess"],
+                access_tier=s["accessTier"], network_acls=s["networkAcls"],
+                provisioning_state=props.get("provisioningState"))
+
+
+def desired_containers(module):
+    """Validate the containers option before any request; return a list of {name, metadata, state}."""
+    result, seen = [], set()
+    for index, item in enumerate(module.params["containers"]):
+        spec = {"name": item} if isinstance(item, str) else item
+        where = "containers[%d]" % index
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            module.fail_json(msg="%s must be a container name or a dict with a name" % where)
+        unknown = set(spec) - {"name", "metadata", "state", "public_access"}
+        if unknown:
+            module.fail_json(msg="%s: unknown keys %s (allowed: name, metadata, state)" % (where, sorted(unknown)))
+        name = spec["name"]
+        if not CONTAINER_NAME.match(name):
+            module.fail_json(msg="%s: container name '%s' is invalid; use 3-63 lowercase letters, digits and single "
+                                 "hyphens, starting and ending with a letter or digit" % (where, name))
+        if str(spec.get("public_access", "None")) not in ("None", "none"):
+            module.fail_json(msg="%s: container %s asks for public access '%s'; a keyless account never serves "
+                                 "anonymous reads (allowBlobPublicAccess is always false)"
+                                 % (where, name, spec["public_access"]))
+        metadata = spec.get("metadata")
+        if metadata is not None and (not isinstance(metadata, dict)
+                                     or not all(isinstance(v, str) for v in metadata.values())):
+            module.fail_json(msg="%s: metadata of container %s must be a dict of strings" % (where, name))
+        state = spec.get("state", "present")
+        if state not in ("present", "absent"):
+            module.fail_json(msg="%s: state must be present or absent" % where)
+        if name in seen:
+            module.fail_json(msg="%s: container %s is listed more than once" % (where, name))
+        seen.add(name)
+        result.append(dict(name=name, metadata=metadata, state=state))
+    return result
+
+
+def container_view(container):
+    props = container.get("properties") or {}
+    return dict(name=container.get("name"), metadata=dict(props.get("metadata") or {}),
+                public_access=props.get("publicAccess") or "None")
+
+
+def validate(module):
+    p = module.params
+    if not ACCOUNT_NAME.match(p["name"]):
+        module.fail_json(msg="name '%s' is not a valid storage account name: use 3-24 lowercase letters and digits"
+                             % p["name"])
+    days = p["blob_soft_delete_days"]
+    if days is not None and not 0 <= days <= 365:
+        module.fail_json(msg="blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
+    acls = p["network_acls"]
+    if acls and acls["default_action"] == "Allow" and (acls["ip_rules"] or acls["virtual_network_rules"]):
+        module.warn("network_acls has rules but default_action Allow, so the rules restrict nothing")
+
+
+def converge_account(module, accounts, current):
+    """Create or correct the account; return (rest account or None in check mode, view, changes)."""
+    p = module.params
+    rg, name = p["resource_group"], p["name"]
+    settings = desired_settings(p)
+    location = normalize_location(p["location"])
+    if current is None:
+        if not location:
+            module.fail_json(msg="location is required to create storage account %s" % name)
+        body = {"location": location, "sku": {"name": p["sku"]}, "kind": p["kind"], "tags": dict(p["tags"] or {}),
+                "properties": {k: v for k, v in settings.items() if v is not None}}
+        planned = account_view(body)
+        if module.check_mode:
+            return None, planned, ["created"]
+        created = module.wait("create storage account %s" % name,
+                              module.call("create storage account %s" % name, accounts.begin_create, rg, name, body))
+        created = rest(created)
+        return created, account_view(created), ["created"]
+
+    view = account_view(current)
+    if location and location != view["location"]:
+        module.fail_json(msg="storage account %s is in %s and cannot move to %s" % (name, view["location"], location))
+    if p["kind"] != view["kind"]:
+        module.fail_json(msg="storage account %s is of kind %s; its kind cannot change to %s (create a new account)"
+                             % (name, view["kind"], p["kind"]))
+    desired_view = {"sku": p["sku"], "properties": dict(settings, networkAcls=acls_view(settings.get("networkAcls")))}
+    changes = differences(desired_view, view)
+    tags, tags_changed = merge_tags(view["tags"], p["tags"], p["append_tags"])
+    patch = {}
+    if "sku" in changes:
+        patch["sku"] = {"name": p["sku"]}
+    changed_props = {c.split(".")[1] for c in changes if c.startswith("properties.")}
+    if changed_props:
+        patch["properties"] = {k: settings[k] for k in changed_props}
+    if tags_changed:
+        patch["tags"] = tags
+        changes.append("tags")
+    if not patch:
+        return current, view, []
+    planned = deep_merge(view, {"sku": p["sku"], "tags": tags, "properties": {
+        k: (acls_view(settings[k]) if k == "networkAcls" else settings[k]) for k in changed_props}})
+    planned["tags"] = tags
+    if module.check_mode:
+        return current, planned, changes
+    updated = rest(module.call("update storage account %s" % name, accounts.update, rg, name, patch))
+    return updated, account_view(updated), changes
+
+
+def converge_soft_delete(module, blob_services, exists):
+    """Return (before, after) of the blob soft delete policy when managed."""
+    p = module.params
+    days = p["blob_soft_delete_days"]
+    if days is None:
+        return None, None
+    want = {"enabled": True, "days": days} if days else {"enabled": False}
+    have = None
+    if exists:
+        service = rest(module.call("read blob service of %s" % p["name"], blob_services.get_service_properties,
+                                   p["resource_group"], p["name"]))
+        policy = ((service or {}).get("properties") or {}).get("deleteRetentionPolicy") or {}
+        have = {"enabled": bool(policy.get("enabled"))}
+        if have["enabled"]:
+            have["days"] = policy.get("days")
+    if have != want and not module.check_mode:
+        module.call("set blob soft delete of %s" % p["name"], blob_services.set_service_properties,
+                    p["resource_group"], p["name"], {"properties": {"deleteRetentionPolicy": want}})
+    return have, want
+
+
+def converge_containers(module, containers_api, desired, exists):
+    """Create/update/delete the listed containers; return (before, after, changed names)."""
+    p = module.params
+    rg, account = p["resource_group"], p["name"]
+    current = {}
+    if exists and desired:
+        current = {c["name"]: c for c in (container_view(rest(x)) for x in module.call(
+            "list containers of %s" % account, lambda: list(containers_api.list(rg, account))))}
+    before, after, changed = [], [], []
+    for want in desired:
+        have = current.get(want["name"])
+        if have:
+            before.append(have)
+        if want["state"] == "absent":
+            if have:
+                changed.append(want["name"])
+                if not module.check_mode:
+                    module.call("delete container %s" % want["name"], containers_api.delete, rg, account, want["name"])
+            continue
+        target = dict(name=want["name"], public_access="None",
+                      metadata=want["metadata"] if want["metadata"] is not None else (have or {}).get("metadata", {}))
+        if have == target:
+            after.append(have)
+            continue
+        changed.append(want["name"])
+        body = {"properties": {"metadata": target["metadata"], "publicAccess": "None"}}
+        if not module.check_mode:
+            write = containers_api.update if have else containers_api.create
+            target = container_view(rest(module.call("write container %s" % want["name"], write, rg, account,
+                                                     want["name"], body)))
+        after.append(target)
+    return before, after, changed
+
+
+def main():
+    module = AzureModule(
+        argument_spec=dict(
+            resource_group=dict(type="str", required=True),
+            name=dict(type="str", required=True),
+            location=dict(type="str"),
+            sku=dict(type="str", default="Standard_LRS",
+                     choices=["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Standard_GZRS",
+                              "Standard_RAGZRS", "Premium_LRS", "Premium_ZRS"]),
+            kind=dict(type="str", default="StorageV2", choices=["StorageV2", "BlockBlobStorage"]),
+            access_tier=dict(type="str", choices=["Hot", "Cool", "Cold"]),
+            minimum_tls_version=dict(type="str", default="TLS1_2", choices=["TLS1_2", "TLS1_3"]),
+            public_network_access=dict(type="str", choices=["Enabled", "Disabled", "SecuredByPerimeter"]),
+            network_acls=dict(type="dict", options=dict(
+                default_action=dict(type="str", choices=["Allow", "Deny"], required=True),
+                bypass=dict(type="str", default="AzureServices", no_log=False),
+                ip_rules=dict(type="list", elements="str", default=[]),
+                virtual_network_rules=dict(type="list", elements="str", default=[]),
+            )),
+            tags=dict(type="dict"),
+            append_tags=dict(type="bool", default=True),
+            containers=dict(type="list", elements="raw", default=[]),
+            blob_soft_delete_days=dict(type="int"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    validate(module)
+    containers = desired_containers(module)
+    storage = module.client("storage")
+    rg, name = p["resource_group"], p["name"]
+    current = rest(module.get_or_none("read storage account %s" % name, storage.storage_accounts.get_properties,
+                                      rg, name))
+
+    if p["state"] == "absent":
+        if current and not module.check_mode:
+            module.call("delete storage account %s" % name, storage.storage_accounts.delete, rg, name)
+        module.exit_json(changed=current is not None, account={}, containers=[],
+                         diff=diff({"account": account_view(current)}, {}))
+
+    account, view, changes = converge_account(module, storage.storage_accounts, current)
+    exists = account is not None
+    soft_before, soft_after = converge_soft_delete(module, storage.blob_services, exists)
+    if soft_before != soft_after:
+        changes.append("blob_soft_delete")
+    before_c, after_c, changed_c = converge_containers(module, storage.blob_containers, containers,
+                                                       exists and current is not None)
+    changes += ["container %s" % c for c in changed_c]
+
+    before = {"account": account_view(current), "containers": before_c}
+    after = {"account": view, "containers": after_c}
+    if soft_after is not None:
+        before["blob_soft_delete"], after["blob_soft_delete"] = soft_before, soft_after
+    module.exit_json(changed=bool(changes), changes=changes, account=returned_account(account, view),
+                     containers=after_c, diff=diff(before, after))
+
+
+if __name__ == "__main__":
+    main()
