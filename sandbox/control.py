@@ -145,6 +145,15 @@ class ControlApi:
             for key in ("lro_polls", "token_lifetime", "page_size"):
                 if key in body and (not isinstance(body[key], int) or body[key] < 0):
                     raise ValueError(f"{key} must be a non-negative integer")
+            for key, value in body.items():  # provider tunables: same kind as their default
+                default = store.config_defaults[key]
+                if isinstance(default, bool) and not isinstance(value, bool):
+                    raise ValueError(f"{key} must be true or false")
+                if (isinstance(default, (int, float)) and not isinstance(default, bool)
+                        and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0)):
+                    raise ValueError(f"{key} must be a non-negative number")
+                if isinstance(default, list) and not isinstance(value, list):
+                    raise ValueError(f"{key} must be a list")
             store.config.update(copy.deepcopy(body))
             return Response.json(200, copy.deepcopy(store.config))
 

@@ -117,10 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks, total = [], 0
-            for _ in range(MAX_CHUNKS):
+            for _index in range(MAX_CHUNKS):
                 size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
                 if size == 0:
-                    for _ in range(100):  # trailers
+                    for _trailer in range(100):  # trailers
                         if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
                             break
                     return b"".join(chunks)

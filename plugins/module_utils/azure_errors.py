@@ -24,6 +24,13 @@ HINTS = {
     "429": "Azure Resource Manager kept throttling after the bounded retries; re-run later or lower forks",
     "500": "Azure answered a server error after the bounded retries; re-run later, and check Azure status if it lasts",
     "503": "the service was unavailable after the bounded retries; re-run later",
+    "StorageAccountAlreadyTaken": "storage account names are global across Azure; choose another name",
+    "StorageAccountInAnotherResourceGroup": "this subscription already has the account in another resource group; "
+                                            "use that resource_group or another name",
+    "AccountPropertyCannotBeUpdated": "this account property cannot change; create a new account instead",
+    "RoleAssignmentUpdateNotPermitted": "an assignment with this name exists with another scope, role or principal; "
+                                        "omit name to use the deterministic one",
+    "UnmatchedPrincipalType": "principal_type does not match the principal; a managed identity is ServicePrincipal",
     "ScopeLocked": "a management lock prevents this change; remove the lock or leave the resource as it is",
 }
 

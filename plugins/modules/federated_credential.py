@@ -54,7 +54,9 @@ options:
     description: Kubernetes service account name (with O(namespace), instead of O(subject)).
     type: str
   audiences:
-    description: Audiences of the token; compared as a set.
+    description:
+      - Audience of the token, as a one-element list (Azure allows exactly one audience per credential); duplicates
+        are ignored.
     type: list
     elements: str
     default: [api://AzureADTokenExchange]
@@ -238,10 +240,15 @@ def validate(item, index):
                                     "with valid Kubernetes names" % (where, name, subject))
     elif len(subject) > 600 or not subject.strip():
         raise InvalidCredential("%s (%s): subject must be 1-600 characters" % (where, name))
-    audiences = item.get("audiences")
+    if len(issuer) > 600:
+        raise InvalidCredential("%s (%s): issuer must be at most 600 characters" % (where, name))
+    audiences = sorted(set(item.get("audiences") or []))
     if not audiences or not all(isinstance(a, str) and a.strip() for a in audiences):
         raise InvalidCredential("%s (%s): audiences must be a non-empty list of strings" % (where, name))
-    return dict(name=name, issuer=issuer, subject=subject, audiences=sorted(set(audiences)), state="present")
+    if len(audiences) > 1:
+        raise InvalidCredential("%s (%s): audiences %s: Azure allows exactly one audience per federated credential "
+                                "(api://AzureADTokenExchange for workload identity)" % (where, name, audiences))
+    return dict(name=name, issuer=issuer, subject=subject, audiences=audiences, state="present")
 
 
 def view(credential):

@@ -6,16 +6,19 @@ NOT_FOUND_HELP = "For more details please go to https://aka.ms/ARMResourceNotFou
 
 
 class ArmError(Exception):
-    def __init__(self, status, code, message, headers=None, details=None):
+    def __init__(self, status, code, message, headers=None, details=None, target=None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
         self.details = details
+        self.target = target
 
     def response(self):
         error = {"code": self.code, "message": self.message}
+        if self.target:
+            error["target"] = self.target
         if self.details:
             error["details"] = self.details
         return Response.json(self.status, {"error": error}, self.headers)

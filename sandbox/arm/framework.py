@@ -4,14 +4,16 @@ read/write counting, dispatch to resource-type handlers, and LRO polling."""
 import copy
 import re
 import time
+import urllib.parse
 
 from ..server import Response
 from . import lro, paths
-from .errors import ArmError, invalid_request_content, method_not_allowed, parent_not_found, resource_group_not_found
+from .errors import ArmError, invalid_request_content, method_not_allowed, resource_group_not_found
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$")
 RESOURCE_GROUPS = "Microsoft.Resources/resourceGroups"
 READ_METHODS = ("GET", "HEAD")
+MAX_HOLD_SECONDS = 30.0  # cap on call.hold() so a bad config cannot park a server thread for long
 
 
 def _utc(ts):
@@ -58,9 +60,16 @@ class ArmCall:
     def begin_lro(self, **kwargs):
         return lro.begin(self, **kwargs)
 
-    def list_response(self, items):
-        """{"value": [...]} with optional paging (config page_size) through nextLink/$skiptoken."""
-        size = int(self.store.config.get("page_size") or 0)
+    def hold(self, seconds: float) -> None:
+        """Answer only after `seconds`, waiting *outside* the store lock (a write that takes time in
+        Azure, during which other requests are served and may see it in progress)."""
+        self.request.meta["hold_seconds"] = min(max(0.0, float(seconds)), MAX_HOLD_SECONDS)
+
+    def list_response(self, items, page_size=None):
+        """{"value": [...]} with optional paging (config page_size, or page_size for e.g. $top) through
+        nextLink/$skiptoken; the nextLink keeps the other query parameters ($filter, ...)."""
+        sizes = [s for s in (int(self.store.config.get("page_size") or 0), int(page_size or 0)) if s > 0]
+        size = min(sizes) if sizes else 0
         items = [copy.deepcopy(i) for i in items]
         if size <= 0:
             return Response.json(200, {"value": items})
@@ -70,8 +79,9 @@ class ArmCall:
             raise ArmError(400, "InvalidSkipToken", "The $skiptoken is invalid.")
         body = {"value": items[start:start + size]}
         if start + size < len(items):
-            body["nextLink"] = (f"{self.app.arm_url}{self.request.path.lstrip('/')}"
-                                f"?api-version={self.api_version}&$skiptoken={start + size}")
+            kept = [(k, v) for k, v in self.request.query_list if k.lower() not in ("api-version", "$skiptoken")]
+            query = urllib.parse.urlencode([("api-version", self.api_version), *kept, ("$skiptoken", start + size)])
+            body["nextLink"] = f"{self.app.arm_url}{self.request.path.lstrip('/')}?{query}"
         return Response.json(200, body)
 
 
@@ -101,13 +111,17 @@ class ArmFramework:
                         store.count("lro_polls")
                         return lro.poll(store, path.names[-1], str(store.config["lro_retry_after"]))
                     call = self._resolve(request, path, api_version, token)
-                    return getattr(call.handler, call.verb)(call)
+                    response = getattr(call.handler, call.verb)(call)
                 finally:
                     store.flush()  # persist whatever the request (or a completed operation) changed
         except ArmError as exc:
             if exc.status == 401:
                 store.count("unauthorized")
             return exc.response()
+        hold = request.meta.pop("hold_seconds", 0)
+        if hold:
+            time.sleep(hold)  # the lock is released: other requests proceed meanwhile
+        return response
 
     # ------------------------------------------------------------------ checks
     def _unauthorized(self, code, message):
@@ -121,7 +135,7 @@ class ArmFramework:
         if not header:
             raise self._unauthorized("AuthenticationFailed",
                                      "Authentication failed. The 'Authorization' header is missing.")
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise self._unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' "
                                      "header is provided in an invalid format.")
@@ -190,7 +204,7 @@ class ArmFramework:
             kind = "write" if action.mutating else "read"
         elif path.is_collection:
             if method == "POST":
-                call.verb, kind = "post", "write"
+                call.verb, kind = "post", ("write" if handler.post_is_write else "read")
             elif method == "GET":
                 call.verb, kind = "list", "read"
             else:
@@ -231,5 +245,4 @@ class ArmFramework:
         for level in range(1, levels + 1):
             if store.get(paths.build_id(path, call.type_name, depth=level)) is None:
                 parent_type = "/".join(call.type_name.split("/")[:level + 1])
-                raise parent_not_found(parent_type, path.names[level - 1])
-
+                raise call.handler.parent_not_found(call, parent_type, path.names[level - 1])

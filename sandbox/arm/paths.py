@@ -4,6 +4,7 @@ Forms understood:
   /subscriptions                                         subscriptions (list)
   /subscriptions/{s}                                     Microsoft.Resources/subscriptions
   /subscriptions/{s}/resourcegroups[/{rg}]               Microsoft.Resources/resourceGroups
+  /subscriptions/{s}/resourcegroups/{rg}/resources       Microsoft.Resources/resourceGroups/resources (list)
   {scope}/providers/{ns}/{type}/{name}[/{type}/{name}...][/{type}]
 where {scope} is empty (tenant level), the subscription, a resource group or (extension resources such as role
 assignments) any resource id. The *last* "providers" segment separates scope and resource.
@@ -61,6 +62,10 @@ def parse(path: str) -> ArmPath:
         if rest[0].lower() == "resourcegroups" and len(rest) <= 2:
             return ArmPath(sub, sub_scope, rest[1] if len(rest) == 2 else None, RESOURCES_NS,
                            ["resourceGroups"], rest[1:2], builtin=True)
+        if rest[0].lower() == "resourcegroups" and len(rest) == 3 and rest[2].lower() == "resources":
+            # GET .../resourceGroups/{rg}/resources: the resources stored in the group (a collection)
+            return ArmPath(sub, sub_scope, rest[1], RESOURCES_NS, ["resourceGroups", "resources"], rest[1:2],
+                           builtin=True)
         raise ArmError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{path}'.")
     scope_segs, namespace, tail = rest[:prov], rest[prov + 1], rest[prov + 2:]
     resource_group = None

@@ -8,7 +8,7 @@ new provider (storage, authorization, container service) needs no change to the 
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from .errors import ArmError, method_not_allowed
+from .errors import ArmError, method_not_allowed, parent_not_found
 
 
 @dataclass
@@ -23,6 +23,7 @@ class ResourceType:
     api_versions = None     # None: any well-formed api-version; else the accepted ones
     actions: ClassVar[dict] = {}      # lowercased action name -> Action
     config_defaults: ClassVar[dict] = {}  # tunables this provider adds to POST /_sandbox/config
+    post_is_write = True    # False for read-only collection POSTs such as checkNameAvailability
 
     # Each verb gets an ArmCall (see framework.py) and returns a server.Response or raises ArmError.
     def get(self, call):
@@ -50,6 +51,10 @@ class ResourceType:
         """POST to the collection itself (provider-level actions such as checkNameAvailability)."""
         raise method_not_allowed("POST", self.type_name)
 
+    def parent_not_found(self, call, parent_type, parent_name):
+        """Error for a missing parent of a nested resource; resource providers word it differently."""
+        return parent_not_found(parent_type, parent_name)
+
 
 @dataclass
 class Registry:
@@ -71,7 +76,7 @@ class Registry:
         handler = self.lookup(type_key)
         if handler:
             return handler
-        namespace, _, rest = type_key.partition("/")
+        namespace, _sep, rest = type_key.partition("/")
         if namespace.lower() not in self.namespaces:
             raise ArmError(400, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
         raise ArmError(400, "InvalidResourceType",

@@ -54,6 +54,9 @@ class StoredResourceType(ResourceType):
     def validate_write(self, call, record: dict, existing):
         """Last check before a PUT/PATCH is stored (limits, uniqueness, concurrency)."""
 
+    def new_hidden(self, call, record: dict):
+        """Provider-private data kept beside a newly created resource (never served by ARM), or None."""
+
     def render(self, call, record: dict) -> dict:
         return copy.deepcopy(record)
 
@@ -87,7 +90,7 @@ class StoredResourceType(ResourceType):
         record["properties"] = (self.updated_properties(call, existing.get("properties", {}), requested)
                                 if existing else self.new_properties(call, requested))
         self.validate_write(call, record, existing)
-        call.store.put(record)
+        call.store.put(record, hidden=None if existing else self.new_hidden(call, record))
         return Response.json(200 if existing else 201, self.render(call, record))
 
     def patch(self, call):

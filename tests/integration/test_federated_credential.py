@@ -147,6 +147,8 @@ BAD_INPUTS = [
      "not system:serviceaccount"),
     ({"name": "no-audience", "issuer": ISSUER, "namespace": "a", "service_account": "b", "audiences": []},
      "audiences must be a non-empty list"),
+    ({"name": "two-audiences", "issuer": ISSUER, "namespace": "a", "service_account": "b",
+      "audiences": ["api://AzureADTokenExchange", "api://other"]}, "exactly one audience"),
     ({"credentials": [{"name": "dup", "issuer": ISSUER, "subject": "s1"},
                       {"name": "dup", "issuer": ISSUER, "subject": "s2"}]}, "listed more than once: dup"),
     ({"credentials": [{"name": "one", "issuer": ISSUER, "subject": "same"},

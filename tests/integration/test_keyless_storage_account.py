@@ -149,6 +149,11 @@ def test_name_taken_elsewhere(sandbox, rg, tmp_path):
     sdk.create_keyless_account(sandbox.conn, "rg-other", NAME)
     run = run_playbook(tmp_path, [sa_task(location="westeurope")], sandbox.env())
     assert run.rc != 0
+    assert "StorageAccountInAnotherResourceGroup" in run.result("out")["msg"]
+    # a name held by another customer somewhere in Azure
+    sandbox.configure(storage_names_taken_elsewhere=["stkeylesstaken"])
+    run = run_playbook(tmp_path, [sa_task(name="stkeylesstaken", location="westeurope")], sandbox.env())
+    assert run.rc != 0
     assert "StorageAccountAlreadyTaken" in run.result("out")["msg"]
 
 

@@ -43,3 +43,15 @@ def rm_client(conn, credential):
 def msi_client(conn, credential):
     from azure.mgmt.msi import ManagedServiceIdentityClient
     return ManagedServiceIdentityClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
+
+
+@pytest.fixture
+def storage_client(conn, credential):
+    from azure.mgmt.storage import StorageManagementClient
+    return StorageManagementClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
+
+
+@pytest.fixture
+def auth_client(conn, credential):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    return AuthorizationManagementClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))

@@ -43,13 +43,13 @@ def test_expired_token_is_rejected(sandbox, rm_client):
 
 
 def test_missing_header_and_api_version(conn, credential):
-    status, _, body = raw(conn, "GET", f"subscriptions/{conn['subscription_id']}/resourcegroups?api-version=2025-04-01")
+    status, _headers, body = raw(conn, "GET", f"subscriptions/{conn['subscription_id']}/resourcegroups?api-version=2025-04-01")
     assert status == 401 and json.loads(body)["error"]["code"] == "AuthenticationFailed"
     token = credential.get_token(conn["arm_scope"]).token
-    status, _, body = raw(conn, "GET", f"subscriptions/{conn['subscription_id']}/resourcegroups", token)
+    status, _headers, body = raw(conn, "GET", f"subscriptions/{conn['subscription_id']}/resourcegroups", token)
     assert status == 400 and json.loads(body)["error"]["code"] == "MissingApiVersionParameter"
-    status, _, body = raw(conn, "GET", f"subscriptions/{conn['subscription_id']}/resourcegroups?api-version=latest",
-                          token)
+    path = f"subscriptions/{conn['subscription_id']}/resourcegroups?api-version=latest"
+    status, _headers, body = raw(conn, "GET", path, token)
     assert status == 400 and json.loads(body)["error"]["code"] == "InvalidApiVersionParameter"
 
 
@@ -63,9 +63,9 @@ def test_unknown_subscription(conn, credential):
 def test_unknown_namespace_and_type(conn, credential):
     token = credential.get_token(conn["arm_scope"]).token
     base = f"subscriptions/{conn['subscription_id']}/providers"
-    status, _, body = raw(conn, "GET", f"{base}/Microsoft.Nope/things?api-version=2024-01-01", token)
+    status, _headers, body = raw(conn, "GET", f"{base}/Microsoft.Nope/things?api-version=2024-01-01", token)
     assert status == 400 and json.loads(body)["error"]["code"] == "InvalidResourceNamespace"
-    status, _, body = raw(conn, "GET", f"{base}/Microsoft.ManagedIdentity/things?api-version=2024-01-01", token)
+    status, _headers, body = raw(conn, "GET", f"{base}/Microsoft.ManagedIdentity/things?api-version=2024-01-01", token)
     assert status == 400 and json.loads(body)["error"]["code"] == "InvalidResourceType"
 
 

@@ -115,7 +115,7 @@ def test_azure_async_operation_failure(arm):
     from sandbox import faults
     faults.add_rule(app.store, {"method": "PUT", "path": "widgets/w2", "lro_fail": True,
                                 "code": "QuotaExceeded", "message": "no more widgets"})
-    _, poller = begin_put(client, f"{client.base}/widgets/w2?api-version=2024-01-01")
+    _response, poller = begin_put(client, f"{client.base}/widgets/w2?api-version=2024-01-01")
     with pytest.raises(HttpResponseError) as info:
         poller.result(timeout=10)
     assert "QuotaExceeded" in str(info.value)

@@ -55,7 +55,7 @@ def test_keep_alive_and_tls_trust(conn):
     context = ssl.create_default_context(cafile=conn["ca_file"])
     port = int(conn["arm_url"].rsplit(":", 1)[1].strip("/"))
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-    for _ in range(3):  # three requests, one TCP/TLS connection
+    for _index in range(3):  # three requests, one TCP/TLS connection
         connection.request("GET", "/_sandbox/health")
         assert json.loads(connection.getresponse().read())["ok"] is True
     assert connection.sock is not None

@@ -53,9 +53,11 @@ def test_renaming_is_allowed_when_the_old_one_is_removed():
     assert [f["name"] for f in final] == ["new-name"]
 
 
-def test_audiences_are_a_set():
-    a = fc.validate(dict(name="abc", issuer=ISSUER, subject="s", audiences=["b", "a", "b"], state="present"), 0)
-    assert a["audiences"] == ["a", "b"]
+def test_audiences_are_a_set_of_exactly_one():
+    a = fc.validate(dict(name="abc", issuer=ISSUER, subject="s", audiences=["a", "a"], state="present"), 0)
+    assert a["audiences"] == ["a"]
+    with pytest.raises(fc.InvalidCredential, match="exactly one audience"):
+        fc.validate(dict(name="abc", issuer=ISSUER, subject="s", audiences=["b", "a"], state="present"), 0)
 
 
 def test_issuer_warnings():

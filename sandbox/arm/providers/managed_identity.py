@@ -1,19 +1,29 @@
 """Microsoft.ManagedIdentity: user-assigned identities and their federated identity credentials.
 
-Shapes follow the 2024-11-30 examples in Azure/azure-rest-api-specs (specification/msi).
-Later rules (20 credentials per identity, issuer+subject uniqueness, rejecting concurrent writes on
-one identity) belong in FederatedIdentityCredentials.validate_write().
+Shapes follow the 2024-11-30 examples in Azure/azure-rest-api-specs (specification/msi). Credential
+rules and messages are from Entra's "Important considerations and restrictions for federated identity
+credentials" (MicrosoftDocs/entra-docs, workload-id): at most 20 per identity; issuer+subject unique
+per identity; exactly one audience; issuer/subject/audience at most 600 characters; name 3-120
+characters. Concurrent credential writes on one identity are rejected with 409: each PUT/DELETE of a
+credential "takes" config `fic_write_seconds`, during which other credential writes on the same
+identity get ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity. The write is
+applied at once under the store lock; only the answer is held back, outside the lock.
+Codes of the 400s other than the documented messages are approximations ("BadRequest").
 """
 
 import re
+import time
 import urllib.parse
 import uuid
+from typing import ClassVar
 
-from ..errors import ArmError, invalid_request_content
+from ..errors import ArmError
 from ..stored import StoredResourceType
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 FIC_TYPE = IDENTITY_TYPE + "/federatedIdentityCredentials"
+MAX_CREDENTIALS = 20
+MAX_FIELD = 600
 
 
 class UserAssignedIdentities(StoredResourceType):
@@ -33,30 +43,92 @@ class UserAssignedIdentities(StoredResourceType):
     def patched_properties(self, call, existing, patch):
         return self.updated_properties(call, existing, patch)
 
+    def new_hidden(self, call, record):
+        # When the principal came to be: role assignments see it only after principal_propagation_seconds.
+        return {"created": time.time()}
+
+
+def _bad_request(message, target=None):
+    return ArmError(400, "BadRequest", message, target=target)
+
 
 class FederatedIdentityCredentials(StoredResourceType):
     type_name = FIC_TYPE
     tracked = False
     name_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}")
-    name_rule = ("The name must be between 3 and 120 characters long, start with a letter or number, and "
-                 "contain only letters, numbers, hyphens and underscores.")
+    config_defaults: ClassVar[dict] = {"fic_write_seconds": 0.2}
+
+    def validate_name(self, call):
+        if not self.name_pattern.fullmatch(call.name or ""):
+            raise ArmError(400, "InvalidResourceName", f"Federated Identity Credential name '{call.name}' is invalid.")
 
     def new_properties(self, call, requested):
         issuer, subject, audiences = requested.get("issuer"), requested.get("subject"), requested.get("audiences")
-        if not isinstance(issuer, str) or not issuer:
-            raise invalid_request_content("The 'properties.issuer' field is required.")
+        if not issuer or not subject or not audiences or not isinstance(audiences, list):
+            raise _bad_request("Federated Identity Credential from HTTP body has empty properties")
+        if not all(isinstance(v, str) for v in [issuer, subject, *audiences]):
+            raise _bad_request("Federated Identity Credential properties must be strings.")
+        if len(audiences) != 1:
+            raise _bad_request("Federated identity credentials must have exactly one audience.")
+        for field, value in (("issuer", issuer), ("subject", subject), ("audience", audiences[0])):
+            if len(value) > MAX_FIELD:
+                raise _bad_request(f"The {field} of a Federated Identity Credential can have at most {MAX_FIELD} "
+                                   f"characters.")
         parsed = urllib.parse.urlsplit(issuer)
         if parsed.scheme != "https" or not parsed.netloc:
-            raise ArmError(400, "BadRequest", f"Issuer '{issuer}' is not a valid https URL.")
-        if not isinstance(subject, str) or not subject:
-            raise invalid_request_content("The 'properties.subject' field is required.")
-        if (not isinstance(audiences, list) or not audiences
-                or not all(isinstance(a, str) and a for a in audiences)):
-            raise invalid_request_content("The 'properties.audiences' field must be a non-empty list of strings.")
+            raise _bad_request(f"Issuer '{issuer}' is not a valid https URL.")
         return {"issuer": issuer, "subject": subject, "audiences": list(audiences)}
 
     def updated_properties(self, call, existing, requested):
         return self.new_properties(call, requested)
+
+    # ------------------------------------------------------------------ identity-wide rules
+    @staticmethod
+    def _identity_id(call):
+        return call.id[:call.id.lower().rindex("/federatedidentitycredentials/")]
+
+    def _check_concurrent(self, call):
+        identity_id = self._identity_id(call)
+        busy_until = call.store.hidden.get(identity_id.lower(), {}).get("fic_busy_until", 0)
+        if time.time() < busy_until:
+            raise ArmError(409, "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
+                           f"Too many Federated Identity Credentials are written concurrently for the managed identity "
+                           f"'{identity_id}'. Concurrent Federated Identity Credentials writes under the same managed "
+                           f"identity are not supported.")
+
+    def _start_write(self, call):
+        seconds = float(call.store.config.get("fic_write_seconds") or 0)
+        if seconds > 0:
+            hidden = call.store.hidden.setdefault(self._identity_id(call).lower(), {})
+            hidden["fic_busy_until"] = time.time() + seconds
+            call.hold(seconds)
+
+    def validate_write(self, call, record, existing):
+        self._check_concurrent(call)
+        siblings = [b for b in call.store.under(self._identity_id(call), FIC_TYPE)
+                    if b["id"].lower() != call.id.lower()]
+        if existing is None and len(siblings) >= MAX_CREDENTIALS:
+            raise _bad_request(f"Too many Federated Identity Credentials: a managed identity can have at most "
+                               f"{MAX_CREDENTIALS} federated identity credentials.")
+        props = record["properties"]
+        for other in siblings:
+            if (other["properties"]["issuer"], other["properties"]["subject"]) == (props["issuer"], props["subject"]):
+                raise _bad_request("Issuer and subject combination already exists for this Managed Identity.",
+                                   target=other["name"])
+
+    # ------------------------------------------------------------------ verbs
+    def put(self, call):
+        response = super().put(call)
+        self._start_write(call)
+        return response
+
+    def delete(self, call):
+        if call.existing is None:
+            return super().delete(call)
+        self._check_concurrent(call)
+        response = super().delete(call)
+        self._start_write(call)
+        return response
 
 
 def register(registry):

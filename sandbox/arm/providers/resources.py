@@ -1,4 +1,5 @@
-"""Microsoft.Resources: subscriptions (read-only, the one sandbox subscription) and resource groups."""
+"""Microsoft.Resources: subscriptions (read-only, the one sandbox subscription), resource groups and the
+list of resources in a resource group."""
 
 import copy
 import re
@@ -106,6 +107,30 @@ class ResourceGroups(ResourceType):
         return call.list_response(call.store.under(call.container_id, self.type_name))
 
 
+class ResourceGroupResources(ResourceType):
+    """GET /subscriptions/{s}/resourceGroups/{rg}/resources: the top-level tracked resources in the group.
+
+    Extension resources (role assignments) and nested ones (containers, credentials) are not listed,
+    as in ARM. `$top` limits the page size; further pages follow through nextLink.
+    """
+    type_name = "Microsoft.Resources/resourceGroups/resources"
+    LISTED = ("id", "name", "type", "kind", "sku", "location", "managedBy", "tags", "identity")
+
+    def list(self, call):
+        prefix = call.container_id.lower() + "/providers/"
+        items = []
+        for body in call.store.under(call.container_id):
+            tail = body["id"].lower()[len(prefix):] if body["id"].lower().startswith(prefix) else ""
+            if "location" in body and tail.count("/") == 2:  # {namespace}/{type}/{name}
+                items.append({key: body[key] for key in self.LISTED if key in body})
+        try:
+            top = int(call.request.query.get("$top") or 0)
+        except ValueError:
+            raise ArmError(400, "InvalidParameter", "The value of the $top parameter must be an integer.")
+        return call.list_response(items, page_size=top)
+
+
 def register(registry):
     registry.register(Subscriptions())
     registry.register(ResourceGroups())
+    registry.register(ResourceGroupResources())

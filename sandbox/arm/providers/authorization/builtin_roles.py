@@ -1,0 +1,108 @@
+"""Azure built-in role definitions: real ids, names and permission lists.
+
+Taken from the generated reference pages in MicrosoftDocs/azure-docs
+(articles/role-based-access-control/built-in-roles/{privileged,general,storage,identity,containers}.md).
+Only the roles this project reasons about; `permits()` in permissions.py evaluates them.
+"""
+
+STORAGE = "Microsoft.Storage/storageAccounts"
+BLOBS = f"{STORAGE}/blobServices/containers/blobs"
+
+
+def _role(role_id, name, description, actions=(), not_actions=(), data_actions=(), not_data_actions=()):
+    return {"id": role_id, "roleName": name, "description": description,
+            "permissions": [{"actions": list(actions), "notActions": list(not_actions),
+                             "dataActions": list(data_actions), "notDataActions": list(not_data_actions)}]}
+
+
+ROLES = [
+    _role("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner",
+          "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+          ["*"]),
+    _role("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor",
+          "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage "
+          "assignments in Azure Blueprints, or share image galleries.",
+          ["*"],
+          ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+           "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
+           "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
+           "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete",
+           "Microsoft.Resources/deploymentStacks/manageDenySetting/action", "Microsoft.Subscription/cancel/action",
+           "Microsoft.Subscription/enable/action"]),
+    _role("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader",
+          "View all resources, but does not allow you to make any changes.", ["*/read"]),
+    _role("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator",
+          "Lets you manage user access to Azure resources.",
+          ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"]),
+    _role("f58310d9-a9f6-439a-9e8d-f62e7b41a168", "Role Based Access Control Administrator",
+          "Manage access to Azure resources by assigning roles using Azure RBAC. This role does not allow you to "
+          "manage access using other ways, such as Azure Policy.",
+          ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete",
+           "*/read", "Microsoft.Support/*"]),
+    _role("17d1049b-9a84-46fb-8f53-869881c3d3ab", "Storage Account Contributor",
+          "Lets you manage storage accounts, including accessing storage account keys which provide full access to "
+          "storage account data.",
+          ["Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*",
+           "Microsoft.Insights/diagnosticSettings/*",
+           "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
+           "Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*",
+           "Microsoft.Resources/subscriptions/resourceGroups/read", f"{STORAGE}/*", "Microsoft.Support/*"]),
+    _role("81a9662b-bebf-436f-a333-f67b29880f12", "Storage Account Key Operator Service Role",
+          "Storage Account Key Operators are allowed to list and regenerate keys on Storage Accounts",
+          [f"{STORAGE}/listkeys/action", f"{STORAGE}/regeneratekey/action"]),
+    _role("c12c1c16-33a1-487b-954d-41c89c60f349", "Reader and Data Access",
+          "Lets you view everything but will not let you delete or create a storage account or contained resource. "
+          "It will also allow read/write access to all data contained in a storage account via access to storage "
+          "account keys.",
+          [f"{STORAGE}/listKeys/action", f"{STORAGE}/ListAccountSas/action", f"{STORAGE}/read"]),
+    _role("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner",
+          "Allows for full access to Azure Storage blob containers and data, including assigning POSIX access "
+          "control.",
+          [f"{STORAGE}/blobServices/containers/*", f"{STORAGE}/blobServices/generateUserDelegationKey/action"],
+          data_actions=[f"{BLOBS}/*"]),
+    _role("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor",
+          "Allows for read, write and delete access to Azure Storage blob containers and data",
+          [f"{STORAGE}/blobServices/containers/delete", f"{STORAGE}/blobServices/containers/read",
+           f"{STORAGE}/blobServices/containers/write", f"{STORAGE}/blobServices/generateUserDelegationKey/action"],
+          data_actions=[f"{BLOBS}/delete", f"{BLOBS}/read", f"{BLOBS}/write", f"{BLOBS}/move/action",
+                        f"{BLOBS}/add/action"]),
+    _role("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader",
+          "Allows for read access to Azure Storage blob containers and data",
+          [f"{STORAGE}/blobServices/containers/read", f"{STORAGE}/blobServices/generateUserDelegationKey/action"],
+          data_actions=[f"{BLOBS}/read"]),
+    _role("db58b8e5-c6ad-4a2a-8342-4190687cbf4a", "Storage Blob Delegator",
+          "Allows for generation of a user delegation key which can be used to sign SAS tokens",
+          [f"{STORAGE}/blobServices/generateUserDelegationKey/action"]),
+    _role("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor",
+          "Allows for read, write, and delete access to Azure Storage queues and queue messages",
+          [f"{STORAGE}/queueServices/queues/delete", f"{STORAGE}/queueServices/queues/read",
+           f"{STORAGE}/queueServices/queues/write"],
+          data_actions=[f"{STORAGE}/queueServices/queues/messages/delete",
+                        f"{STORAGE}/queueServices/queues/messages/read",
+                        f"{STORAGE}/queueServices/queues/messages/write",
+                        f"{STORAGE}/queueServices/queues/messages/process/action"]),
+    _role("e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor",
+          "Create, Read, Update, and Delete User Assigned Identity",
+          ["Microsoft.ManagedIdentity/userAssignedIdentities/read",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/delete",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/revokeTokens/action", "Microsoft.Authorization/*/read",
+           "Microsoft.Insights/alertRules/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+           "Microsoft.Resources/deployments/*", "Microsoft.Support/*"]),
+    _role("f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator",
+          "Read and Assign User Assigned Identity",
+          ["Microsoft.ManagedIdentity/userAssignedIdentities/*/read",
+           "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.Authorization/*/read",
+           "Microsoft.Insights/alertRules/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+           "Microsoft.Resources/deployments/*", "Microsoft.Support/*"]),
+    _role("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role",
+          "List cluster user credential action.",
+          ["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
+           "Microsoft.ContainerService/managedClusters/read"]),
+]
+
+BY_ID = {role["id"]: role for role in ROLES}
+BY_NAME = {role["roleName"].lower(): role for role in ROLES}
