@@ -185,3 +185,24 @@ def test_missing_identity_is_explained(sandbox, tmp_path):
                        sandbox.env())
     assert run.rc != 0
     assert "keyless.aks_storage.managed_identity" in run.result("out")["msg"]
+
+
+def test_parallel_runs_on_one_identity_converge_despite_concurrent_write_rejections(sandbox, identity, tmp_path):
+    """Two playbooks (say, two clusters' pipelines) writing to one identity at once: Azure rejects the overlapping
+    writes with 409 and the module's bounded retry makes both converge."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sandbox.configure(fic_write_seconds=1.0)
+    batches = [[{"name": "%s-%d" % (who, i), "issuer": ISSUER, "namespace": who, "service_account": "sa%d" % i}
+                for i in range(4)] for who in ("east", "west")]
+    dirs = [tmp_path / "east", tmp_path / "west"]
+    for d in dirs:
+        d.mkdir()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda args: run_playbook(args[0], [fic_task(credentials=args[1])], sandbox.env()),
+                             zip(dirs, batches)))
+    for run in runs:
+        assert run.rc == 0, run
+    assert len(listed(sandbox)) == 8
+    rejected = [r for r in sandbox.requests() if r["method"] == "PUT" and r["status"] == 409]
+    assert rejected, "the writes should have overlapped at least once"
