@@ -40,6 +40,15 @@ POLLING_INTERVAL = 5
 LRO_TIMEOUT = 1800
 
 
+def as_rest(model):
+    """REST-shaped dict of an SDK model: the new dict-like models and classic msrest models alike (None stays None)."""
+    if model is None:
+        return None
+    if hasattr(model, "serialize"):
+        return model.serialize(keep_readonly=True)
+    return model.as_dict() if hasattr(model, "as_dict") else dict(model)
+
+
 class AzureModule(AnsibleModule):
     """AnsibleModule plus lazily created, shared Azure plumbing."""
 

@@ -223,7 +223,7 @@ containers:
 
 import re
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     deep_merge, diff, differences, merge_tags, normalize_location)
 
@@ -239,15 +239,6 @@ ENFORCED = {
 }
 # Azure reports null for settings never set; null shared key / public access mean "allowed".
 NULL_MEANS = {"allowSharedKeyAccess": True, "allowBlobPublicAccess": True}
-
-
-def rest(model):
-    """REST-shaped dict of an SDK model (new dict-like models and classic msrest models alike)."""
-    if model is None:
-        return None
-    if hasattr(model, "serialize"):
-        return model.serialize(keep_readonly=True)
-    return model.as_dict() if hasattr(model, "as_dict") else dict(model)
 
 
 def normalize_bypass(value):
@@ -379,7 +370,7 @@ def converge_account(module, accounts, current):
             return None, planned, ["created"]
         created = module.wait("create storage account %s" % name,
                               module.call("create storage account %s" % name, accounts.begin_create, rg, name, body))
-        created = rest(created)
+        created = as_rest(created)
         return created, account_view(created), ["created"]
 
     view = account_view(current)
@@ -407,7 +398,7 @@ def converge_account(module, accounts, current):
     planned["tags"] = tags
     if module.check_mode:
         return current, planned, changes
-    updated = rest(module.call("update storage account %s" % name, accounts.update, rg, name, patch))
+    updated = as_rest(module.call("update storage account %s" % name, accounts.update, rg, name, patch))
     return updated, account_view(updated), changes
 
 
@@ -420,7 +411,7 @@ def converge_soft_delete(module, blob_services, exists):
     want = {"enabled": True, "days": days} if days else {"enabled": False}
     have = None
     if exists:
-        service = rest(module.call("read blob service of %s" % p["name"], blob_services.get_service_properties,
+        service = as_rest(module.call("read blob service of %s" % p["name"], blob_services.get_service_properties,
                                    p["resource_group"], p["name"]))
         policy = ((service or {}).get("properties") or {}).get("deleteRetentionPolicy") or {}
         have = {"enabled": bool(policy.get("enabled"))}
@@ -438,7 +429,7 @@ def converge_containers(module, containers_api, desired, exists):
     rg, account = p["resource_group"], p["name"]
     current = {}
     if exists and desired:
-        current = {c["name"]: c for c in (container_view(rest(x)) for x in module.call(
+        current = {c["name"]: c for c in (container_view(as_rest(x)) for x in module.call(
             "list containers of %s" % account, lambda: list(containers_api.list(rg, account))))}
     before, after, changed = [], [], []
     for want in desired:
@@ -460,7 +451,7 @@ def converge_containers(module, containers_api, desired, exists):
         body = {"properties": {"metadata": target["metadata"], "publicAccess": "None"}}
         if not module.check_mode:
             write = containers_api.update if have else containers_api.create
-            target = container_view(rest(module.call("write container %s" % want["name"], write, rg, account,
+            target = container_view(as_rest(module.call("write container %s" % want["name"], write, rg, account,
                                                      want["name"], body)))
         after.append(target)
     return before, after, changed
@@ -498,7 +489,7 @@ def main():
     containers = desired_containers(module)
     storage = module.client("storage")
     rg, name = p["resource_group"], p["name"]
-    current = rest(module.get_or_none("read storage account %s" % name, storage.storage_accounts.get_properties,
+    current = as_rest(module.get_or_none("read storage account %s" % name, storage.storage_accounts.get_properties,
                                       rg, name))
 
     if p["state"] == "absent":

@@ -52,3 +52,21 @@ def create_keyless_account(conn, resource_group, name, containers=(), location="
     for container in containers:
         storage.blob_containers.create(resource_group, name, container, {"properties": {}})
     return account
+
+
+def containerservice_client(conn):
+    from azure.mgmt.containerservice import ContainerServiceClient
+    return client(conn, ContainerServiceClient)
+
+
+def create_cluster(conn, resource_group, name, oidc=False, workload_identity=False, blob_driver=False,
+                   kubernetes_version="1.33.2", location="westeurope"):
+    """An AKS cluster as a team might already have it (test setup, straight through the SDK)."""
+    body = {"location": location, "identity": {"type": "SystemAssigned"}, "properties": {
+        "dnsPrefix": name, "kubernetesVersion": kubernetes_version,
+        "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System",
+                               "osType": "Linux", "type": "VirtualMachineScaleSets"}],
+        "oidcIssuerProfile": {"enabled": oidc},
+        "securityProfile": {"workloadIdentity": {"enabled": workload_identity}},
+        "storageProfile": {"blobCSIDriver": {"enabled": blob_driver}}}}
+    return containerservice_client(conn).managed_clusters.begin_create_or_update(resource_group, name, body).result()
