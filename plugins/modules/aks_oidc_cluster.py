@@ -11,8 +11,8 @@ short_description: Make an AKS cluster ready for keyless workloads (OIDC issuer,
 version_added: 0.1.0
 description:
   - Ensures an AKS cluster has the OIDC issuer and Microsoft Entra Workload Identity enabled, and that the
-    AKS-managed blob CSI driver is off when the open-source driver is to be used (O(blob_driver=oss), the default):
-    the managed driver does not do keyless (token-only) mounts and conflicts with the open-source one.
+    AKS-managed blob CSI driver is off when the open-source driver is to be used (O(blob_driver=oss), the default),
+    because the managed driver does not do keyless (token-only) mounts and conflicts with the open-source one.
   - Only what differs is written, as one update of the cluster (a long-running operation); a no-op run only reads.
   - With O(create=true), a missing cluster is created with a minimal system node pool and both features on.
   - Returns the OIDC issuer URL exactly as AKS reports it (federated credentials must use that exact string,
