@@ -14,6 +14,8 @@ from .arm.providers import register_all
 from .arm.registry import Registry
 from .control import ControlApi
 from .entra import Entra
+from .k8s import KubeHub
+from .k8s.api import KubeApi
 from .metadata import CloudMetadata
 from .msi import ManagedIdentityEndpoint
 from .oidc import OidcIssuers
@@ -50,8 +52,10 @@ class App:
             self.store.add_config_defaults(handler.config_defaults)
         self.entra = Entra(self, os.path.join(self.workdir, "entra-signing-key.pem"))
         self.oidc = OidcIssuers(self, os.path.join(self.workdir, "oidc-signing-key.pem"))
+        self.kube = KubeHub(self)  # emulated Kubernetes API servers (AKS clusters and standalone ones)
         self.router = Router()
         for component in (ControlApi(self), CloudMetadata(self), ManagedIdentityEndpoint(self), self.oidc,
+                          KubeApi(self, self.kube),
                           ArmFramework(self, self.registry),
                           self.entra):  # last: its /{tenant}/... routes are the broadest
             component.register_routes(self.router)

@@ -37,7 +37,19 @@ class Store:
         self.config_defaults = copy.deepcopy(BASE_CONFIG)
         self.identity = {}
         self.tokens = collections.OrderedDict()
+        # Named state sections owned by other components (e.g. "kubernetes"): objects with
+        # reset(), dump() -> dict, restore(dict) and counters() -> dict.
+        self.sections = {}
+        self._loaded_sections = {}
         self.reset()
+
+    def register_section(self, name: str, section) -> None:
+        """Attach a state section: it is reset now, then restored from the loaded state file if any."""
+        with self.lock:
+            self.sections[name] = section
+            section.reset()
+            if name in self._loaded_sections:
+                section.restore(self._loaded_sections.pop(name))
 
     # ----------------------------------------------------------------- lifecycle
     def add_config_defaults(self, defaults: dict) -> None:
@@ -60,6 +72,8 @@ class Store:
             self.token_by_grant = {}
             self.log = collections.deque(maxlen=REQUEST_LOG_LIMIT)
             self.log_next = 0
+            for section in self.sections.values():
+                section.reset()
             self.dirty = True
 
     # ----------------------------------------------------------------- resources
@@ -118,7 +132,8 @@ class Store:
     def counters(self) -> dict:
         with self.lock:
             return {**copy.deepcopy(self.totals), "by_type": copy.deepcopy(self.by_type),
-                    "token_requests_by_grant": dict(self.token_by_grant)}
+                    "token_requests_by_grant": dict(self.token_by_grant),
+                    **{name: section.counters() for name, section in self.sections.items()}}
 
     # ----------------------------------------------------------------- request log
     def record(self, entry: dict) -> None:
@@ -143,7 +158,8 @@ class Store:
             return {"version": STATE_FILE_VERSION, "identity": copy.deepcopy(self.identity),
                     "resources": copy.deepcopy(list(self.resources.values())),
                     "hidden": copy.deepcopy(self.hidden),
-                    "app_federated_credentials": copy.deepcopy(self.app_federated_credentials)}
+                    "app_federated_credentials": copy.deepcopy(self.app_federated_credentials),
+                    "sections": {name: copy.deepcopy(section.dump()) for name, section in self.sections.items()}}
 
     def flush(self) -> None:
         """Write the state file (atomically) if anything changed since the last write."""
@@ -169,6 +185,7 @@ class Store:
             self.resources = {body["id"].lower(): body for body in data.get("resources", [])}
             self.hidden = dict(data.get("hidden", {}))
             self.app_federated_credentials = list(data.get("app_federated_credentials", []))
+            self._loaded_sections = dict(data.get("sections", {}))  # applied by register_section()
             self.dirty = False
         return data.get("identity", {})
 

@@ -40,6 +40,11 @@ class PlaybookRun:
     def stats(self):
         return self.data.get("stats", {}).get("localhost", {})
 
+    @property
+    def failure_messages(self):
+        """The ``msg`` of every failed task (including tasks inside roles), joined."""
+        return "\n".join(str(r.get("msg")) for r in self.results.values() if r.get("failed"))
+
     def __repr__(self):
         failures = ["%s: %s" % (name, r.get("msg")) for name, r in self.results.items() if r.get("failed")]
         return "PlaybookRun(rc=%s)\nFAILED TASKS:\n%s\nSTDOUT:\n%s\nSTDERR:\n%s" % (

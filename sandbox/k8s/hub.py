@@ -1,0 +1,114 @@
+"""KubeHub: the emulated Kubernetes API servers, one per (AKS or standalone) cluster.
+
+Every cluster is served on the sandbox's own port under a path prefix, `{base_url}/k8s/{slug}`, and
+has its own random bearer token. Cluster state lives in the app's Store (section "kubernetes") so
+it shares the one lock, is cleared by `POST /_sandbox/reset` and persists with `--state-file`.
+"""
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+
+from .cluster import KubeCluster
+
+DEFAULT_VERSION = "1.33.2"
+PATH_PREFIX = "/k8s/"
+
+
+@dataclass
+class KubeEndpoint:
+    server: str     # https://127.0.0.1:PORT/k8s/<slug>
+    token: str      # bearer token of that cluster
+    ca_file: str    # sandbox CA (PEM) that signs the server certificate
+
+
+def slug_for(cluster_id: str) -> str:
+    """URL-safe, stable and unique: the last id segment (readable) plus a hash of the whole id."""
+    key = cluster_id.lower()
+    tail = re.sub(r"[^a-z0-9-]+", "-", key.rstrip("/").rsplit("/", 1)[-1]).strip("-")[:40] or "cluster"
+    return f"{tail}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+class KubeHub:
+    def __init__(self, app):
+        self.app = app
+        self.store = app.store
+        self.clusters = {}   # lower cluster id -> KubeCluster
+        self.by_slug = {}    # slug -> KubeCluster
+        self.counts = {}
+        self.store.register_section("kubernetes", self)
+
+    # ------------------------------------------------------------------ Store section protocol
+    def reset(self) -> None:
+        with self.store.lock:
+            self.clusters, self.by_slug = {}, {}
+            self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "by_kind": {}}
+
+    def dump(self) -> dict:
+        return {"clusters": [c.dump() for c in self.clusters.values()]}
+
+    def restore(self, data: dict) -> None:
+        for item in data.get("clusters", []):
+            self._index(KubeCluster.restore(item, self.store))
+
+    def counters(self) -> dict:
+        return {k: (dict((kind, dict(v)) for kind, v in val.items()) if isinstance(val, dict) else val)
+                for k, val in self.counts.items()}
+
+    def count(self, kind: str, write: bool) -> None:
+        key = "writes" if write else "reads"
+        self.counts[key] += 1
+        entry = self.counts["by_kind"].setdefault(kind, {"reads": 0, "writes": 0})
+        entry[key] += 1
+
+    # ------------------------------------------------------------------ public interface
+    @property
+    def ca_file(self) -> str:
+        return os.path.join(self.app.workdir, "ca.pem")
+
+    def add_cluster(self, cluster_id: str, *, kubernetes_version: str = DEFAULT_VERSION,
+                    oidc_issuer_url: str | None = None) -> KubeEndpoint:
+        """Create the cluster's API server; for an existing id only version/issuer are updated."""
+        with self.store.lock:
+            cluster = self.clusters.get(cluster_id.lower())
+            if cluster is None:
+                cluster = KubeCluster(cluster_id, slug_for(cluster_id), self.store,
+                                      kubernetes_version=kubernetes_version, oidc_issuer_url=oidc_issuer_url)
+                self._index(cluster)
+            else:
+                cluster.kubernetes_version = kubernetes_version or cluster.kubernetes_version
+                if oidc_issuer_url is not None:
+                    cluster.oidc_issuer_url = oidc_issuer_url
+            self.store.dirty = True
+            return self._endpoint(cluster)
+
+    def remove_cluster(self, cluster_id: str) -> None:
+        with self.store.lock:
+            cluster = self.clusters.pop(cluster_id.lower(), None)
+            if cluster is not None:
+                self.by_slug.pop(cluster.slug, None)
+                self.store.dirty = True
+
+    def endpoint(self, cluster_id: str) -> KubeEndpoint | None:
+        with self.store.lock:
+            cluster = self.clusters.get(cluster_id.lower())
+            return self._endpoint(cluster) if cluster else None
+
+    def cluster(self, cluster_id: str) -> KubeCluster | None:
+        with self.store.lock:
+            return self.clusters.get(cluster_id.lower())
+
+    def list_clusters(self) -> list:
+        with self.store.lock:
+            return list(self.clusters.values())
+
+    # ------------------------------------------------------------------ internals
+    def _index(self, cluster: KubeCluster) -> None:
+        self.clusters[cluster.id.lower()] = cluster
+        self.by_slug[cluster.slug] = cluster
+
+    def _endpoint(self, cluster: KubeCluster) -> KubeEndpoint:
+        # base_url is only known once the server is bound; build the URL on demand.
+        return KubeEndpoint(server=f"{self.app.base_url}{PATH_PREFIX}{cluster.slug}", token=cluster.token,
+                            ca_file=self.ca_file)
