@@ -135,6 +135,30 @@ class Sandbox:
             body["name"] = name
         return self.call("POST", "/app/federated-credentials", body)
 
+    # ------------------------------------------------------------------ emulated Kubernetes clusters
+    def add_kube_cluster(self, cluster_id: str, *, kubernetes_version: str | None = None,
+                         oidc_issuer_url: str | None = None, kubeconfig_path: str | None = None,
+                         name: str | None = None) -> dict:
+        """Create (or fetch) a standalone emulated cluster: {id, slug, server, token, ca_file, kubeconfig}.
+        With kubeconfig_path the kubeconfig is also written there (mode 0600: it holds the token)."""
+        body = {"id": cluster_id}
+        for key, value in (("kubernetes_version", kubernetes_version), ("oidc_issuer_url", oidc_issuer_url),
+                           ("name", name)):
+            if value:
+                body[key] = value
+        info = self.call("POST", "/k8s/clusters", body)
+        if kubeconfig_path:
+            fd = os.open(kubeconfig_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(info["kubeconfig"])
+        return info
+
+    def kube_clusters(self) -> list:
+        return self.call("GET", "/k8s/clusters")["clusters"]
+
+    def remove_kube_cluster(self, cluster_id: str) -> bool:
+        return self.call("DELETE", "/k8s/clusters", query={"id": cluster_id})["deleted"]
+
     def expire_tokens(self, client_id: str | None = None) -> int:
         return self.call("POST", "/tokens/expire", {"client_id": client_id} if client_id else {})["expired"]
 

@@ -8,6 +8,7 @@ import copy
 from . import faults
 from .arm import paths
 from .arm.errors import ArmError
+from .k8s import control as kube_control
 from .oidc import OidcError
 from .server import Response
 
@@ -65,6 +66,7 @@ class ControlApi:
         add(r"/_sandbox/app/federated-credentials", self.add_app_fic, ["POST"], "control")
         add(r"/_sandbox/app/federated-credentials", self.clear_app_fics, ["DELETE"], "control")
         add(r"/_sandbox/tokens/expire", self.expire_tokens, ["POST"], "control")
+        kube_control.register_routes(router, self.app)  # /_sandbox/k8s/clusters
 
     @staticmethod
     def _json(request):

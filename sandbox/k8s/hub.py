@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from . import controllers
 from .cluster import KubeCluster
 
 DEFAULT_VERSION = "1.33.2"
@@ -31,13 +32,25 @@ def slug_for(cluster_id: str) -> str:
 
 
 class KubeHub:
+    """All emulated clusters. Job hooks: callables `hook(cluster, job) -> decision | None`, appended to
+    `job_hooks`; the first decision wins (see controllers.apply_job_decision for its shape). Hooks run
+    under the store lock, so they may read ARM state directly."""
+
     def __init__(self, app):
         self.app = app
         self.store = app.store
         self.clusters = {}   # lower cluster id -> KubeCluster
         self.by_slug = {}    # slug -> KubeCluster
         self.counts = {}
+        self.job_hooks = []
         self.store.register_section("kubernetes", self)
+
+    def on_job_created(self, cluster, job) -> dict | None:
+        for hook in self.job_hooks:
+            decision = hook(cluster, job)
+            if decision:
+                return decision
+        return None  # undecided: the Job stays active
 
     # ------------------------------------------------------------------ Store section protocol
     def reset(self) -> None:
@@ -50,7 +63,7 @@ class KubeHub:
 
     def restore(self, data: dict) -> None:
         for item in data.get("clusters", []):
-            self._index(KubeCluster.restore(item, self.store))
+            self._index(KubeCluster.restore(item, self.store, hub=self))
 
     def counters(self) -> dict:
         return {k: (dict((kind, dict(v)) for kind, v in val.items()) if isinstance(val, dict) else val)
@@ -73,9 +86,10 @@ class KubeHub:
         with self.store.lock:
             cluster = self.clusters.get(cluster_id.lower())
             if cluster is None:
-                cluster = KubeCluster(cluster_id, slug_for(cluster_id), self.store,
+                cluster = KubeCluster(cluster_id, slug_for(cluster_id), self.store, hub=self,
                                       kubernetes_version=kubernetes_version, oidc_issuer_url=oidc_issuer_url)
                 self._index(cluster)
+                controllers.bootstrap(cluster)
             else:
                 cluster.kubernetes_version = kubernetes_version or cluster.kubernetes_version
                 if oidc_issuer_url is not None:

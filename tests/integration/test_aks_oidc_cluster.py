@@ -102,7 +102,7 @@ def test_create_new_cluster_and_use_its_kubeconfig(sandbox, tmp_path):
 
 def test_kubectl_reads_the_written_kubeconfig(sandbox, tmp_path):
     from sandbox import tools
-    kubectl = tools.kubectl()
+    kubectl = tools.kube_tools()["kubectl"]
     sdk.create_resource_group(sandbox.conn, RG)
     kubeconfig = tmp_path / "aks-new.yaml"
     run = run_playbook(tmp_path, [aks_task(name="aks-new", create=True, location="westeurope",

@@ -1,0 +1,59 @@
+"""Control API for emulated clusters (under /_sandbox, no auth, never counted):
+
+  POST   /_sandbox/k8s/clusters  {id, kubernetes_version?, oidc_issuer_url?, name?}
+         -> {id, slug, server, token, ca_file, kubeconfig}  (idempotent for an existing id)
+  GET    /_sandbox/k8s/clusters  -> {clusters: [{id, slug, server, kubernetes_version, oidc_issuer_url}]}
+  DELETE /_sandbox/k8s/clusters?id=...
+"""
+
+from ..server import Response
+from .hub import DEFAULT_VERSION
+from .kubeconfig import kubeconfig
+
+
+def _bad(message, status=400):
+    return Response.json(status, {"error": {"code": "BadRequest" if status == 400 else "NotFound",
+                                            "message": message}})
+
+
+def register_routes(router, app):
+    hub = app.kube
+
+    def add_cluster(request, match):
+        try:
+            body = request.json()
+        except ValueError as exc:
+            return _bad(f"invalid JSON: {exc}")
+        cluster_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(cluster_id, str) or not cluster_id.strip():
+            return _bad("'id' (a string: an ARM id or any unique name) is required")
+        version = body.get("kubernetes_version") or DEFAULT_VERSION
+        if not isinstance(version, str) or not all(p.isdigit() for p in version.split(".")) or version.count(".") != 2:
+            return _bad("'kubernetes_version' must look like 1.33.2")
+        endpoint = hub.add_cluster(cluster_id, kubernetes_version=version,
+                                   oidc_issuer_url=body.get("oidc_issuer_url"))
+        app.store.flush()
+        cluster = hub.cluster(cluster_id)
+        name = body.get("name") or cluster.slug
+        return Response.json(200, {"id": cluster.id, "slug": cluster.slug, "server": endpoint.server,
+                                   "token": endpoint.token, "ca_file": endpoint.ca_file,
+                                   "kubeconfig": kubeconfig(endpoint, name)})
+
+    def list_clusters(request, match):
+        clusters = [{"id": c.id, "slug": c.slug, "server": hub.endpoint(c.id).server,
+                     "kubernetes_version": c.kubernetes_version, "oidc_issuer_url": c.oidc_issuer_url}
+                    for c in hub.list_clusters()]
+        return Response.json(200, {"clusters": clusters})
+
+    def remove_cluster(request, match):
+        cluster_id = request.query.get("id")
+        if not cluster_id:
+            return _bad("query parameter 'id' is required")
+        existed = hub.cluster(cluster_id) is not None
+        hub.remove_cluster(cluster_id)
+        app.store.flush()
+        return Response.json(200, {"deleted": existed})
+
+    router.add(r"/_sandbox/k8s/clusters", add_cluster, ["POST"], "control")
+    router.add(r"/_sandbox/k8s/clusters", list_clusters, ["GET"], "control")
+    router.add(r"/_sandbox/k8s/clusters", remove_cluster, ["DELETE"], "control")

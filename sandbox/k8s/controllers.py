@@ -1,0 +1,405 @@
+"""The controllers the emulation needs, run synchronously after each committed write.
+
+- namespaces: phase Active, a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap; deleting
+  a namespace deletes its objects at once (no Terminating period).
+- garbage collection: deleting an owner deletes (Background/Foreground) or orphans its dependents.
+- PV/PVC binder: binds a claim to the volume it names (or an available matching one) when capacity,
+  access modes, volume mode, storage class and claimRef fit; Released/Lost afterwards; FailedBinding
+  events say why not.
+- jobs: one pod per Job, then `hub.on_job_created(cluster, job)` asks the registered job hooks (the
+  later "kubelet") for a decision; `apply_job_decision()` completes, fails or parks the Job.
+- Deployments/DaemonSets/StatefulSets/ReplicaSets report ready at once (no pods are created for them).
+
+Controllers write with `cluster.commit()` directly (no validation, no field ownership), and only when
+something changed, so resourceVersions stay stable.
+"""
+
+import copy
+import secrets
+
+from . import kinds
+from .meta import generated_name, timestamp
+from .quantity import parse as quantity
+
+K = kinds.BY_KEY
+NS, SA, CM, POD, PV, PVC, EVENT = (K["/namespaces"], K["/serviceaccounts"], K["/configmaps"], K["/pods"],
+                                   K["/persistentvolumes"], K["/persistentvolumeclaims"], K["/events"])
+JOB = K["batch/jobs"]
+WORKLOADS = ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet")
+EVENT_LIMIT = 2000      # events kept per cluster (oldest dropped)
+GC_DEPTH = 5
+NODE_NAME = "aks-nodepool1-00000000-vmss000000"
+
+
+# ---------------------------------------------------------------------- small write helpers
+def put(cluster, kind, obj, old=None) -> dict:
+    """Create (old None) or update an object on behalf of a controller."""
+    if old is None:
+        cluster.stamp(kind, obj)
+    return cluster.commit(kind, obj, old)
+
+
+def update(cluster, kind, obj, mutate) -> dict:
+    new = copy.deepcopy(obj)
+    mutate(new)
+    return cluster.commit(kind, new, obj)
+
+
+def record_event(cluster, involved: dict, reason: str, message: str, type_: str = "Normal",
+                 component: str = "sandbox") -> dict | None:
+    """Add a core/v1 Event about `involved`, or bump the count of an identical latest one."""
+    meta = involved.get("metadata") or {}
+    namespace = meta.get("namespace") or "default"
+    if not cluster.namespace_exists(namespace):
+        return None
+    for event in reversed(cluster.items(EVENT, namespace)[-20:]):
+        ref = event.get("involvedObject") or {}
+        if (ref.get("uid") == meta.get("uid") and event.get("reason") == reason
+                and event.get("message") == message):
+            return update(cluster, EVENT, event, lambda e: e.update(count=e.get("count", 1) + 1,
+                                                                    lastTimestamp=timestamp()))
+    now = timestamp()
+    event = {"metadata": {"name": f"{meta.get('name')}.{secrets.token_hex(8)}", "namespace": namespace},
+             "involvedObject": {"kind": involved.get("kind"), "namespace": meta.get("namespace"),
+                                "name": meta.get("name"), "uid": meta.get("uid"),
+                                "apiVersion": involved.get("apiVersion"),
+                                "resourceVersion": meta.get("resourceVersion")},
+             "reason": reason, "message": message, "type": type_, "source": {"component": component},
+             "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,
+             "reportingComponent": component, "reportingInstance": ""}
+    if event["involvedObject"]["namespace"] is None:
+        del event["involvedObject"]["namespace"]
+    stored = put(cluster, EVENT, event)
+    events = [(ns, name) for (ns, name) in cluster.objects.get(EVENT.key, {})]
+    for ns, name in events[:max(0, len(events) - EVENT_LIMIT)]:
+        cluster.remove(EVENT, ns, name)
+    return stored
+
+
+def events_for(cluster, obj) -> list:
+    uid = obj["metadata"].get("uid")
+    return [e for e in cluster.items(EVENT) if (e.get("involvedObject") or {}).get("uid") == uid]
+
+
+# ---------------------------------------------------------------------- bootstrap and dispatch
+def bootstrap(cluster) -> None:
+    """Objects every new cluster has."""
+    for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        if not cluster.namespace_exists(name):
+            namespace = {"metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                         "spec": {"finalizers": ["kubernetes"]}}
+            after_write(cluster, NS, put(cluster, NS, namespace), None)
+
+
+def after_write(cluster, kind, obj, old) -> None:
+    name = kind.kind
+    if name == "Namespace" and old is None:
+        _namespace_created(cluster, obj)
+    elif name in ("PersistentVolume", "PersistentVolumeClaim"):
+        if old is None and kind.status:
+            obj = update(cluster, kind, obj, lambda o: o.setdefault("status", {}).update(
+                phase="Pending" if name == "PersistentVolumeClaim" else "Available"))
+        bind_volumes(cluster)
+    elif name == "Job" and old is None:
+        _job_created(cluster, obj)
+    elif name == "Pod" and old is None:
+        _pod_created(cluster, obj)
+    elif name in WORKLOADS:
+        _workload_ready(cluster, kind, obj)
+
+
+def after_delete(cluster, kind, obj, policy="Background") -> None:
+    if kind.kind == "Namespace":
+        namespace = obj["metadata"]["name"]
+        for other in kinds.KINDS:
+            if other.namespaced:
+                for item in list(cluster.items(other, namespace)):
+                    cluster.remove(other, namespace, item["metadata"]["name"])
+    _collect_dependents(cluster, obj["metadata"].get("uid"), policy, GC_DEPTH)
+    if kind.kind in ("PersistentVolume", "PersistentVolumeClaim"):
+        bind_volumes(cluster)
+
+
+def _collect_dependents(cluster, uid, policy, depth) -> None:
+    if not uid or depth <= 0:
+        return
+    for kind in kinds.KINDS:
+        for item in list(cluster.items(kind)):
+            refs = item["metadata"].get("ownerReferences") or []
+            if not any(r.get("uid") == uid for r in refs):
+                continue
+            if policy == "Orphan":
+                update(cluster, kind, item, lambda o: o["metadata"].__setitem__(
+                    "ownerReferences", [r for r in refs if r.get("uid") != uid]))
+            elif len(refs) == 1:
+                cluster.remove(kind, item["metadata"].get("namespace"), item["metadata"]["name"])
+                _collect_dependents(cluster, item["metadata"].get("uid"), "Background", depth - 1)
+
+
+def _namespace_created(cluster, namespace) -> None:
+    update(cluster, NS, namespace, lambda o: o.setdefault("status", {}).update(phase="Active"))
+    name = namespace["metadata"]["name"]
+    if cluster.get(SA, name, "default") is None:
+        put(cluster, SA, {"metadata": {"name": "default", "namespace": name}})
+    if cluster.get(CM, name, "kube-root-ca.crt") is None:
+        ca = ""
+        if cluster.hub is not None:
+            try:
+                with open(cluster.hub.ca_file, encoding="utf-8") as handle:
+                    ca = handle.read()
+            except OSError:
+                pass
+        put(cluster, CM, {"metadata": {"name": "kube-root-ca.crt", "namespace": name,
+                                       "annotations": {"kubernetes.io/description": "Contains a CA bundle that "
+                                                       "can be used to verify the kube-apiserver when using "
+                                                       "internal endpoints such as the internal service IP or "
+                                                       "kubernetes.default.svc. No other usage is guaranteed "
+                                                       "across distributions of Kubernetes clusters."}},
+                          "data": {"ca.crt": ca}})
+
+
+def _workload_ready(cluster, kind, obj) -> None:
+    spec, generation = obj.get("spec") or {}, obj["metadata"].get("generation", 1)
+    if kind.kind == "DaemonSet":
+        status = {"currentNumberScheduled": 1, "desiredNumberScheduled": 1, "numberAvailable": 1,
+                  "numberMisscheduled": 0, "numberReady": 1, "observedGeneration": generation,
+                  "updatedNumberScheduled": 1}
+    else:
+        replicas = spec.get("replicas", 1)
+        status = {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
+                  "availableReplicas": replicas, "updatedReplicas": replicas}
+        if kind.kind == "StatefulSet":
+            status.update(currentReplicas=replicas, currentRevision=f"{obj['metadata']['name']}-1",
+                          updateRevision=f"{obj['metadata']['name']}-1")
+        if kind.kind == "Deployment":
+            status["conditions"] = [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                                     "message": "Deployment has minimum availability.",
+                                     "lastUpdateTime": timestamp(), "lastTransitionTime": timestamp()}]
+        if not replicas:
+            for field in ("readyReplicas", "availableReplicas", "updatedReplicas"):
+                status.pop(field)
+    old_status = obj.get("status") or {}
+    comparable = {k: v for k, v in old_status.items() if k != "conditions"}
+    if comparable != {k: v for k, v in status.items() if k != "conditions"}:
+        update(cluster, kind, obj, lambda o: o.__setitem__("status", status))
+
+
+# ---------------------------------------------------------------------- pods and jobs
+def _pod_created(cluster, pod) -> None:
+    def pending(o):
+        o["status"] = {"phase": "Pending", "qosClass": "BestEffort",
+                       "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": timestamp()}]}
+        o["spec"].setdefault("nodeName", NODE_NAME)
+    pod = update(cluster, POD, pod, pending)
+    record_event(cluster, pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
+                 f"{pod['metadata']['name']} to {NODE_NAME}", component="default-scheduler")
+
+
+def job_pods(cluster, job) -> list:
+    uid = job["metadata"]["uid"]
+    return [p for p in cluster.items(POD, job["metadata"]["namespace"])
+            if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+
+
+def _job_created(cluster, job) -> None:
+    spec, namespace = job.get("spec") or {}, job["metadata"]["namespace"]
+    job = update(cluster, JOB, job, lambda o: o.__setitem__("status", {"startTime": timestamp(), "active": 0,
+                                                                       "ready": 0, "terminating": 0,
+                                                                       "uncountedTerminatedPods": {}}))
+    if spec.get("suspend"):
+        return
+    template = copy.deepcopy(spec.get("template") or {})
+    pod_spec = template.get("spec") or {}
+    account = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"
+    pod_name = generated_name(job["metadata"]["name"] + "-")
+    if cluster.get(SA, namespace, account) is None:
+        record_event(cluster, job, "FailedCreate", f'Error creating: pods "{pod_name}" is forbidden: error looking '
+                     f'up service account {namespace}/{account}: serviceaccount "{account}" not found',
+                     "Warning", "job-controller")
+        return
+    pod_spec.setdefault("serviceAccountName", account)
+    pod = {"metadata": {"name": pod_name, "namespace": namespace,
+                        "labels": dict((template.get("metadata") or {}).get("labels") or {}),
+                        "annotations": dict((template.get("metadata") or {}).get("annotations") or {}),
+                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
+                                             "name": job["metadata"]["name"], "uid": job["metadata"]["uid"],
+                                             "controller": True, "blockOwnerDeletion": True}]},
+           "spec": pod_spec}
+    if not pod["metadata"]["annotations"]:
+        del pod["metadata"]["annotations"]
+    pod = put(cluster, POD, pod)
+    _pod_created(cluster, pod)
+    job = update(cluster, JOB, cluster.get(JOB, namespace, job["metadata"]["name"]),
+                 lambda o: o["status"].update(active=1))
+    record_event(cluster, job, "SuccessfulCreate", f"Created pod: {pod_name}", component="job-controller")
+    decision = cluster.hub.on_job_created(cluster, job) if cluster.hub is not None else None
+    if decision:
+        apply_job_decision(cluster, job, decision)
+
+
+def apply_job_decision(cluster, job, decision: dict) -> None:
+    """Act on a job hook's decision.
+
+    decision: {"outcome": "succeeded" | "failed" | "pending", "reason": str, "message": str,
+               "logs": str, "exit_code": int, "events": [(reason, message, type), ...]}
+    `pending` leaves pod and Job running (e.g. a volume that never mounts: FailedMount events only).
+    """
+    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    job = cluster.get(JOB, namespace, name)
+    if job is None:
+        return
+    outcome = decision.get("outcome", "pending")
+    pods = job_pods(cluster, job)
+    for pod in pods:
+        for reason, message, type_ in decision.get("events") or []:
+            record_event(cluster, pod, reason, message, type_, "kubelet")
+        if decision.get("logs"):
+            container = ((pod["spec"].get("containers") or [{}])[0]).get("name", "main")
+            cluster.add_log(namespace, pod["metadata"]["name"], container, decision["logs"])
+        if outcome in ("succeeded", "failed"):
+            _terminate_pod(cluster, pod, outcome == "succeeded", decision)
+    if outcome not in ("succeeded", "failed"):
+        return
+    now = timestamp()
+
+    def finish(o):
+        status = o.setdefault("status", {})
+        status.update(active=0, ready=0, terminating=0, uncountedTerminatedPods={})
+        if outcome == "succeeded":
+            status.update(succeeded=1, completionTime=now)
+            status["conditions"] = [
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": now,
+                 "lastTransitionTime": now},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": now,
+                 "lastTransitionTime": now}]
+        else:
+            status.update(failed=1)
+            message = "Job has reached the specified backoff limit"
+            status["conditions"] = [
+                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message,
+                 "lastProbeTime": now, "lastTransitionTime": now},
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message,
+                 "lastProbeTime": now, "lastTransitionTime": now}]
+    job = update(cluster, JOB, job, finish)
+    if outcome == "succeeded":
+        record_event(cluster, job, "Completed", "Job completed", component="job-controller")
+    else:
+        record_event(cluster, job, "BackoffLimitExceeded", "Job has reached the specified backoff limit",
+                     "Warning", "job-controller")
+
+
+def _terminate_pod(cluster, pod, succeeded, decision) -> None:
+    now = timestamp()
+
+    def terminate(o):
+        containers = o["spec"].get("containers") or []
+        o["status"] = {
+            "phase": "Succeeded" if succeeded else "Failed", "startTime": now, "qosClass": "BestEffort",
+            "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+                           {"type": "Ready", "status": "False", "reason": "PodCompleted",
+                            "lastTransitionTime": now}],
+            "containerStatuses": [{
+                "name": c.get("name"), "image": c.get("image"), "imageID": "", "ready": False, "restartCount": 0,
+                "started": False,
+                "state": {"terminated": {"exitCode": decision.get("exit_code", 0 if succeeded else 1),
+                                         "reason": "Completed" if succeeded else "Error",
+                                         "message": decision.get("message", ""), "startedAt": now,
+                                         "finishedAt": now}}} for c in containers]}
+    update(cluster, POD, pod, terminate)
+
+
+# ---------------------------------------------------------------------- PV/PVC binder
+def _class(obj) -> str:
+    return (obj.get("spec") or {}).get("storageClassName") or ""
+
+
+def _mismatch(pv, pvc) -> str | None:
+    """Why `pvc` cannot bind to `pv` (None when it can), in the PV controller's words."""
+    pv_spec, pvc_spec = pv.get("spec") or {}, pvc.get("spec") or {}
+    ref = pv_spec.get("claimRef")
+    if ref and (ref.get("name") != pvc["metadata"]["name"] or ref.get("namespace") != pvc["metadata"]["namespace"]
+                or (ref.get("uid") and ref["uid"] != pvc["metadata"].get("uid"))):
+        return "volume already bound to a different claim."
+    if _class(pv) != _class(pvc):
+        return "storageClassName does not match"
+    if pv_spec.get("volumeMode", "Filesystem") != pvc_spec.get("volumeMode", "Filesystem"):
+        return "incompatible volumeMode"
+    if not set(pvc_spec.get("accessModes") or []) <= set(pv_spec.get("accessModes") or []):
+        return "incompatible accessMode"
+    have = quantity((pv_spec.get("capacity") or {}).get("storage"))
+    want = quantity(((pvc_spec.get("resources") or {}).get("requests") or {}).get("storage"))
+    if have is None or want is None or have < want:
+        return "requested PV is too small"
+    selector = (pvc_spec.get("selector") or {}).get("matchLabels") or {}
+    labels = pv["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in selector.items()):
+        return "volume labels do not match the claim's selector"
+    return None
+
+
+def bind_volumes(cluster) -> None:
+    for pvc in cluster.items(PVC):
+        spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+        wanted = spec.get("volumeName")
+        if status.get("phase") in ("Bound", "Lost"):
+            pv = cluster.get(PV, "", wanted) if wanted else None
+            if status.get("phase") == "Bound" and pv is None:
+                update(cluster, PVC, pvc, lambda o: o["status"].update(phase="Lost"))
+                record_event(cluster, pvc, "ClaimLost", "Bound claim has lost its PersistentVolume. Data on the "
+                             "volume is lost!", "Warning", "persistentvolume-controller")
+            continue
+        if wanted:
+            pv = cluster.get(PV, "", wanted)
+            why = f'volume "{wanted}" not found' if pv is None else _mismatch(pv, pvc)
+            if why is None and (pv.get("status") or {}).get("phase") == "Released":
+                why = "volume is Released (its claimRef names a deleted claim)"
+            if why:
+                if pv is not None or not any(e.get("reason") == "FailedBinding" for e in events_for(cluster, pvc)):
+                    record_event(cluster, pvc, "FailedBinding", f"Cannot bind to requested volume \"{wanted}\": "
+                                 f"{why}" if pv is not None else why, "Warning", "persistentvolume-controller")
+                continue
+        else:
+            candidates = [pv for pv in cluster.items(PV)
+                          if (pv.get("status") or {}).get("phase") == "Available" and _mismatch(pv, pvc) is None]
+            if not candidates:
+                if not _class(pvc):
+                    record_event(cluster, pvc, "FailedBinding", "no persistent volumes available for this claim "
+                                 "and no storage class is set", "Normal", "persistentvolume-controller")
+                continue
+            pv = min(candidates, key=lambda v: quantity(v["spec"]["capacity"]["storage"]))
+        _bind(cluster, pv, pvc)
+    for pv in cluster.items(PV):
+        ref = (pv.get("spec") or {}).get("claimRef")
+        phase = (pv.get("status") or {}).get("phase")
+        if ref and phase == "Bound":
+            claim = cluster.get(PVC, ref.get("namespace"), ref.get("name"))
+            if claim is None or (ref.get("uid") and claim["metadata"]["uid"] != ref["uid"]):
+                update(cluster, PV, pv, lambda o: o.setdefault("status", {}).update(phase="Released"))
+        elif not ref and phase not in ("Available", None):
+            update(cluster, PV, pv, lambda o: o.setdefault("status", {}).update(phase="Available"))
+
+
+def _bind(cluster, pv, pvc) -> None:
+    by_controller = not (pv.get("spec") or {}).get("claimRef")
+
+    def bind_pv(o):
+        o["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": pvc["metadata"]["namespace"],
+                                 "name": pvc["metadata"]["name"], "uid": pvc["metadata"]["uid"], "apiVersion": "v1",
+                                 "resourceVersion": pvc["metadata"]["resourceVersion"]}
+        if by_controller:
+            o["metadata"].setdefault("annotations", {})["pv.kubernetes.io/bound-by-controller"] = "yes"
+        o.setdefault("status", {})["phase"] = "Bound"
+    pv = update(cluster, PV, pv, bind_pv)
+
+    def bind_pvc(o):
+        annotations = o["metadata"].setdefault("annotations", {})
+        if not o["spec"].get("volumeName"):
+            o["spec"]["volumeName"] = pv["metadata"]["name"]
+            annotations["pv.kubernetes.io/bound-by-controller"] = "yes"
+        annotations["pv.kubernetes.io/bind-completed"] = "yes"
+        o["status"] = {"phase": "Bound", "accessModes": list(pv["spec"].get("accessModes") or []),
+                       "capacity": dict(pv["spec"].get("capacity") or {})}
+    update(cluster, PVC, pvc, bind_pvc)
+

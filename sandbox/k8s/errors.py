@@ -1,0 +1,72 @@
+"""Kubernetes `Status` failures, shaped like the real API server's."""
+
+
+class KubeError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict:
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def _details(kind, name, group=""):
+    details = {"name": name, "kind": kind.plural if kind else ""}
+    if kind and kind.group:
+        details["group"] = kind.group
+    return details
+
+
+def not_found(kind, name) -> KubeError:
+    return KubeError(404, "NotFound", f'{kind.resource(name)} "{name}" not found', _details(kind, name))
+
+
+def namespace_not_found(name) -> KubeError:
+    return KubeError(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
+
+
+def already_exists(kind, name) -> KubeError:
+    return KubeError(409, "AlreadyExists", f'{kind.resource(name)} "{name}" already exists', _details(kind, name))
+
+
+def conflict(kind, name, why="the object has been modified; please apply your changes to the latest version "
+                             "and try again") -> KubeError:
+    return KubeError(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource(name)} "{name}": {why}',
+                     _details(kind, name))
+
+
+def invalid(kind, name, causes: list) -> KubeError:
+    """causes: [(field, message)] -> 422 Invalid with FieldValueInvalid causes."""
+    text = ", ".join(f"{f}: {m}" for f, m in causes)
+    details = {"name": name, "kind": kind.kind, "causes": [
+        {"reason": "FieldValueInvalid" if "Invalid value" in m else "FieldValueRequired", "message": m, "field": f}
+        for f, m in causes]}
+    if kind.group:
+        details["group"] = kind.group
+    return KubeError(422, "Invalid", f'{kind.kind} "{name}" is invalid: {text}', details)
+
+
+def bad_request(message: str) -> KubeError:
+    return KubeError(400, "BadRequest", message)
+
+
+def method_not_allowed(message: str) -> KubeError:
+    return KubeError(405, "MethodNotAllowed", message)
+
+
+def unsupported_media_type(content_type: str) -> KubeError:
+    return KubeError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                     f'accepted media types include: application/json-patch+json, application/merge-patch+json, '
+                     f'application/apply-patch+yaml, application/strategic-merge-patch+json (got "{content_type}")')
+
+
+def unauthorized() -> KubeError:
+    return KubeError(401, "Unauthorized", "Unauthorized")
+
+
+def invalid_dry_run(value) -> KubeError:
+    return KubeError(400, "BadRequest", f'Invalid value: {value!r}: valid values are: "All"')

@@ -1,0 +1,175 @@
+"""The kinds the emulated API server serves, one line each, and the discovery documents built from them.
+
+Add a kind by adding a `_kind(...)` line. `names` selects the name validation (see meta.py);
+`generation` marks kinds whose metadata.generation tracks spec changes; `status` adds a /status
+subresource; `extra` lists other subresources (served by api.py when it knows them).
+"""
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple = ()
+    names: str = "subdomain"
+    generation: bool = False
+    status: bool = False
+    extra: tuple = ()
+    categories: tuple = ()
+    singular: str = field(default="")
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def key(self) -> str:
+        """Storage key, independent of the served version."""
+        return f"{self.group}/{self.plural}"
+
+    @property
+    def singular_name(self) -> str:
+        return self.singular or self.kind.lower()
+
+    def resource(self, name: str) -> str:
+        """Resource name for messages: 'configmaps' or 'jobs.batch' like the real API server."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _kind(group_version, kind, plural, namespaced, *short_names, **options):
+    group, _, version = group_version.rpartition("/")
+    return Kind(group, version, kind, plural, namespaced, tuple(short_names), **options)
+
+
+KINDS = [
+    _kind("v1", "Namespace", "namespaces", False, "ns", names="label", status=True),
+    _kind("v1", "ServiceAccount", "serviceaccounts", True, "sa"),
+    _kind("v1", "ConfigMap", "configmaps", True, "cm"),
+    _kind("v1", "Secret", "secrets", True),
+    _kind("v1", "Service", "services", True, "svc", names="label1035", status=True, categories=("all",)),
+    _kind("v1", "PersistentVolume", "persistentvolumes", False, "pv", status=True),
+    _kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, "pvc", status=True),
+    _kind("v1", "Pod", "pods", True, "po", status=True, extra=("log",), categories=("all",)),
+    _kind("v1", "Event", "events", True, "ev"),
+    _kind("apps/v1", "Deployment", "deployments", True, "deploy", generation=True, status=True,
+          categories=("all",)),
+    _kind("apps/v1", "DaemonSet", "daemonsets", True, "ds", generation=True, status=True, categories=("all",)),
+    _kind("apps/v1", "StatefulSet", "statefulsets", True, "sts", generation=True, status=True,
+          categories=("all",)),
+    _kind("apps/v1", "ReplicaSet", "replicasets", True, "rs", generation=True, status=True, categories=("all",)),
+    _kind("batch/v1", "Job", "jobs", True, generation=True, status=True, categories=("all",)),
+    _kind("batch/v1", "CronJob", "cronjobs", True, "cj", generation=True, status=True, categories=("all",)),
+    _kind("storage.k8s.io/v1", "CSIDriver", "csidrivers", False),
+    _kind("storage.k8s.io/v1", "StorageClass", "storageclasses", False, "sc"),
+    _kind("rbac.authorization.k8s.io/v1", "Role", "roles", True, names="path"),
+    _kind("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", True, names="path"),
+    _kind("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False, names="path"),
+    _kind("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False, names="path"),
+    _kind("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False, "pc"),
+]
+
+BY_PATH = {(k.group, k.version, k.plural): k for k in KINDS}
+BY_KEY = {k.key: k for k in KINDS}
+BY_KIND = {(k.group, k.kind): k for k in KINDS}
+NAMESPACES = BY_KEY["/namespaces"]
+
+
+def lookup(group: str, version: str, plural: str):
+    return BY_PATH.get((group, version, plural.lower()))
+
+
+def by_kind(api_version: str, kind: str):
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    found = BY_KIND.get((group, kind))
+    return found if found and found.api_version == api_version else None
+
+
+def groups() -> dict:
+    """group name -> [versions] in table order (core group under '')."""
+    result = {}
+    for k in KINDS:
+        versions = result.setdefault(k.group, [])
+        if k.version not in versions:
+            versions.append(k.version)
+    return result
+
+
+# ---------------------------------------------------------------------- discovery documents
+def _resource_entries(k: Kind) -> list:
+    entry = {"name": k.plural, "singularName": k.singular_name, "namespaced": k.namespaced, "kind": k.kind,
+             "verbs": list(ALL_VERBS if k is not NAMESPACES else [v for v in ALL_VERBS if v != "deletecollection"])}
+    if k.short_names:
+        entry["shortNames"] = list(k.short_names)
+    if k.categories:
+        entry["categories"] = list(k.categories)
+    entries = [entry]
+    if k.status:
+        entries.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
+                        "kind": k.kind, "verbs": ["get", "patch", "update"]})
+    for sub in k.extra:
+        if sub == "log":
+            entries.append({"name": f"{k.plural}/log", "singularName": "", "namespaced": k.namespaced,
+                            "kind": k.kind, "verbs": ["get"]})
+    return entries
+
+
+def resource_list(group: str, version: str) -> dict | None:
+    kinds = [k for k in KINDS if k.group == group and k.version == version]
+    if not kinds:
+        return None
+    group_version = f"{group}/{version}" if group else version
+    resources = [entry for k in kinds for entry in _resource_entries(k)]
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+def api_versions(server_address: str) -> dict:
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+
+def api_group(name: str) -> dict:
+    versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in groups()[name]]
+    return {"name": name, "versions": versions, "preferredVersion": dict(versions[0])}
+
+
+def api_group_list() -> dict:
+    return {"kind": "APIGroupList", "apiVersion": "v1",
+            "groups": [api_group(name) for name in groups() if name]}
+
+
+def aggregated_discovery(core: bool) -> dict:
+    """apidiscovery.k8s.io/v2 APIGroupDiscoveryList for /api (core) or /apis (named groups)."""
+    items = []
+    for name, versions in groups().items():
+        if bool(name) == core:
+            continue
+        version_items = []
+        for version in versions:
+            resources = []
+            for k in (k for k in KINDS if k.group == name and k.version == version):
+                entry = _resource_entries(k)[0]
+                item = {"resource": k.plural, "responseKind": {"group": name, "version": version, "kind": k.kind},
+                        "scope": "Namespaced" if k.namespaced else "Cluster", "singularResource": k.singular_name,
+                        "verbs": entry["verbs"]}
+                if k.short_names:
+                    item["shortNames"] = list(k.short_names)
+                if k.categories:
+                    item["categories"] = list(k.categories)
+                subs = [{"subresource": "status", "responseKind": {"group": name, "version": version, "kind": k.kind},
+                         "verbs": ["get", "patch", "update"]}] if k.status else []
+                if "log" in k.extra:
+                    subs.append({"subresource": "log", "responseKind": {"group": "", "version": "", "kind": ""},
+                                 "verbs": ["get"]})
+                if subs:
+                    item["subresources"] = subs
+                resources.append(item)
+            version_items.append({"version": version, "resources": resources, "freshness": "Current"})
+        items.append({"metadata": {"name": name, "creationTimestamp": None}, "versions": version_items})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}

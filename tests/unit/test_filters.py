@@ -1,0 +1,61 @@
+from ansible_collections.keyless.aks_storage.plugins.filter import chain, validation
+
+WORKLOADS = [
+    {"name": "reports", "namespace": "reports", "service_account": "writer", "storage_account": "st1",
+     "resource_group": "rg-st", "container": "reports", "access": "readwrite", "identity": {"name": "id-a"}},
+    {"name": "reports2", "namespace": "reports", "service_account": "writer", "storage_account": "st1",
+     "resource_group": "rg-st", "container": "more", "access": "read", "identity": {"name": "id-a"}},
+    {"name": "archive", "namespace": "archive", "service_account": "reader", "storage_account": "st2",
+     "resource_group": "rg-st", "container": "archive", "access": "read",
+     "identity": {"name": "id-b", "resource_group": "rg-other"}},
+]
+
+
+def test_workload_identities_are_distinct_and_default_the_group():
+    assert chain.workload_identities(WORKLOADS, "rg-id") == [{"resource_group": "rg-id", "name": "id-a"},
+                                                            {"resource_group": "rg-other", "name": "id-b"}]
+
+
+def test_federated_credentials_one_per_service_account():
+    creds = chain.federated_credentials(WORKLOADS, {"resource_group": "rg-id", "name": "id-a"}, "rg-id",
+                                        "https://issuer/", "aks1")
+    assert creds == [{"name": "aks1-reports-writer", "issuer": "https://issuer/", "namespace": "reports",
+                      "service_account": "writer"}]
+
+
+def test_data_roles_follow_access():
+    got = chain.data_role_assignments(WORKLOADS, {"rg-id/id-a": "pa", "rg-other/id-b": "pb"}, "rg-id")
+    assert [(a["container"], a["role"], a["principal_id"]) for a in got] == [
+        ("reports", "Storage Blob Data Contributor", "pa"), ("more", "Storage Blob Data Reader", "pa"),
+        ("archive", "Storage Blob Data Reader", "pb")]
+
+
+def test_account_containers_union():
+    assert chain.account_containers(WORKLOADS, "st1", ["logs"]) == ["logs", "reports", "more"]
+    assert chain.account_containers(WORKLOADS, "st3") == []
+
+
+def test_job_outcomes_and_object_keys():
+    jobs = [{"metadata": {"namespace": "a", "name": "j1"}, "status": {"conditions": [
+                {"type": "Complete", "status": "True"}]}},
+            {"metadata": {"namespace": "b", "name": "j2"}, "status": {"conditions": [
+                {"type": "Failed", "status": "True"}]}},
+            {"metadata": {"namespace": "c", "name": "j3"}, "status": {"active": 1}}]
+    assert validation.job_outcomes(jobs, ["a/j1", "b/j2", "c/j3", "d/j4"]) == {
+        "a/j1": "complete", "b/j2": "failed", "c/j3": "running", "d/j4": "missing"}
+    manifests = [{"kind": "Job", "metadata": {"namespace": "a", "name": "j1"}}, {"kind": "Namespace",
+                                                                               "metadata": {"name": "a"}}]
+    assert validation.object_keys(manifests, "Job") == ["a/j1"]
+
+
+def test_validation_job_name_is_bounded_and_stable():
+    workload = dict(WORKLOADS[0], name="x" * 80)
+    name = validation.validation_job_name(workload, "cid", "pvc")
+    assert len(name) <= 63 and name == validation.validation_job_name(workload, "cid", "pvc")
+    assert name != validation.validation_job_name(workload, "other", "pvc")
+
+
+def test_identity_map():
+    results = [{"item": {"resource_group": "rg", "name": "id-a"}, "principal_id": "p1"},
+               {"item": {"resource_group": "rg2", "name": "id-b"}, "principal_id": None}]
+    assert chain.identity_map(results, "principal_id") == {"rg/id-a": "p1", "rg2/id-b": None}
