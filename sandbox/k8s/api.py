@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 from ..server import Response
-from . import errors, kinds, operations, selectors, tables, watch
+from . import errors, kinds, operations, protobuf, selectors, tables, watch
 from .hub import PATH_PREFIX
 
 JSON = "application/json"
@@ -102,7 +102,7 @@ class KubeApi:
 
     def _misc(self, request, cluster, segments):
         if request.method not in READ_METHODS:
-            raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         self._count("discovery", False)
         path = "/".join(segments)
         if path == "version":
@@ -161,7 +161,7 @@ class KubeApi:
         if path is None:
             self._count("unknown", request.method not in READ_METHODS)
             return _not_found()
-        request.meta["resource_type"] = path.kind.key
+        request.meta["resource_type"] = path.kind.resource_name  # "configmaps", "jobs.batch"
         write = request.method not in READ_METHODS
         self._count(path.kind.kind + (f"/{path.subresource}" if path.subresource else ""), write)
         query = request.query
@@ -170,7 +170,8 @@ class KubeApi:
                 return watch.serve(self.app.store, cluster, path, query)
             return self._read(request, cluster, path)
         options = operations.WriteOptions(dry_run=self._dry_run(query), manager=self._manager(request),
-                                          force=query.get("force") in ("true", "1"))
+                                          force=query.get("force") in ("true", "1"),
+                                          explicit_manager=bool(query.get("fieldManager")))
         with self.app.store.lock:
             response = self._write(request, cluster, path, options)
             if write and not options.dry_run:
@@ -241,9 +242,11 @@ class KubeApi:
             text = "".join(lines[-int(tail):]) if int(tail) else ""
         return Response(200, text.encode(), {"Content-Type": "text/plain"})
 
-    def _body(self, request):
+    def _body(self, request, kind=None):
         content_type = (request.header("Content-Type", "") or "").split(";")[0].strip().lower()
-        if content_type and "protobuf" in content_type:
+        if content_type == "application/vnd.kubernetes.protobuf" and kind is not None:
+            return protobuf.decode(request.body, kind)  # kubectl's typed create commands
+        if content_type and "protobuf" in content_type or "cbor" in content_type:
             raise errors.unsupported_media_type(content_type)
         try:
             return request.json()
@@ -258,7 +261,7 @@ class KubeApi:
             namespace = path.namespace if kind.namespaced else None
             if kind.namespaced and namespace is None:
                 raise errors.not_found(kind, "")
-            return _respond(201, operations.create(cluster, kind, namespace, self._body(request), options))
+            return _respond(201, operations.create(cluster, kind, namespace, self._body(request, kind), options))
         if path.subresource == "log":
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         if method == "DELETE" and path.name is None:
@@ -266,7 +269,7 @@ class KubeApi:
         if path.name is None or (kind.namespaced and path.namespace is None):
             raise errors.method_not_allowed("the server does not allow this method on the requested resource")
         if method == "PUT":
-            return _respond(200, operations.replace(cluster, kind, path.namespace, path.name, self._body(request),
+            return _respond(200, operations.replace(cluster, kind, path.namespace, path.name, self._body(request, kind),
                                                     options, path.subresource))
         if method == "PATCH":
             content_type = (request.header("Content-Type", "") or "").split(";")[0].strip().lower()

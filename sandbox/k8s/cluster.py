@@ -71,10 +71,10 @@ class KubeCluster:
         """Store `obj` (a complete object) and return it; no-op writes keep the old resourceVersion."""
         meta = obj["metadata"]
         key = (meta.get("namespace") or "", meta["name"])
-        if old is not None and comparable(old) == comparable(obj):
-            if (obj["metadata"].get("managedFields") == old["metadata"].get("managedFields")
-                    and obj["metadata"].get("generation") == old["metadata"].get("generation")):
-                return old
+        if (old is not None and comparable(old) == comparable(obj)
+                and obj["metadata"].get("managedFields") == old["metadata"].get("managedFields")
+                and obj["metadata"].get("generation") == old["metadata"].get("generation")):
+            return old
         meta["resourceVersion"] = self.next_rv()
         if old is None:
             self.created_rv[(kind.key, *key)] = self.rv

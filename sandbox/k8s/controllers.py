@@ -116,8 +116,8 @@ def after_delete(cluster, kind, obj, policy="Background") -> None:
                 for item in list(cluster.items(other, namespace)):
                     cluster.remove(other, namespace, item["metadata"]["name"])
     _collect_dependents(cluster, obj["metadata"].get("uid"), policy, GC_DEPTH)
-    if kind.kind in ("PersistentVolume", "PersistentVolumeClaim"):
-        bind_volumes(cluster)
+    if kind.kind in ("PersistentVolume", "PersistentVolumeClaim", "Namespace"):
+        bind_volumes(cluster)  # claims may be gone: their volumes become Released
 
 
 def _collect_dependents(cluster, uid, policy, depth) -> None:
@@ -129,8 +129,8 @@ def _collect_dependents(cluster, uid, policy, depth) -> None:
             if not any(r.get("uid") == uid for r in refs):
                 continue
             if policy == "Orphan":
-                update(cluster, kind, item, lambda o: o["metadata"].__setitem__(
-                    "ownerReferences", [r for r in refs if r.get("uid") != uid]))
+                kept = [r for r in refs if r.get("uid") != uid]
+                update(cluster, kind, item, lambda o, kept=kept: o["metadata"].__setitem__("ownerReferences", kept))
             elif len(refs) == 1:
                 cluster.remove(kind, item["metadata"].get("namespace"), item["metadata"]["name"])
                 _collect_dependents(cluster, item["metadata"].get("uid"), "Background", depth - 1)

@@ -14,7 +14,7 @@ class KubeError(Exception):
         return body
 
 
-def _details(kind, name, group=""):
+def _details(kind, name):
     details = {"name": name, "kind": kind.plural if kind else ""}
     if kind and kind.group:
         details["group"] = kind.group
@@ -22,7 +22,7 @@ def _details(kind, name, group=""):
 
 
 def not_found(kind, name) -> KubeError:
-    return KubeError(404, "NotFound", f'{kind.resource(name)} "{name}" not found', _details(kind, name))
+    return KubeError(404, "NotFound", f'{kind.resource_name} "{name}" not found', _details(kind, name))
 
 
 def namespace_not_found(name) -> KubeError:
@@ -30,12 +30,12 @@ def namespace_not_found(name) -> KubeError:
 
 
 def already_exists(kind, name) -> KubeError:
-    return KubeError(409, "AlreadyExists", f'{kind.resource(name)} "{name}" already exists', _details(kind, name))
+    return KubeError(409, "AlreadyExists", f'{kind.resource_name} "{name}" already exists', _details(kind, name))
 
 
 def conflict(kind, name, why="the object has been modified; please apply your changes to the latest version "
                              "and try again") -> KubeError:
-    return KubeError(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource(name)} "{name}": {why}',
+    return KubeError(409, "Conflict", f'Operation cannot be fulfilled on {kind.resource_name} "{name}": {why}',
                      _details(kind, name))
 
 

@@ -66,7 +66,7 @@ class KubeHub:
             self._index(KubeCluster.restore(item, self.store, hub=self))
 
     def counters(self) -> dict:
-        return {k: (dict((kind, dict(v)) for kind, v in val.items()) if isinstance(val, dict) else val)
+        return {k: ({kind: dict(v) for kind, v in val.items()} if isinstance(val, dict) else val)
                 for k, val in self.counts.items()}
 
     def count(self, kind: str, write: bool) -> None:

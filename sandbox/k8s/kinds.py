@@ -38,7 +38,8 @@ class Kind:
     def singular_name(self) -> str:
         return self.singular or self.kind.lower()
 
-    def resource(self, name: str) -> str:
+    @property
+    def resource_name(self) -> str:
         """Resource name for messages: 'configmaps' or 'jobs.batch' like the real API server."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 

@@ -12,9 +12,9 @@ defaults, and the per-version conversion of field sets.
 import copy
 import json
 
+from .errors import KubeError
 from .meta import timestamp
 from .patches import PRIMITIVE_SETS, merge_key
-from .errors import KubeError
 
 IGNORED_TOP = {"apiVersion", "kind", "status"}
 IGNORED_META = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp", "generation",

@@ -32,6 +32,7 @@ class WriteOptions:
     dry_run: bool = False
     manager: str = "unknown"
     force: bool = False
+    explicit_manager: bool = False   # fieldManager given in the query (apply requires it)
 
 
 def _check_identity(kind, body, namespace, name=None):
@@ -200,7 +201,7 @@ def patch(cluster, kind, namespace, name, content_type, raw, opts, subresource="
 
 
 def _server_side_apply(cluster, kind, namespace, name, config, old, opts, subresource):
-    if not opts.manager or opts.manager == "unknown":
+    if not opts.explicit_manager:
         raise errors.bad_request("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests")
     if not isinstance(config, dict):
         raise errors.bad_request("the apply configuration must be an object")
@@ -225,7 +226,6 @@ def _server_side_apply(cluster, kind, namespace, name, config, old, opts, subres
 # ---------------------------------------------------------------------- delete
 def delete(cluster, kind, namespace, name, opts, options: dict) -> tuple:
     """-> (http status, body): the object for graceful/finalized deletes, else a Success Status."""
-    _require_namespace(cluster, kind, namespace) if kind.namespaced and namespace else None
     old = cluster.get(kind, namespace, name)
     if old is None:
         raise errors.not_found(kind, name)

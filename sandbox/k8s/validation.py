@@ -59,8 +59,8 @@ def _pv(obj, old):
     if old is not None:
         old_spec = _spec(old)
         if any(old_spec.get(s) != spec.get(s) for s in PV_SOURCES):
-            problems.append(("spec.persistentvolumesource", "Forbidden: spec.persistentvolumesource is "
-                             "immutable after creation"))
+            problems.append(("spec.persistentvolumesource", ("Forbidden: spec.persistentvolumesource is "
+                             "immutable after creation")))
     return problems
 
 
@@ -68,8 +68,8 @@ def _access_modes(spec, field):
     modes = spec.get("accessModes")
     if not modes:
         return [_required(field)]
-    return [(field, f'Unsupported value: "{m}": supported values: "ReadOnlyMany", "ReadWriteMany", '
-                    f'"ReadWriteOnce", "ReadWriteOncePod"') for m in modes if m not in ACCESS_MODES]
+    return [(field, (f'Unsupported value: "{m}": supported values: "ReadOnlyMany", "ReadWriteMany", '
+                    f'"ReadWriteOnce", "ReadWriteOncePod"')) for m in modes if m not in ACCESS_MODES]
 
 
 def _pvc(obj, old):
@@ -86,8 +86,8 @@ def _pvc(obj, old):
         if not old_spec.get("volumeName"):  # the binder may fill it in
             new_spec.pop("volumeName", None)
         if old_spec != new_spec:
-            problems.append(("spec", "Forbidden: spec is immutable after creation except resources.requests and "
-                             "volumeAttributesClassName for bound claims"))
+            problems.append(("spec", ("Forbidden: spec is immutable after creation except resources.requests and "
+                             "volumeAttributesClassName for bound claims")))
     return problems
 
 
@@ -120,10 +120,10 @@ def _pod(obj, old):
             for c in spec.get("containers") or []:
                 c.pop("image", None)
         if before != after:
-            problems.append(("spec", "Forbidden: pod updates may not change fields other than "
+            problems.append(("spec", ("Forbidden: pod updates may not change fields other than "
                              "`spec.containers[*].image`, `spec.initContainers[*].image`, "
                              "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing "
-                             "tolerations) or `spec.terminationGracePeriodSeconds`"))
+                             "tolerations) or `spec.terminationGracePeriodSeconds`")))
     return problems
 
 
@@ -133,8 +133,8 @@ def _job(obj, old):
     problems = _pod_spec(template.get("spec") or {}, "spec.template.spec")
     restart = (template.get("spec") or {}).get("restartPolicy")
     if restart not in ("Never", "OnFailure"):
-        problems.append(("spec.template.spec.restartPolicy", f'Required value: valid values: "OnFailure", '
-                         f'"Never"' if restart is None else f'Unsupported value: "{restart}": supported values: '
+        problems.append(("spec.template.spec.restartPolicy", 'Required value: valid values: "OnFailure", '
+                         '"Never"' if restart is None else f'Unsupported value: "{restart}": supported values: '
                          f'"OnFailure", "Never"'))
     if old is not None and _spec(old).get("template") != spec.get("template"):
         problems.append(("spec.template", "Invalid value: field is immutable"))
@@ -259,7 +259,7 @@ def apply_defaults(kind, obj, cluster, creating=True) -> None:
         spec.setdefault("seLinuxMount", False)
         spec.setdefault("volumeLifecycleModes", ["Persistent"])
     elif kind.kind == "Secret":
-        obj.setdefault("type", "Opaque")
+        obj["type"] = obj.get("type") or "Opaque"  # "" too, like the API server's defaulting
         if isinstance(obj.get("stringData"), dict):  # stringData is write-only: folded into data
             data = obj.setdefault("data", {})
             for key, value in obj.pop("stringData").items():

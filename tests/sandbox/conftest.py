@@ -55,3 +55,10 @@ def storage_client(conn, credential):
 def auth_client(conn, credential):
     from azure.mgmt.authorization import AuthorizationManagementClient
     return AuthorizationManagementClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
+
+
+@pytest.fixture
+def kube(sandbox, tmp_path):
+    """A fresh standalone emulated Kubernetes cluster (the sandbox fixture resets state first)."""
+    from k8s_test_helpers import EmulatedCluster
+    return EmulatedCluster(sandbox, tmp_path)
