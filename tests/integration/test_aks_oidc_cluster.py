@@ -176,3 +176,16 @@ def test_oidc_cluster_role_rejects_bad_input(sandbox, tmp_path):
     run = run_playbook(tmp_path, tasks, sandbox.env())
     assert run.rc != 0
     assert "oidc_cluster_blob_driver" in run.stdout
+
+
+def test_create_with_user_assigned_control_plane_identity(sandbox, tmp_path):
+    sdk.create_resource_group(sandbox.conn, RG)
+    control_plane = sdk.create_identity(sandbox.conn, RG, "id-aks-control-plane")
+    run = run_playbook(tmp_path, [aks_task(name="aks-uai", create=True, location="westeurope",
+                                           user_assigned_identity=control_plane.id, kubernetes_version="1.33")],
+                       sandbox.env())
+    assert run.rc == 0, run
+    cluster = sdk.containerservice_client(sandbox.conn).managed_clusters.get(RG, "aks-uai").as_dict()
+    assert cluster["identity"]["type"] == "UserAssigned"
+    assert [k.lower() for k in cluster["identity"]["userAssignedIdentities"]] == [control_plane.id.lower()]
+    assert cluster["properties"]["oidcIssuerProfile"]["enabled"] is True
