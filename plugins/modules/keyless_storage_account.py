@@ -412,7 +412,7 @@ def converge_soft_delete(module, blob_services, exists):
     have = None
     if exists:
         service = as_rest(module.call("read blob service of %s" % p["name"], blob_services.get_service_properties,
-                                   p["resource_group"], p["name"]))
+                                      p["resource_group"], p["name"]))
         policy = ((service or {}).get("properties") or {}).get("deleteRetentionPolicy") or {}
         have = {"enabled": bool(policy.get("enabled"))}
         if have["enabled"]:
@@ -452,7 +452,7 @@ def converge_containers(module, containers_api, desired, exists):
         if not module.check_mode:
             write = containers_api.update if have else containers_api.create
             target = container_view(as_rest(module.call("write container %s" % want["name"], write, rg, account,
-                                                     want["name"], body)))
+                                                        want["name"], body)))
         after.append(target)
     return before, after, changed
 
@@ -490,7 +490,7 @@ def main():
     storage = module.client("storage")
     rg, name = p["resource_group"], p["name"]
     current = as_rest(module.get_or_none("read storage account %s" % name, storage.storage_accounts.get_properties,
-                                      rg, name))
+                                         rg, name))
 
     if p["state"] == "absent":
         if current and not module.check_mode:

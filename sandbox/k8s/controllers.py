@@ -70,7 +70,7 @@ def record_event(cluster, involved: dict, reason: str, message: str, type_: str 
     if event["involvedObject"]["namespace"] is None:
         del event["involvedObject"]["namespace"]
     stored = put(cluster, EVENT, event)
-    events = [(ns, name) for (ns, name) in cluster.objects.get(EVENT.key, {})]
+    events = list(cluster.objects.get(EVENT.key, {}))
     for ns, name in events[:max(0, len(events) - EVENT_LIMIT)]:
         cluster.remove(EVENT, ns, name)
     return stored
@@ -161,9 +161,10 @@ def _namespace_created(cluster, namespace) -> None:
 def _workload_ready(cluster, kind, obj) -> None:
     spec, generation = obj.get("spec") or {}, obj["metadata"].get("generation", 1)
     if kind.kind == "DaemonSet":
-        status = {"currentNumberScheduled": 1, "desiredNumberScheduled": 1, "numberAvailable": 1,
-                  "numberMisscheduled": 0, "numberReady": 1, "observedGeneration": generation,
-                  "updatedNumberScheduled": 1}
+        nodes = cluster.hub.node_count(cluster) if cluster.hub is not None else 1
+        status = {"currentNumberScheduled": nodes, "desiredNumberScheduled": nodes, "numberAvailable": nodes,
+                  "numberMisscheduled": 0, "numberReady": nodes, "observedGeneration": generation,
+                  "updatedNumberScheduled": nodes}
     else:
         replicas = spec.get("replicas", 1)
         status = {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
@@ -402,4 +403,3 @@ def _bind(cluster, pv, pvc) -> None:
         o["status"] = {"phase": "Bound", "accessModes": list(pv["spec"].get("accessModes") or []),
                        "capacity": dict(pv["spec"].get("capacity") or {})}
     update(cluster, PVC, pvc, bind_pvc)
-

@@ -43,6 +43,8 @@ class KubeHub:
         self.by_slug = {}    # slug -> KubeCluster
         self.counts = {}
         self.job_hooks = []
+        # Callables `hook(cluster) -> int | None`: how many nodes DaemonSets are scheduled on (1 if none says).
+        self.node_count_hooks = []
         self.store.register_section("kubernetes", self)
 
     def on_job_created(self, cluster, job) -> dict | None:
@@ -51,6 +53,13 @@ class KubeHub:
             if decision:
                 return decision
         return None  # undecided: the Job stays active
+
+    def node_count(self, cluster) -> int:
+        for hook in self.node_count_hooks:
+            count = hook(cluster)
+            if count:
+                return int(count)
+        return 1
 
     # ------------------------------------------------------------------ Store section protocol
     def reset(self) -> None:

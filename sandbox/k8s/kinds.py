@@ -45,7 +45,7 @@ class Kind:
 
 
 def _kind(group_version, kind, plural, namespaced, *short_names, **options):
-    group, _, version = group_version.rpartition("/")
+    group, _sep, version = group_version.rpartition("/")
     return Kind(group, version, kind, plural, namespaced, tuple(short_names), **options)
 
 

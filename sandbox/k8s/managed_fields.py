@@ -172,7 +172,7 @@ def apply(current, config, manager, force, api_version, merge):
         raise conflicts_error(sorted(conflicts), api_version)
     for key in owners:  # force (or equal values): shared or taken over
         if key != (manager, "Apply"):
-            owners[key] = owners[key] - {p for _, p in conflicts}
+            owners[key] = owners[key] - {p for _manager, p in conflicts}
     others = set().union(*[p for k, p in owners.items() if k != (manager, "Apply")]) if owners else set()
     for path in sorted(mine - set(applied), key=len, reverse=True):
         if path not in others:

@@ -14,14 +14,14 @@ SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "m
 _RULES = {
     "subdomain": (SUBDOMAIN_RE, 253, ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                   "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
-                  "'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]"
-                  "([-a-z0-9]*[a-z0-9])?)*')")),
+                                      "'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]"
+                                      "([-a-z0-9]*[a-z0-9])?)*')")),
     "label": (LABEL_RE, 63, ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
               "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
-              "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")),
+                             "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")),
     "label1035": (LABEL1035_RE, 63, ("a DNS-1035 label must consist of lower case alphanumeric characters or "
                   "'-', start with an alphabetic character, and end with an alphanumeric character (e.g. "
-                  "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")),
+                                     "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")),
 }
 
 
@@ -45,7 +45,7 @@ def timestamp(ts: float | None = None) -> str:
 
 
 def generated_name(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(GENERATE_ALPHABET) for _ in range(5))
+    return prefix + "".join(secrets.choice(GENERATE_ALPHABET) for _index in range(5))
 
 
 def label_problems(labels) -> list:
@@ -56,7 +56,7 @@ def label_problems(labels) -> list:
     if not isinstance(labels, dict):
         return [("metadata.labels", "Invalid value: must be a map of strings")]
     for key, value in labels.items():
-        prefix, _, name = key.rpartition("/")
+        prefix, _sep, name = key.rpartition("/")
         if (not re.fullmatch(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", name or "") or len(name) > 63
                 or (prefix and not SUBDOMAIN_RE.fullmatch(prefix))):
             problems.append(("metadata.labels", (f'Invalid value: "{key}": name part must consist of alphanumeric '
@@ -65,5 +65,5 @@ def label_problems(labels) -> list:
                 r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", value))):
             problems.append(("metadata.labels", (f'Invalid value: "{value}": a valid label must be an empty '
                              "string or consist of alphanumeric characters, '-', '_' or '.', and must start and "
-                             "end with an alphanumeric character")))
+                                                 "end with an alphanumeric character")))
     return problems

@@ -16,7 +16,7 @@ MAX_FIELDS = 100000
 
 def _varint(data, pos):
     result = shift = 0
-    for _ in range(10):
+    for _field in range(10):
         if pos >= len(data):
             raise ValueError("truncated varint")
         byte = data[pos]

@@ -83,7 +83,7 @@ def labels_match(requirements: list, labels: dict | None) -> bool:
                 number = int(value)
             except (TypeError, ValueError):
                 return False
-            if (op == ">" and not number > int(values[0])) or (op == "<" and not number < int(values[0])):
+            if (op == ">" and number <= int(values[0])) or (op == "<" and number >= int(values[0])):
                 return False
     return True
 

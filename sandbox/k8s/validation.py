@@ -69,7 +69,7 @@ def _access_modes(spec, field):
     if not modes:
         return [_required(field)]
     return [(field, (f'Unsupported value: "{m}": supported values: "ReadOnlyMany", "ReadWriteMany", '
-                    f'"ReadWriteOnce", "ReadWriteOncePod"')) for m in modes if m not in ACCESS_MODES]
+                     f'"ReadWriteOnce", "ReadWriteOncePod"')) for m in modes if m not in ACCESS_MODES]
 
 
 def _pvc(obj, old):
@@ -122,8 +122,8 @@ def _pod(obj, old):
         if before != after:
             problems.append(("spec", ("Forbidden: pod updates may not change fields other than "
                              "`spec.containers[*].image`, `spec.initContainers[*].image`, "
-                             "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing "
-                             "tolerations) or `spec.terminationGracePeriodSeconds`")))
+                                      "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing "
+                                      "tolerations) or `spec.terminationGracePeriodSeconds`")))
     return problems
 
 

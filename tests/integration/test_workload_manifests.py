@@ -27,7 +27,7 @@ def render(tmp_path, workloads, **extra):
         {"name": "render", "ansible.builtin.include_role": {"name": "keyless.aks_storage.workload", "tasks_from": "render"},
          "vars": dict({"keyless_workloads": workloads, "workload_identity_client_ids": CLIENT_IDS}, **extra)},
         {"name": "dump", "ansible.builtin.copy": {"content": "{{ workload_manifests | to_json }}", "dest": str(out),
-                                                   "mode": "0600"}},
+                                                  "mode": "0600"}},
     ]
     run = run_playbook(tmp_path, tasks)
     return run, (json.loads(out.read_text()) if out.exists() else None)

@@ -24,22 +24,22 @@ def cm(name, namespace="default", **extra):
 
 # ---------------------------------------------------------------------- discovery and auth
 def test_discovery_documents(kube):
-    status, _, version = kube.raw("GET", "/version")
+    status, _headers, version = kube.raw("GET", "/version")
     assert status == 200 and version["gitVersion"] == "v1.33.2" and (version["major"], version["minor"]) == ("1", "33")
     assert version["platform"] == "linux/amd64"
-    _, _, api = kube.raw("GET", "/api")
+    _status, _headers, api = kube.raw("GET", "/api")
     assert api["kind"] == "APIVersions" and api["versions"] == ["v1"]
-    _, _, core = kube.raw("GET", "/api/v1")
+    _status, _headers, core = kube.raw("GET", "/api/v1")
     by_name = {r["name"]: r for r in core["resources"]}
     assert by_name["persistentvolumeclaims"]["shortNames"] == ["pvc"]
     assert by_name["persistentvolumes"]["namespaced"] is False and by_name["pods"]["namespaced"] is True
     assert by_name["pods/log"]["verbs"] == ["get"] and "pods/status" in by_name
     assert "shortNames" not in by_name["secrets"] and by_name["configmaps"]["singularName"] == "configmap"
-    _, _, groups = kube.raw("GET", "/apis")
+    _status, _headers, groups = kube.raw("GET", "/apis")
     names = {g["name"]: g for g in groups["groups"]}
     assert {"apps", "batch", "storage.k8s.io"} <= set(names)
     assert names["batch"]["preferredVersion"] == {"groupVersion": "batch/v1", "version": "v1"}
-    _, _, storage = kube.raw("GET", "/apis/storage.k8s.io/v1")
+    _status, _headers, storage = kube.raw("GET", "/apis/storage.k8s.io/v1")
     assert {r["name"] for r in storage["resources"]} >= {"csidrivers", "storageclasses"}
     status, headers, aggregated = kube.raw(
         "GET", "/apis", accept="application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
@@ -50,7 +50,7 @@ def test_discovery_documents(kube):
 
 def test_bearer_token_is_required(kube, sandbox):
     for token in ("", "wrong"):
-        status, _, body = kube.raw("GET", "/api/v1/namespaces", token=token)
+        status, _headers, body = kube.raw("GET", "/api/v1/namespaces", token=token)
         assert status == 401
         assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                         "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
@@ -83,21 +83,21 @@ def test_create_get_list_and_error_shapes(kube):
     assert listed["kind"] == "ConfigMapList" and listed["metadata"]["resourceVersion"].isdigit()
     assert "kind" not in listed["items"][0]  # like the real server: items carry no kind/apiVersion
 
-    status, _, body = kube.raw("POST", "/api/v1/namespaces/default/configmaps", cm("one"))
+    status, _headers, body = kube.raw("POST", "/api/v1/namespaces/default/configmaps", cm("one"))
     assert (status, body["reason"], body["message"]) == (409, "AlreadyExists", 'configmaps "one" already exists')
     assert body["details"] == {"name": "one", "kind": "configmaps"} and body["status"] == "Failure"
-    status, _, body = kube.raw("GET", "/apis/batch/v1/namespaces/default/jobs/nope")
+    status, _headers, body = kube.raw("GET", "/apis/batch/v1/namespaces/default/jobs/nope")
     assert (status, body["reason"], body["message"]) == (404, "NotFound", 'jobs.batch "nope" not found')
     assert body["details"] == {"name": "nope", "kind": "jobs", "group": "batch"}
-    status, _, body = kube.raw("POST", "/api/v1/namespaces/default/configmaps", cm("Bad_Name"))
+    status, _headers, body = kube.raw("POST", "/api/v1/namespaces/default/configmaps", cm("Bad_Name"))
     assert status == 422 and body["reason"] == "Invalid"
     assert body["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
                                       'a lowercase RFC 1123 subdomain')
     assert body["details"]["causes"][0]["field"] == "metadata.name"
-    status, _, body = kube.raw("POST", "/api/v1/namespaces/missing/configmaps", cm("x", namespace="missing"))
+    status, _headers, body = kube.raw("POST", "/api/v1/namespaces/missing/configmaps", cm("x", namespace="missing"))
     assert (status, body["message"], body["details"]) == (404, 'namespaces "missing" not found',
                                                           {"name": "missing", "kind": "namespaces"})
-    status, _, body = kube.raw("POST", "/api/v1/namespaces", {"metadata": {"name": "a.b"}})
+    status, _headers, body = kube.raw("POST", "/api/v1/namespaces", {"metadata": {"name": "a.b"}})
     assert status == 422 and "RFC 1123 label" in body["message"]  # namespaces are labels, not subdomains
 
     generated = configmaps.create(body={"metadata": {"generateName": "gen-"}}, namespace="default")
@@ -147,17 +147,17 @@ def test_patch_types(kube):
     replaced = merged.spec.template.spec.containers[0].to_dict()  # a merge patch replaces whole lists
     assert replaced["image"] == "nginx:1.28" and "env" not in replaced and "ports" not in replaced
 
-    status, _, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", [
+    status, _headers, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", [
         {"op": "add", "path": "/metadata/annotations", "value": {"x": "y"}},
         {"op": "replace", "path": "/spec/replicas", "value": 3},
         {"op": "test", "path": "/spec/replicas", "value": 3}], JSON_PATCH)
     assert status == 200 and body["metadata"]["annotations"] == {"x": "y"} and body["status"]["replicas"] == 3
-    status, _, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web",
-                               [{"op": "test", "path": "/spec/replicas", "value": 9}], JSON_PATCH)
+    status, _headers, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web",
+                                      [{"op": "test", "path": "/spec/replicas", "value": 9}], JSON_PATCH)
     assert status == 422 and body["kind"] == "Status"
-    status, _, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {}, "text/plain")
+    status, _headers, body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", {}, "text/plain")
     assert status == 415 and body["reason"] == "UnsupportedMediaType"
-    status, _, _ = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/missing", {}, MERGE)
+    status, _headers, _body = kube.raw("PATCH", "/apis/apps/v1/namespaces/default/deployments/missing", {}, MERGE)
     assert status == 404
 
 
@@ -173,7 +173,7 @@ def test_no_op_patch_keeps_resource_version(kube):
 def test_server_side_apply(kube):
     configmaps = kube.resource("v1", "ConfigMap")
     config = cm("ssa", data={"a": "1", "b": "2"})
-    status, _, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa", config, APPLY)
+    status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa", config, APPLY)
     assert status == 400 and "fieldManager is required" in body["message"]
     created = configmaps.server_side_apply(body=config, name="ssa", namespace="default", field_manager="alpha")
     entry = created.metadata.managedFields[0]
@@ -186,11 +186,11 @@ def test_server_side_apply(kube):
     assert shrunk.data.to_dict() == {"a": "1"}  # fields a manager stops applying are removed
 
     yaml_body = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: default\ndata:\n  a: '2'\n"
-    status, _, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=beta", yaml_body, APPLY)
+    status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=beta", yaml_body, APPLY)
     assert status == 409 and body["reason"] == "Conflict"
     assert body["message"] == 'Apply failed with 1 conflict: conflict with "alpha" using v1: .data.a'
-    status, _, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=beta&force=true",
-                               yaml_body, APPLY)
+    status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa?fieldManager=beta&force=true",
+                                      yaml_body, APPLY)
     assert status == 200 and body["data"] == {"a": "2"}
     assert {e["manager"] for e in body["metadata"]["managedFields"]} == {"beta"}  # alpha lost its only field
 
@@ -205,8 +205,8 @@ def test_dry_run_never_persists(kube, sandbox):
     patched = configmaps.patch(name="dry", namespace="default", body={"data": {"k": "w"}}, content_type=MERGE,
                                dry_run="All")
     assert patched.data.k == "w" and patched.metadata.resourceVersion == real.metadata.resourceVersion
-    status, _, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/dry?dryRun=All&fieldManager=m"
-                                        "&force=true", cm("dry", data={"k": "z"}), APPLY)
+    status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/dry?dryRun=All&fieldManager=m"
+                                      "&force=true", cm("dry", data={"k": "z"}), APPLY)
     assert status == 200 and body["data"] == {"k": "z"}
     assert kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/dry?dryRun=All")[0] == 200
     stored = configmaps.get(name="dry", namespace="default")
@@ -217,17 +217,17 @@ def test_dry_run_never_persists(kube, sandbox):
 def test_delete_shapes(kube):
     configmaps = kube.resource("v1", "ConfigMap")
     created = configmaps.create(body=cm("gone"), namespace="default")
-    status, _, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/gone",
-                               {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"})
+    status, _headers, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/gone",
+                                      {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"})
     assert status == 200 and body["status"] == "Success"
     assert body["details"] == {"name": "gone", "kind": "configmaps", "uid": created.metadata.uid}
-    status, _, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/gone")
+    status, _headers, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/gone")
     assert (status, body["reason"]) == (404, "NotFound")
-    status, _, body = kube.raw("DELETE", "/api/v1/namespaces/default")
+    status, _headers, body = kube.raw("DELETE", "/api/v1/namespaces/default")
     assert status == 403 and body["reason"] == "Forbidden"
     # Finalizers hold the object until they are removed.
     configmaps.create(body=cm("held", metadata={"finalizers": ["example.com/hold"]}), namespace="default")
-    status, _, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/held")
+    status, _headers, body = kube.raw("DELETE", "/api/v1/namespaces/default/configmaps/held")
     assert status == 200 and body["metadata"]["deletionTimestamp"]
     assert configmaps.get(name="held", namespace="default").metadata.deletionTimestamp
     configmaps.patch(name="held", namespace="default", body={"metadata": {"finalizers": None}}, content_type=MERGE)
@@ -255,7 +255,7 @@ def test_label_and_field_selectors(kube):
     assert names(namespace="default", label_selector="app") == ["a", "b"]
     assert names(field_selector="metadata.name=c") == ["c"]
     assert names(field_selector="metadata.namespace!=other,metadata.name!=a") == ["b"]
-    status, _, body = kube.raw("GET", "/api/v1/configmaps?fieldSelector=data.k%3Dv")
+    status, _headers, body = kube.raw("GET", "/api/v1/configmaps?fieldSelector=data.k%3Dv")
     assert status == 400 and body["message"] == "field label not supported: data.k"
     assert kube.raw("GET", "/api/v1/configmaps?labelSelector=a%20in%20b")[0] == 400
     all_pods = kube.raw("GET", "/api/v1/pods")[2]
@@ -347,14 +347,14 @@ def test_job_without_a_decision_stays_active(kube):
     pods = kube.core.list_namespaced_pod("default", label_selector="job-name=mount-check").items
     assert len(pods) == 1 and pods[0].status.phase == "Pending"
     assert pods[0].metadata.labels["azure.workload.identity/use"] == "true"
-    status, _, body = kube.raw("GET", f"/api/v1/namespaces/default/pods/{pods[0].metadata.name}/log")
+    status, _headers, body = kube.raw("GET", f"/api/v1/namespaces/default/pods/{pods[0].metadata.name}/log")
     assert status == 400 and "is waiting to start: ContainerCreating" in body["message"]
     # /status is writable on its own and main-resource writes cannot touch status.
-    status, _, updated = kube.raw("PATCH", "/apis/batch/v1/namespaces/default/jobs/mount-check/status",
-                                  {"status": {"active": 0, "failed": 1}}, MERGE)
+    status, _headers, updated = kube.raw("PATCH", "/apis/batch/v1/namespaces/default/jobs/mount-check/status",
+                                         {"status": {"active": 0, "failed": 1}}, MERGE)
     assert status == 200 and updated["status"]["failed"] == 1
-    status, _, updated = kube.raw("PATCH", "/apis/batch/v1/namespaces/default/jobs/mount-check",
-                                  {"status": {"failed": 5}}, MERGE)
+    status, _headers, updated = kube.raw("PATCH", "/apis/batch/v1/namespaces/default/jobs/mount-check",
+                                         {"status": {"failed": 5}}, MERGE)
     assert updated["status"]["failed"] == 1
     with pytest.raises(UnprocessibleEntityError):
         jobs.patch(name="mount-check", namespace="default", content_type=MERGE,
@@ -376,19 +376,19 @@ def test_job_with_a_missing_service_account_gets_no_pod(kube):
 def test_bounded_watch(kube):
     configmaps = kube.resource("v1", "ConfigMap")
     configmaps.create(body=cm("w1"), namespace="default")
-    status, _, text = kube.raw("GET", "/api/v1/namespaces/default/configmaps?watch=true")
+    status, _headers, text = kube.raw("GET", "/api/v1/namespaces/default/configmaps?watch=true")
     events = [json.loads(line) for line in text.splitlines()] if isinstance(text, str) else [text]
     assert {(e["type"], e["object"]["metadata"]["name"]) for e in events} >= {("ADDED", "w1")}
     version = max(int(e["object"]["metadata"]["resourceVersion"]) for e in events)
-    status, _, text = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}"
+    status, _headers, text = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}"
                                       f"&timeoutSeconds=1")
     assert status == 200 and not text  # nothing new: an empty, finished stream after the timeout
     configmaps.patch(name="w1", namespace="default", body={"data": {"a": "b"}}, content_type=MERGE)
-    _, _, event = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}")
+    _status, _headers, event = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}")
     assert event["type"] == "MODIFIED" and event["object"]["data"] == {"a": "b"}
     configmaps.delete(name="w1", namespace="default")
     # A long poll reports current state: an object changed and then deleted shows up as DELETED only.
-    _, _, event = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}")
+    _status, _headers, event = kube.raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={version}")
     assert event["type"] == "DELETED" and event["object"]["metadata"]["name"] == "w1"
 
 
@@ -404,5 +404,5 @@ def test_counters_and_request_log(kube, sandbox):
     entries = [r for r in sandbox.requests() if r["kind"] == "kubernetes"]
     assert any(r["method"] == "POST" and r["status"] == 201 and r["resource_type"] == "configmaps" for r in entries)
     sandbox.add_fault(method="GET", path=r"/k8s/.*/configmaps$", status=503, count=1)
-    status, _, body = kube.raw("GET", "/api/v1/namespaces/default/configmaps")
+    status, _headers, body = kube.raw("GET", "/api/v1/namespaces/default/configmaps")
     assert status == 503 and body["kind"] == "Status" and body["reason"] == "ServiceUnavailable"

@@ -13,7 +13,7 @@ WORKLOADS = [
 
 def test_workload_identities_are_distinct_and_default_the_group():
     assert chain.workload_identities(WORKLOADS, "rg-id") == [{"resource_group": "rg-id", "name": "id-a"},
-                                                            {"resource_group": "rg-other", "name": "id-b"}]
+                                                             {"resource_group": "rg-other", "name": "id-b"}]
 
 
 def test_federated_credentials_one_per_service_account():
@@ -37,14 +37,14 @@ def test_account_containers_union():
 
 def test_job_outcomes_and_object_keys():
     jobs = [{"metadata": {"namespace": "a", "name": "j1"}, "status": {"conditions": [
-                {"type": "Complete", "status": "True"}]}},
-            {"metadata": {"namespace": "b", "name": "j2"}, "status": {"conditions": [
-                {"type": "Failed", "status": "True"}]}},
-            {"metadata": {"namespace": "c", "name": "j3"}, "status": {"active": 1}}]
+        {"type": "Complete", "status": "True"}]}},
+        {"metadata": {"namespace": "b", "name": "j2"}, "status": {"conditions": [
+            {"type": "Failed", "status": "True"}]}},
+        {"metadata": {"namespace": "c", "name": "j3"}, "status": {"active": 1}}]
     assert validation.job_outcomes(jobs, ["a/j1", "b/j2", "c/j3", "d/j4"]) == {
         "a/j1": "complete", "b/j2": "failed", "c/j3": "running", "d/j4": "missing"}
     manifests = [{"kind": "Job", "metadata": {"namespace": "a", "name": "j1"}}, {"kind": "Namespace",
-                                                                               "metadata": {"name": "a"}}]
+                                                                                 "metadata": {"name": "a"}}]
     assert validation.object_keys(manifests, "Job") == ["a/j1"]
 
 

@@ -85,7 +85,7 @@ class ManagedClusters(StoredResourceType):
             record["properties"] = probe
         else:
             record["properties"] = cluster_body.updated_properties(call, existing.get("properties") or {}, requested,
-                                                                location)
+                                                                   location)
         call.store.put(record)
         self._sync_hub(call.app, record)  # the API server exists from the first PUT
         return self._begin(call, record, created=existing is None)
