@@ -14,8 +14,10 @@ from .arm.providers import register_all
 from .arm.registry import Registry
 from .control import ControlApi
 from .entra import Entra
+from .helm_standin import wrapper as helm_wrapper
 from .k8s import KubeHub
 from .k8s.api import KubeApi
+from .kubelet import Kubelet
 from .metadata import CloudMetadata
 from .msi import ManagedIdentityEndpoint
 from .oidc import OidcIssuers
@@ -53,9 +55,11 @@ class App:
         self.entra = Entra(self, os.path.join(self.workdir, "entra-signing-key.pem"))
         self.oidc = OidcIssuers(self, os.path.join(self.workdir, "oidc-signing-key.pem"))
         self.kube = KubeHub(self)  # emulated Kubernetes API servers (AKS clusters and standalone ones)
+        self.kubelet = Kubelet(self)  # decides emulated Jobs that mount blob volumes (keyless chain)
+        self.helm_binary = helm_wrapper.write(self.workdir)  # helm stand-in for kubernetes.core.helm
         self.router = Router()
         for component in (ControlApi(self), CloudMetadata(self), ManagedIdentityEndpoint(self), self.oidc,
-                          KubeApi(self, self.kube),
+                          self.kubelet, KubeApi(self, self.kube),
                           ArmFramework(self, self.registry),
                           self.entra):  # last: its /{tenant}/... routes are the broadest
             component.register_routes(self.router)
@@ -98,6 +102,7 @@ class App:
             "pid": self.pid,
             "workdir": self.workdir,
             "state_file": self.store.state_file,
+            "helm_binary": self.helm_binary,
         }
 
     # ------------------------------------------------------------------ pipeline

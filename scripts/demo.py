@@ -26,6 +26,12 @@ PLAYBOOK_TIMEOUT = 1800
 def run_site(sbx, label, extra_args):
     env = dict(os.environ, **sbx.env())
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build" / "collections"))
+    # Helm 4 cannot install into the emulated API server: the sandbox's helm stand-in does the release step.
+    env["KEYLESS_HELM_BINARY"] = sbx.conn["helm_binary"]
+    # kubernetes.core caches API discovery in the temp dir; keep the demo's cache with the demo.
+    tmp = Path(sbx.conn["workdir"]) / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp)
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "sandbox"),
            str(REPO / "playbooks" / "site.yml")] + extra_args
@@ -44,6 +50,9 @@ def run_site(sbx, label, extra_args):
 def print_summary(sbx, runs):
     print("\n" + "=" * 78)
     print("keyless.aks_storage demo summary (sandbox: %s)" % sbx.conn["arm_url"])
+    issuers = [r["properties"]["oidcIssuerProfile"].get("issuerURL") for r in sbx.state().get("resources", [])
+               if r.get("type") == "Microsoft.ContainerService/managedClusters"]
+    print("OIDC issuer: %s" % ", ".join(i for i in issuers if i))
     print("-" * 78)
     print("Resources in the sandbox:")
     for resource in sorted(sbx.state().get("resources", []), key=lambda r: r.get("id", "").lower()):
@@ -52,6 +61,12 @@ def print_summary(sbx, runs):
         if "clientId" in props:
             extra = " clientId=%s" % props["clientId"]
         print("  %-58s %s%s" % (resource.get("type", "?"), resource.get("name", "?"), extra))
+    print("-" * 78)
+    print("Validation Jobs (judged by the sandbox against the ARM and Kubernetes state):")
+    decisions = sbx.call("GET", "/kubelet/decisions")
+    for d in decisions if isinstance(decisions, list) else decisions.get("decisions", []):
+        print("  %-10s %s/%s %s%s" % (d["outcome"], d["namespace"], d["job"], ", ".join(d.get("blobs") or []),
+                                     (" " + d["message"]) if d.get("message") else ""))
     print("-" * 78)
     print("%-22s %4s %7s %8s %6s %7s %9s %7s" % ("run", "rc", "changed", "seconds", "reads", "writes", "listKeys",
                                                  "tokens"))

@@ -337,9 +337,12 @@ def test_pv_pvc_binding(kube):
 # ---------------------------------------------------------------------- jobs, pods, watch
 def test_job_without_a_decision_stays_active(kube):
     jobs = kube.resource("batch/v1", "Job")
+    # The claim does not exist: the Job kubelet (sandbox/kubelet) leaves the pod Pending and the Job active.
     body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "mount-check"},
             "spec": {"template": {"metadata": {"labels": {"azure.workload.identity/use": "true"}},
-                                  "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}}}
+                                  "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}],
+                                           "volumes": [{"name": "blob",
+                                                        "persistentVolumeClaim": {"claimName": "none"}}]}}}}
     job = jobs.create(body=body, namespace="default")
     job = jobs.get(name="mount-check", namespace="default")
     assert job.status.active == 1 and not job.status.succeeded

@@ -1,0 +1,173 @@
+"""Roles blob_csi_driver and workload against the sandbox: the validation Job is judged like Azure would."""
+
+import base64
+
+import pytest
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+
+from .playbook import run_playbook
+from . import sdk
+
+RG = "rg-chain"
+ACCOUNT = "stkeylesschain"
+CLUSTER = "aks-chain"
+BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+
+
+class Chain:
+    """The Azure side of the keyless chain, built straight through the SDKs, with knobs to break each link."""
+
+    def __init__(self, sandbox, tmp_path, blob_driver=False):
+        self.sandbox, self.conn = sandbox, sandbox.conn
+        sdk.create_resource_group(self.conn, RG)
+        sdk.create_keyless_account(self.conn, RG, ACCOUNT, containers=["reports", "archive"])
+        self.cluster = sdk.create_cluster(self.conn, RG, CLUSTER, oidc=True, workload_identity=True,
+                                          blob_driver=blob_driver)
+        self.issuer = self.cluster.as_dict()["properties"]["oidcIssuerProfile"]["issuerURL"]
+        self.identities = {name: sdk.create_identity(self.conn, RG, name) for name in ("id-reports", "id-archive")}
+        credentials = sdk.containerservice_client(self.conn).managed_clusters.list_cluster_user_credentials(
+            RG, CLUSTER)
+        self.kubeconfig = tmp_path / "kubeconfig.yaml"
+        value = credentials.kubeconfigs[0].value
+        self.kubeconfig.write_bytes(value if isinstance(value, bytes) else base64.b64decode(value))
+        self.kubeconfig.chmod(0o600)
+
+    def trust(self, identity, namespace, service_account, issuer=None, name=None):
+        sdk.msi_client(self.conn).federated_identity_credentials.create_or_update(
+            RG, identity, name or "fic-%s-%s" % (namespace, service_account),
+            {"properties": {"issuer": issuer or self.issuer,
+                            "subject": "system:serviceaccount:%s:%s" % (namespace, service_account),
+                            "audiences": ["api://AzureADTokenExchange"]}})
+
+    def grant(self, identity, container, role_guid):
+        scope = rbac.storage_scope(self.conn["subscription_id"], RG, ACCOUNT, container)
+        role_id = "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (
+            self.conn["subscription_id"], role_guid)
+        principal = self.identities[identity].principal_id
+        sdk.authorization_client(self.conn).role_assignments.create(
+            scope, rbac.assignment_name(scope, role_guid, principal),
+            {"properties": {"roleDefinitionId": role_id, "principalId": principal, "principalType": "ServicePrincipal"}})
+
+    def healthy(self):
+        self.trust("id-reports", "reports", "reports-writer")
+        self.trust("id-archive", "archive", "archive-reader")
+        self.grant("id-reports", "reports", BLOB_CONTRIBUTOR)
+        self.grant("id-archive", "archive", BLOB_READER)
+        return self
+
+    def workloads(self):
+        return [
+            {"name": "reports", "namespace": "reports", "service_account": "reports-writer", "storage_account": ACCOUNT,
+             "resource_group": RG, "container": "reports", "access": "readwrite",
+             "identity": {"name": "id-reports", "client_id": self.identities["id-reports"].client_id}},
+            {"name": "archive", "namespace": "archive", "service_account": "archive-reader", "storage_account": ACCOUNT,
+             "resource_group": RG, "container": "archive", "access": "read",
+             "identity": {"name": "id-archive", "client_id": self.identities["id-archive"].client_id}},
+        ]
+
+    def driver_tasks(self, **overrides):
+        variables = {"blob_csi_driver_kubeconfig": str(self.kubeconfig),
+                     "blob_csi_driver_helm_binary": self.conn["helm_binary"], "blob_csi_driver_ready_timeout": 30}
+        variables.update(overrides)
+        return [{"name": "driver", "ansible.builtin.include_role": {"name": "keyless.aks_storage.blob_csi_driver"},
+                 "vars": variables}]
+
+    def workload_tasks(self, workloads=None, **overrides):
+        variables = {"keyless_workloads": workloads or self.workloads(), "workload_kubeconfig": str(self.kubeconfig),
+                     "workload_validation_timeout": 30, "workload_validation_poll_seconds": 1}
+        variables.update(overrides)
+        return [{"name": "workload", "ansible.builtin.include_role": {"name": "keyless.aks_storage.workload"},
+                 "vars": variables}]
+
+
+def env_for(sandbox, tmp_path):
+    # kubernetes.core caches discovery per host in the temp dir; keep it per test
+    return dict(sandbox.env(), TMPDIR=str(tmp_path))
+
+
+def test_driver_then_workloads_converge_validate_and_rerun_without_change(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path).healthy()
+    env = env_for(sandbox, tmp_path)
+    run = run_playbook(tmp_path, chain.driver_tasks(), env)
+    assert run.rc == 0, run
+    assert run.stats["changed"] >= 1
+    run = run_playbook(tmp_path, chain.driver_tasks(), env)
+    assert run.rc == 0 and run.stats["changed"] == 0, run
+
+    run = run_playbook(tmp_path, chain.workload_tasks() + [
+        {"name": "results", "ansible.builtin.debug": {"var": "workload_validation_results"}}], env)
+    assert run.rc == 0, run
+    results = run.result("results")["workload_validation_results"]
+    assert sorted(results.values()) == ["complete", "complete"]
+    blobs = sandbox.call("GET", "/kubelet/blobs")  # the probe blob was written through the token-only mount
+    assert "keyless-probe" in str(blobs)
+    assert sandbox.counters()["list_keys"] == 0
+
+    run = run_playbook(tmp_path, chain.workload_tasks(), env)
+    assert run.rc == 0 and run.stats["changed"] == 0, run
+
+
+def test_chart_older_than_1_27_is_refused(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path)
+    run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_chart_version="1.26.4"), env_for(sandbox, tmp_path))
+    assert run.rc != 0
+    assert "older than 1.27.0" in run.failure_messages
+
+
+def test_managed_driver_on_is_refused(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path, blob_driver=True)
+    run = run_playbook(tmp_path, chain.driver_tasks(), env_for(sandbox, tmp_path))
+    assert run.rc != 0
+    assert "AKS add-on labels" in run.failure_messages
+
+
+BROKEN = {
+    "no federated credential": (lambda c: (c.grant("id-reports", "reports", BLOB_CONTRIBUTOR)), "AADSTS700213"),
+    "subject in another namespace": (lambda c: (c.trust("id-reports", "other", "reports-writer"),
+                                                c.grant("id-reports", "reports", BLOB_CONTRIBUTOR)), "AADSTS700213"),
+    "issuer without the trailing slash": (lambda c: (c.trust("id-reports", "reports", "reports-writer",
+                                                             issuer=c.issuer.rstrip("/")),
+                                                     c.grant("id-reports", "reports", BLOB_CONTRIBUTOR)),
+                                          "AADSTS700213"),
+    "reader role on a readwrite volume": (lambda c: (c.trust("id-reports", "reports", "reports-writer"),
+                                                     c.grant("id-reports", "reports", BLOB_READER)),
+                                          "AuthorizationPermissionMismatch"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+def test_each_broken_link_fails_with_the_azure_reason(sandbox, tmp_path, broken):
+    setup, message = BROKEN[broken]
+    chain = Chain(sandbox, tmp_path)
+    setup(chain)
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
+    assert run.rc != 0
+    assert message in run.failure_messages, run
+    assert "Keyless blob access could not be proven" in run.failure_messages
+
+
+def test_shared_key_turned_back_on_fails_validation(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path).healthy()
+    account_id = sdk.storage_client(sandbox.conn).storage_accounts.get_properties(RG, ACCOUNT).id
+    sandbox.merge_resource(account_id, {"properties": {"allowSharedKeyAccess": True}})
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
+    assert run.rc != 0
+    assert "shared key" in run.failure_messages.lower(), run
+
+
+def test_managed_driver_switched_on_after_install_fails_validation(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path).healthy()
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    cluster = sdk.containerservice_client(sandbox.conn).managed_clusters.get(RG, CLUSTER).as_dict()
+    cluster["properties"]["storageProfile"]["blobCSIDriver"]["enabled"] = True
+    sdk.containerservice_client(sandbox.conn).managed_clusters.begin_create_or_update(RG, CLUSTER, cluster).result()
+    run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
+    assert run.rc != 0
+    assert "managed" in run.failure_messages.lower(), run
