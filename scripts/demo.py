@@ -66,7 +66,7 @@ def print_summary(sbx, runs):
     decisions = sbx.call("GET", "/kubelet/decisions")
     for d in decisions if isinstance(decisions, list) else decisions.get("decisions", []):
         print("  %-10s %s/%s %s%s" % (d["outcome"], d["namespace"], d["job"], ", ".join(d.get("blobs") or []),
-                                     (" " + d["message"]) if d.get("message") else ""))
+                                      (" " + d["message"]) if d.get("message") else ""))
     print("-" * 78)
     print("%-22s %4s %7s %8s %6s %7s %9s %7s" % ("run", "rc", "changed", "seconds", "reads", "writes", "listKeys",
                                                  "tokens"))
