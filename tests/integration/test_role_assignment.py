@@ -117,7 +117,8 @@ def test_role_assignment_exists_conflict_counts_as_present(sandbox, principal, t
 def test_principal_not_found_is_retried_until_replicated(sandbox, tmp_path):
     sdk.create_resource_group(sandbox.conn, RG)
     sdk.create_keyless_account(sandbox.conn, RG, ACCOUNT, containers=["reports"])
-    sandbox.configure(principal_propagation_seconds=3)
+    # long enough that the playbook's process start (slow on a loaded machine) still falls inside the window
+    sandbox.configure(principal_propagation_seconds=10)
     fresh = sdk.create_identity(sandbox.conn, RG, "id-fresh").principal_id
     run = run_playbook(tmp_path, [ra_task(storage_account=ACCOUNT, resource_group=RG, container="reports",
                                           role="Storage Blob Data Contributor", principal_id=fresh)], sandbox.env())

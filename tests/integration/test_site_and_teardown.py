@@ -1,0 +1,49 @@
+"""playbooks/site.yml then playbooks/teardown.yml with the sandbox inventory, as `make demo` and users run them."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .playbook import ansible_env
+from . import sdk
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def playbook(sandbox, tmp_path, name, *extra):
+    env = dict(sandbox.env(), KEYLESS_HELM_BINARY=sandbox.conn["helm_binary"], TMPDIR=str(tmp_path),
+               ANSIBLE_STDOUT_CALLBACK="default")
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "sandbox"),
+                           str(REPO / "playbooks" / name), "-e", "keyless_kubeconfig_path=%s/kubeconfig" % tmp_path]
+                          + list(extra), env=ansible_env(env), capture_output=True, text=True, timeout=900,
+                          check=False)
+
+
+def test_site_then_guarded_teardown(sandbox, tmp_path):
+    site = playbook(sandbox, tmp_path, "site.yml")
+    assert site.returncode == 0, site.stdout[-4000:]
+    decisions = sandbox.call("GET", "/kubelet/decisions")["decisions"]
+    assert sorted(d["outcome"] for d in decisions) == ["succeeded", "succeeded"]
+
+    refused = playbook(sandbox, tmp_path, "teardown.yml")
+    assert refused.returncode != 0 and "keyless_teardown_confirm=sandbox-aks-1" in refused.stdout
+    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(
+        "rg-keyless-sandbox"))) == 2
+
+    before = sandbox.counters()
+    down = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
+    assert down.returncode == 0, down.stdout[-4000:]
+    assert list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(
+        "rg-keyless-sandbox")) == []
+    auth = sdk.authorization_client(sandbox.conn)
+    scope = "/subscriptions/%s/resourceGroups/rg-keyless-sandbox" % sandbox.conn["subscription_id"]
+    assert list(auth.role_assignments.list_for_scope(scope)) == []
+    # data is kept unless asked for
+    assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties("rg-keyless-sandbox",
+                                                                             "stkeylesssandbox01").name
+    assert sandbox.counters_delta(before)["list_keys"] == 0
+
+    again = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert "changed=0" in again.stdout
