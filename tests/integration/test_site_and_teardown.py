@@ -41,7 +41,7 @@ def test_site_then_guarded_teardown(sandbox, tmp_path):
     assert list(auth.role_assignments.list_for_scope(scope)) == []
     # data is kept unless asked for
     assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties("rg-keyless-sandbox",
-                                                                             "stkeylesssandbox01").name
+                                                                            "stkeylesssandbox01").name
     assert sandbox.counters_delta(before)["list_keys"] == 0
 
     again = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
