@@ -38,12 +38,16 @@ AUTH_HINT = ("authentication failed; check auth_source, tenant, client_id and se
              "and cloud_environment")
 
 
+def error_code(exc):
+    """The ARM / Entra error code of an Azure SDK exception (None when it has none)."""
+    return getattr(getattr(exc, "error", None), "code", None)
+
+
 def describe(exc):
     """Return ``(code, status, message)`` for an Azure SDK exception (or any other exception)."""
     status = getattr(exc, "status_code", None)
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None) if error is not None else None
-    message = getattr(error, "message", None) if error is not None else None
+    code = error_code(exc)
+    message = getattr(getattr(exc, "error", None), "message", None)
     if not message:
         message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     return code, status, " ".join(str(message).split())

@@ -19,7 +19,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
     AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import format_failure
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code, format_failure
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "keyless.aks_storage/%s" % COLLECTION_VERSION
@@ -155,7 +155,7 @@ class AzureModule(AnsibleModule):
         try:
             return fn(*args, **kwargs)
         except ResourceNotFoundError as exc:
-            if getattr(getattr(exc, "error", None), "code", None) == "SubscriptionNotFound":
+            if error_code(exc) == "SubscriptionNotFound":
                 self.fail_azure(exc, action)
             return None
         except Exception as exc:  # pylint: disable=broad-except

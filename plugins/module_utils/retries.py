@@ -13,11 +13,9 @@ from __future__ import annotations
 import random
 import time
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code
+
 MAX_ATTEMPTS = 30
-
-
-def error_code(exc):
-    return getattr(getattr(exc, "error", None), "code", None)
 
 
 def retry_on_codes(fn, codes, timeout, first_delay=1.0, max_delay=15.0, sleep=time.sleep, clock=time.monotonic):

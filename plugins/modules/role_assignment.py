@@ -185,6 +185,7 @@ deleted:
 """
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
@@ -378,14 +379,11 @@ def create(module, auth, item, name, timeout):
     body = {"properties": {"roleDefinitionId": item["role_definition_id"], "principalId": item["principal_id"],
                            "principalType": item["principal_type"]}}
 
-    def attempt():
+    try:
         return retry_on_codes(lambda: auth.role_assignments.create(item["scope"], name, body),
                               {"PrincipalNotFound"}, timeout, first_delay=2.0, max_delay=20.0)
-
-    try:
-        return attempt()
     except Exception as exc:  # pylint: disable=broad-except
-        code = getattr(getattr(exc, "error", None), "code", None)
+        code = error_code(exc)
         if code == "RoleAssignmentExists":
             return None
         if code == "PrincipalNotFound":

@@ -1,18 +1,10 @@
 """Real Azure SDK clients pointed at the sandbox, for test setup and for checking state independently."""
 
-from azure.identity import ClientSecretCredential
-
-
-def credential(conn):
-    return ClientSecretCredential(conn["tenant_id"], conn["client_id"], conn["client_secret"],
-                                  authority=conn["authority_host"], disable_instance_discovery=True,
-                                  connection_verify=conn["ca_file"])
+from sandbox import sdk as sandbox_sdk
 
 
 def client(conn, client_class):
-    return client_class(credential(conn), conn["subscription_id"], base_url=conn["arm_url"].rstrip("/"),
-                        credential_scopes=[conn["arm_audience"].rstrip("/") + "/.default"],
-                        connection_verify=conn["ca_file"])
+    return client_class(sandbox_sdk.credential(conn), conn["subscription_id"], **sandbox_sdk.client_kwargs(conn))
 
 
 def resource_client(conn):
