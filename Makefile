@@ -11,11 +11,13 @@ JOBS ?= 3
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection tools test unit sandbox-tests integration sanity lint demo build clean
+.PHONY: help venv collection tools test unit sandbox-tests integration molecule sanity lint demo bench build clean
 
 help:
 	@echo "make test   - sanity, lint, unit, sandbox and integration tests (offline, installs its own venv)"
 	@echo "make demo   - start the sandbox, converge the demo playbook twice, print the summary, stop"
+	@echo "make molecule - the Molecule scenarios under extensions/molecule (sandbox; azure skipped without a subscription)"
+	@echo "make bench  - measure site.yml runs (1/10/20 workloads), module cold start and imports (build/bench/)"
 	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt
@@ -47,6 +49,9 @@ sandbox-tests: venv collection tools
 integration: venv collection tools
 	$(BIN)/python -m pytest -q -n $(JOBS) tests/integration
 
+molecule: venv collection tools
+	$(BIN)/python -m pytest -q -n $(JOBS) tests/integration/test_molecule.py
+
 sanity: venv
 	VENV=$(VENV) bash tests/sanity/run-sanity.sh
 
@@ -56,6 +61,9 @@ lint: venv collection
 
 demo: venv collection tools
 	$(BIN)/python scripts/demo.py
+
+bench: venv collection tools
+	$(BIN)/python scripts/bench.py
 
 build: venv
 	mkdir -p build/dist

@@ -6,13 +6,15 @@
         sbx.add_fault(method="PUT", path="userassignedidentities", status=429, count=2, retry_after="1")
         print(sbx.counters())
 
-CLI: python -m sandbox.client --connection-file F {env,counters,requests,state,reset,health}
+CLI: python -m sandbox.client --connection-file F {start,stop,env,counters,requests,state,reset,health}
+(`start` leaves a detached sandbox running, as Molecule's create step needs; `stop` ends it.)
 """
 
 import argparse
 import json
 import os
 import shlex
+import signal
 import ssl
 import subprocess
 import sys
@@ -199,15 +201,21 @@ def _tail(path, lines=30):
 
 
 def start(workdir: str, *, state_file: str | None = None, timeout: float = 30, lro_retry_after: str | None = None,
-          max_lifetime: float = 4 * 3600, extra_args=()) -> Sandbox:
-    """Launch `python -m sandbox` and wait (bounded) until its connection file names the new process."""
+          max_lifetime: float = 4 * 3600, extra_args=(), detach: bool = False) -> Sandbox:
+    """Launch `python -m sandbox` and wait (bounded) until its connection file names the new process.
+
+    detach=True leaves it running after this process exits (own session, no --exit-with-parent): Molecule's create
+    and destroy steps are separate processes. It still stops after max_lifetime.
+    """
     workdir = os.path.abspath(workdir)
     os.makedirs(workdir, exist_ok=True)
     connection_file = os.path.join(workdir, CONNECTION_FILE)
     if os.path.exists(connection_file):
         os.unlink(connection_file)
     args = [sys.executable, "-m", "sandbox", "--port", "0", "--connection-file", connection_file,
-            "--workdir", workdir, "--max-lifetime", str(max_lifetime), "--exit-with-parent"]
+            "--workdir", workdir, "--max-lifetime", str(max_lifetime)]
+    if not detach:
+        args.append("--exit-with-parent")
     if state_file:
         args += ["--state-file", os.path.abspath(state_file)]
     if lro_retry_after is not None:
@@ -218,7 +226,7 @@ def start(workdir: str, *, state_file: str | None = None, timeout: float = 30, l
     log_path = os.path.join(workdir, "sandbox.log")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   env=env, cwd=workdir)
+                                   env=env, cwd=workdir, start_new_session=detach)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -236,11 +244,66 @@ def start(workdir: str, *, state_file: str | None = None, timeout: float = 30, l
     raise RuntimeError(f"sandbox did not start within {timeout} s:\n{_tail(log_path)}")
 
 
+ENV_FILE = "env.json"
+
+
+def run_env(sbx: Sandbox) -> dict:
+    """Everything an ansible-playbook run against this sandbox needs in its environment."""
+    return dict(sbx.env(), KEYLESS_HELM_BINARY=sbx.conn["helm_binary"])
+
+
+def start_detached(connection_file: str, max_lifetime: float, lro_retry_after: str | None = None) -> int:
+    """Start a sandbox that outlives this command; write env.json (0600: it holds the sandbox's secret) beside it."""
+    workdir = os.path.dirname(os.path.abspath(connection_file))
+    stop_running(connection_file)
+    sbx = start(workdir, state_file=os.path.join(workdir, "state.json"), max_lifetime=max_lifetime, detach=True,
+                lro_retry_after=lro_retry_after)
+    path = os.path.join(workdir, ENV_FILE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(run_env(sbx), handle, indent=2, sort_keys=True)
+    print(f"sandbox pid {sbx.conn['pid']} at {sbx.conn['arm_url']}; environment in {path}")
+    return 0
+
+
+def stop_running(connection_file: str, timeout: float = 15) -> bool:
+    """SIGTERM the sandbox named in the connection file and wait (bounded) for it to go; False if none ran."""
+    try:
+        sbx = Sandbox.attach(connection_file)
+        # Only signal a process that answers as this sandbox: a stale file's pid may have been reused.
+        pid = sbx.call("GET", "/health", timeout=5)["pid"]
+    except (OSError, ValueError, KeyError, SandboxError):
+        return False
+    if pid != sbx.conn.get("pid"):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.client")
     parser.add_argument("--connection-file", required=True)
-    parser.add_argument("command", choices=["env", "counters", "requests", "state", "reset", "health"])
+    parser.add_argument("--max-lifetime", type=float, default=3600, help="start: stop by itself after this long")
+    parser.add_argument("--lro-retry-after", help="start: Retry-After of long-running operations (default 1)")
+    parser.add_argument("command", choices=["start", "stop", "env", "counters", "requests", "state", "reset",
+                                            "health"])
     args = parser.parse_args(argv)
+    if args.command == "start":
+        return start_detached(args.connection_file, args.max_lifetime, args.lro_retry_after)
+    if args.command == "stop":
+        print("stopped" if stop_running(args.connection_file) else "no sandbox was running")
+        return 0
     sbx = Sandbox.attach(args.connection_file)
     if args.command == "env":
         for key, value in sorted(sbx.env().items()):

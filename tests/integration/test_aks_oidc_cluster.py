@@ -169,6 +169,23 @@ def test_oidc_cluster_role_exports_facts(sandbox, legacy_cluster, tmp_path):
     assert run.rc == 0 and run.stats["changed"] == 0, run
 
 
+def test_oidc_cluster_role_in_check_mode_on_a_legacy_cluster(sandbox, legacy_cluster, tmp_path):
+    """--check on a cluster that still needs OIDC and workload identity: reports the change, writes nothing."""
+    tasks = [
+        {"name": "role", "ansible.builtin.include_role": {"name": "keyless.aks_storage.oidc_cluster"},
+         "vars": {"oidc_cluster_resource_group": RG, "oidc_cluster_name": "aks-dev",
+                  "oidc_cluster_kubeconfig_path": str(tmp_path / "check.yaml")}},
+        {"name": "facts", "ansible.builtin.debug": {"msg": "{{ keyless_oidc_issuer_url is none }}"}},
+    ]
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, tasks, sandbox.env(), check=True)
+    assert run.rc == 0, run
+    assert run.stats["changed"] >= 1
+    assert run.result("facts")["msg"] is True  # no issuer yet: the federation stage will skip
+    assert sandbox.counters_delta(before)["writes"] == 0
+    assert not live(sandbox)["oidcIssuerProfile"].get("enabled")
+
+
 def test_oidc_cluster_role_rejects_bad_input(sandbox, tmp_path):
     tasks = [{"name": "role", "ansible.builtin.include_role": {"name": "keyless.aks_storage.oidc_cluster"},
               "vars": {"oidc_cluster_resource_group": RG, "oidc_cluster_name": "aks-dev",

@@ -171,3 +171,22 @@ def test_managed_driver_switched_on_after_install_fails_validation(sandbox, tmp_
     run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
     assert run.rc != 0
     assert "managed" in run.failure_messages.lower(), run
+
+
+def test_failed_validation_runs_again_once_the_chain_is_fixed(sandbox, tmp_path):
+    """A re-run after fixing the missing role assignment must validate again, not report the old failed Job."""
+    chain = Chain(sandbox, tmp_path)
+    chain.trust("id-reports", "reports", "reports-writer")
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    workloads = chain.workloads()[:1]
+    run = run_playbook(tmp_path, chain.workload_tasks(workloads), env)
+    assert run.rc != 0 and "AuthorizationPermissionMismatch" in run.failure_messages, run
+
+    chain.grant("id-reports", "reports", BLOB_CONTRIBUTOR)
+    run = run_playbook(tmp_path, chain.workload_tasks(workloads) + [
+        {"name": "results", "ansible.builtin.debug": {"var": "workload_validation_results"}}], env)
+    assert run.rc == 0, run
+    assert list(run.result("results")["workload_validation_results"].values()) == ["complete"]
+    outcomes = [d["outcome"] for d in sandbox.call("GET", "/kubelet/decisions")["decisions"]]
+    assert outcomes == ["failed", "succeeded"]

@@ -47,3 +47,42 @@ def test_site_then_guarded_teardown(sandbox, tmp_path):
     again = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
     assert again.returncode == 0, again.stdout[-4000:]
     assert "changed=0" in again.stdout
+
+
+def recap_changed(stdout):
+    line = next(line for line in stdout.splitlines() if line.startswith("sandbox-aks-1 ") and "changed=" in line)
+    return int(line.split("changed=")[1].split()[0])
+
+
+def test_site_check_diff_writes_nothing_and_reports_what_would_change(sandbox, tmp_path):
+    # Empty subscription: check mode reports the whole chain as to be created, and writes nothing.
+    before = sandbox.counters()
+    dry = playbook(sandbox, tmp_path, "site.yml", "--check", "--diff")
+    assert dry.returncode == 0, dry.stdout[-6000:]
+    assert recap_changed(dry.stdout) > 0
+    assert "stkeylesssandbox01" in dry.stdout and "+" in dry.stdout  # a diff of the account to create
+    delta = sandbox.counters_delta(before)
+    assert delta["writes"] == 0 and delta["list_keys"] == 0
+    assert [r for r in sandbox.state()["resources"] if r["type"] != "Microsoft.Resources/resourceGroups"] == []
+
+    assert playbook(sandbox, tmp_path, "site.yml").returncode == 0
+
+    # Converged: check mode finds nothing to do.
+    before = sandbox.counters()
+    dry = playbook(sandbox, tmp_path, "site.yml", "--check", "--diff")
+    assert dry.returncode == 0, dry.stdout[-6000:]
+    assert recap_changed(dry.stdout) == 0, dry.stdout[-6000:]
+    assert sandbox.counters_delta(before)["writes"] == 0
+
+    # Drift (shared key access back on): check mode shows it as a diff, and still writes nothing.
+    account = next(r for r in sandbox.state()["resources"] if r["type"] == "Microsoft.Storage/storageAccounts")
+    sandbox.merge_resource(account["id"], {"properties": {"allowSharedKeyAccess": True}})
+    before = sandbox.counters()
+    dry = playbook(sandbox, tmp_path, "site.yml", "--check", "--diff", "--tags", "storage")
+    assert dry.returncode == 0, dry.stdout[-6000:]
+    assert recap_changed(dry.stdout) == 1
+    assert '-            "allowSharedKeyAccess": true,' in dry.stdout, dry.stdout[-4000:]
+    assert '+            "allowSharedKeyAccess": false,' in dry.stdout
+    assert sandbox.counters_delta(before)["writes"] == 0
+    still = next(r for r in sandbox.state()["resources"] if r["id"] == account["id"])
+    assert still["properties"]["allowSharedKeyAccess"] is True  # check mode left the drift for the real run

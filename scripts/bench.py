@@ -1,0 +1,654 @@
+"""`make bench`: measure what the collection costs per run, per module process and per import.
+
+A. For each size N (--sizes): an inventory with one cluster and N workloads under build/bench/N/, a fresh sandbox,
+   `playbooks/site.yml` converged and then re-run (no-op). Per run: wall time, recap, tasks, module processes, helm
+   invocations, and the sandbox's request counters (ARM, tokens, cloud metadata, Kubernetes API).
+B. Cold start: one playbook creates a resource with each module, then runs the same no-op task --repeat times for
+   every module and for ansible.builtin.ping; median task duration per module and its ratio to ping's.
+C. Imports: for each module, a fresh `python -X importtime` process imports the module, the SDK clients it calls
+   (`module.client("...")`, see CLIENTS in plugins/module_utils/azure_module.py) and azure.identity; compared with a
+   process importing only azure.core + azure.identity (budget: 1.5x).
+
+Task timings and per-task request counts come from a small callback plugin written to build/bench/callback_plugins/
+(kept out of the collection). Results: build/bench/results.md (the printed tables) and build/bench/results.json.
+"""
+
+import argparse
+import contextlib
+import importlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sandbox import client  # noqa: E402  (the repository root must be on sys.path first)
+
+BENCH = REPO / "build" / "bench"
+COLLECTIONS = REPO / "build" / "collections"
+BIN = Path(sys.executable).parent
+PLAYBOOK_TIMEOUT = 1800
+IMPORT_TIMEOUT = 120
+IMPORT_BUDGET = 1.5
+FQ = "keyless.aks_storage."
+MODULES = ("resource_group", "managed_identity", "keyless_storage_account", "federated_credential",
+           "role_assignment", "aks_oidc_cluster")
+MODULE_PKG = "ansible_collections.keyless.aks_storage.plugins.modules."
+UTILS_PKG = "ansible_collections.keyless.aks_storage.plugins.module_utils."
+RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+                   r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
+# Actions that run on the controller only (no module process).
+CONTROLLER_ACTIONS = {"set_fact", "assert", "fail", "debug", "include_role", "include_tasks", "import_role",
+                      "import_tasks", "include_vars", "meta", "add_host", "group_by", "set_stats", "pause",
+                      "validate_argument_spec"}
+HELM_SUBCOMMANDS = {"version", "list", "get", "show", "upgrade", "install", "uninstall", "status", "template",
+                    "plugin", "repo", "env", "dependency"}
+LOCATION = "westeurope"
+
+CALLBACK = '''\
+"""bench_events (written by scripts/bench.py): one JSON line per task result, with sandbox counter deltas."""
+import json
+import os
+import ssl
+import time
+import urllib.request
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "bench_events"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._path = os.environ["BENCH_EVENTS_FILE"]
+        self._url = os.environ.get("BENCH_COUNTERS_URL")
+        context = ssl.create_default_context(cafile=os.environ.get("BENCH_SANDBOX_CA"))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                   urllib.request.HTTPSHandler(context=context))
+        self._started = {}
+
+    def _counters(self):
+        if not self._url:
+            return {}
+        with self._opener.open(self._url, timeout=10) as response:
+            c = json.load(response)
+        kube = c.get("kubernetes") or {}
+        return {"reads": c["reads"], "writes": c["writes"], "list_keys": c["list_keys"], "lro_polls": c["lro_polls"],
+                "token_requests": c["token_requests"], "metadata_requests": c["metadata_requests"],
+                "k8s_reads": kube.get("reads", 0), "k8s_writes": kube.get("writes", 0)}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._started[task._uuid] = (self._counters(), time.monotonic())
+
+    def _emit(self, result, status):
+        before, started = self._started.get(result.task._uuid, ({}, time.monotonic()))
+        seconds = time.monotonic() - started
+        after = self._counters()
+        res = result.result
+        items = res.get("results") if isinstance(res.get("results"), list) else None
+        event = {"task": result.task_name, "action": result.task.action, "host": result.host.get_name(),
+                 "status": status, "changed": bool(res.get("changed")), "seconds": round(seconds, 4),
+                 "items": None if items is None else sum(1 for i in items if not (isinstance(i, dict)
+                                                                                 and i.get("skipped"))),
+                 "attempts": res.get("attempts", 1),
+                 "requests": {k: v - before.get(k, 0) for k, v in after.items()}}
+        with open(self._path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\\n")
+
+    def v2_runner_on_ok(self, result):
+        self._emit(result, "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._emit(result, "failed")
+
+    def v2_runner_on_skipped(self, result):
+        self._emit(result, "skipped")
+
+    def v2_runner_on_unreachable(self, result):
+        self._emit(result, "unreachable")
+'''
+
+# Runs in a fresh interpreter under -X importtime: imports each stage's names ("module" or "module:Attribute"),
+# marks stage boundaries on stderr and prints the wall time of each stage as JSON. Stage "init" constructs the clients
+# and reads those of their lazily imported operation groups (class properties) whose names the module's source uses.
+IMPORT_PROBE = '''\
+import importlib, json, os, sys, time
+class Cred:
+    def get_token(self, *scopes, **kwargs):
+        raise RuntimeError("not used")
+out = {}
+for label, names, attrs in json.loads(sys.argv[1]):
+    os.write(2, ("BENCH-STAGE %s\\n" % label).encode())
+    started = time.perf_counter()
+    for name in names:
+        module_name, _, attr = name.partition(":")
+        obj = importlib.import_module(module_name)
+        obj = getattr(obj, attr) if attr else obj
+        if label == "init":
+            instance = obj(Cred(), "00000000-0000-0000-0000-000000000000", base_url="https://127.0.0.1/")
+            for group in attrs:
+                if isinstance(getattr(obj, group, None), property):
+                    getattr(instance, group)
+    out[label] = time.perf_counter() - started
+print(json.dumps(out))
+'''
+IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( +)\S")
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "%.*f" % (digits, value)
+    return str(value)
+
+
+def table(headers, rows):
+    """A markdown table, columns padded to width (numbers right-aligned)."""
+    cells = [[fmt(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(re.fullmatch(r"[-+]?[\d.]+x?|-", r[i]) for r in cells) if cells else False
+               for i in range(len(headers))]
+
+    def line(values):
+        padded = (v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True))
+        return "| " + " | ".join(padded) + " |"
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if n else ("-" * (w + 2))
+                         for w, n in zip(widths, numeric, strict=True)) + "|"
+    return "\n".join([line(headers), sep] + [line(r) for r in cells])
+
+
+def write_json(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+def descendants(pid):
+    """Process ids below pid (Linux /proc; Ansible's workers start sessions of their own, so killpg misses them)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def run_bounded(cmd, env, cwd, timeout):
+    """Run cmd in its own session; on timeout kill it and everything below it. Returns (rc, stdout, stderr, s)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, cwd=str(cwd), text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(proc.pid), proc.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+        rc = None
+        err += "\nbench: killed after %d s (timeout)" % timeout
+    return rc, out, err, time.monotonic() - started
+
+
+# ---------------------------------------------------------------------------------------------------- playbook runs
+def write_callback():
+    path = BENCH / "callback_plugins" / "bench_events.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CALLBACK, encoding="utf-8")
+
+
+def write_helm_wrapper(workdir, real_helm):
+    """A helm that logs its arguments (to count invocations) and runs the sandbox's helm stand-in."""
+    wrapper = workdir / "bin" / "helm"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text('#!/bin/sh\necho "$*" >> "%s"\nexec "%s" "$@"\n' % (workdir / "helm-calls.log", real_helm),
+                       encoding="utf-8")
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def helm_calls(workdir):
+    path = workdir / "helm-calls.log"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [next((a for a in line.split() if a in HELM_SUBCOMMANDS), "?") for line in lines]
+
+
+def playbook_env(sbx, workdir, events_file):
+    env = dict(os.environ, **sbx.env())
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
+    env["KEYLESS_HELM_BINARY"] = str(write_helm_wrapper(workdir, sbx.conn["helm_binary"]))
+    tmp = workdir / "tmp"  # kubernetes.core caches API discovery in the temp dir: one per sandbox
+    tmp.mkdir(parents=True, exist_ok=True)
+    env["TMPDIR"] = str(tmp)
+    env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_PLUGINS=str(BENCH / "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="bench_events", BENCH_EVENTS_FILE=str(events_file),
+               BENCH_COUNTERS_URL=sbx.conn["control_url"] + "/counters", BENCH_SANDBOX_CA=sbx.conn["ca_file"])
+    return env
+
+
+def module_processes(event):
+    """Module processes behind one task result (0 for controller-only actions and skips)."""
+    if event["status"] == "skipped" or event["action"].split(".")[-1] in CONTROLLER_ACTIONS:
+        return 0
+    return event["items"] if event["items"] is not None else int(event["attempts"] or 1)
+
+
+def run_playbook(sbx, workdir, label, inventory, playbook, timeout):
+    """One ansible-playbook run against sbx: output saved to workdir/label.log, counters and events returned."""
+    events_file = workdir / ("%s.events.jsonl" % label)
+    events_file.unlink(missing_ok=True)
+    env = playbook_env(sbx, workdir, events_file)
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+    before = sbx.counters()
+    since = sbx.call("GET", "/requests", query={"since": 1 << 40})["next"]
+    helm_before = len(helm_calls(workdir))
+    log("%s: %s" % (label, " ".join(cmd[1:])))
+    rc, out, err, seconds = run_bounded(cmd, env, REPO, timeout)
+    (workdir / ("%s.log" % label)).write_text(out + "\n--- stderr\n" + err, encoding="utf-8")
+    counters = sbx.counters_delta(before)
+    requests = sbx.requests(since)
+    events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()] \
+        if events_file.exists() else []
+    recap = [m.groupdict() for m in RECAP.finditer(out)]
+    run = {"label": label, "rc": rc, "seconds": round(seconds, 2), "recap": recap, "counters": counters,
+           "events": events, "changed": sum(int(r["changed"]) for r in recap),
+           "tasks": sum(1 for e in events if e["status"] != "skipped"),
+           "processes": sum(module_processes(e) for e in events),
+           "azure_processes": sum(module_processes(e) for e in events if e["action"].startswith(FQ)),
+           "helm": dict(Counter(helm_calls(workdir)[helm_before:])),
+           "discovery": sum(1 for r in requests if r.get("kind") == "discovery"),
+           "request_summary": summarize_requests(requests)}
+    log("%s: rc=%s in %.1f s" % (label, rc, seconds))
+    if rc != 0:
+        tail = (out.rstrip().splitlines() + err.rstrip().splitlines())[-40:]
+        print("\nbench: FAILED %s (rc=%s); last lines (full output: %s):\n%s\n"
+              % (label, rc, workdir / ("%s.log" % label), "\n".join(tail)), flush=True)
+    return run
+
+
+def summarize_requests(requests):
+    """Counts by kind, method, resource type and status (the request log of one run)."""
+    counts = Counter("%s %s %s %s" % (r.get("kind"), r.get("method"), r.get("resource_type"), r.get("status"))
+                     for r in requests if r.get("kind") != "control")
+    return dict(counts.most_common())
+
+
+# ---------------------------------------------------------------------------------------------------- A. sizes
+def size_inventory(workdir, n):
+    """Inventory for one cluster with n workloads over ceil(n/10) accounts; returns (path, managed ARM resources)."""
+    accounts = ["stbench%02dn%03d" % (a + 1, n) for a in range(math.ceil(n / 10))]
+    rg, cluster_rg = "rg-bench-%d" % n, "rg-bench-aks-%d" % n
+    workloads = []
+    for i in range(n):
+        name = "wl%02d" % (i + 1)
+        workloads.append({"name": name, "namespace": "bench-" + name, "service_account": name + "-sa",
+                          "storage_account": accounts[i // 10], "resource_group": rg, "container": name,
+                          "access": "readwrite" if i % 2 == 0 else "read", "identity": {"name": "id-" + name},
+                          "volume": {"size": "1Gi"}})
+    group_vars = {
+        "keyless_resource_group": rg, "keyless_cluster_resource_group": cluster_rg, "keyless_location": LOCATION,
+        "keyless_cluster_create": True,
+        "keyless_kubeconfig_path": "{{ inventory_dir }}/../kubeconfig-{{ inventory_hostname }}.yaml",
+        "keyless_helm_binary": "{{ lookup('ansible.builtin.env', 'KEYLESS_HELM_BINARY') }}",
+        "keyless_tags": {"environment": "bench", "managed-by": "keyless.aks_storage"},
+        "keyless_storage_accounts": [{"name": a, "blob_soft_delete_days": 7} for a in accounts],
+        "keyless_workloads": workloads}
+    hosts = {"aks_clusters": {"hosts": {"bench-aks-%d" % n: {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}
+    inventory = workdir / "inventory"
+    write_json(inventory / "hosts.json", hosts)
+    write_json(inventory / "group_vars" / "aks_clusters.json", group_vars)
+    # What site.yml manages in ARM: both resource groups (storage and identities share one), the accounts, and per
+    # workload its container, identity, federated credential and data role assignment; plus the cluster.
+    managed = {"resource_groups": 2, "storage_accounts": len(accounts), "containers": n, "identities": n,
+               "federated_credentials": n, "role_assignments": n, "clusters": 1}
+    return inventory, managed
+
+
+def bench_size(n, timeout):
+    workdir = BENCH / str(n)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    inventory, managed = size_inventory(workdir, n)
+    result = {"n": n, "managed": managed, "managed_total": sum(managed.values()), "runs": []}
+    sbx = client.start(str(workdir / "sandbox"))
+    try:
+        for label in ("converge", "noop"):
+            run = run_playbook(sbx, workdir, label, inventory, REPO / "playbooks" / "site.yml", timeout)
+            result["runs"].append(run)
+            if run["rc"] != 0:
+                break
+        result["state_types"] = dict(Counter(r.get("type") for r in sbx.state().get("resources", [])))
+    finally:
+        sbx.stop()
+    return result
+
+
+def size_rows(results):
+    rows = []
+    for res in results:
+        for run in res["runs"]:
+            c, k = run["counters"], run["counters"].get("kubernetes", {})
+            noop = run["label"] == "noop"
+            rows.append([res["n"], run["label"], fmt(run["rc"]), run["seconds"], run["changed"], run["tasks"],
+                         "%d (%d)" % (run["processes"], run["azure_processes"]), sum(run["helm"].values()),
+                         c["reads"], c["writes"], c["list_keys"], c["lro_polls"], c["token_requests"],
+                         c["metadata_requests"], run["discovery"], "%d/%d" % (k.get("reads", 0), k.get("writes", 0)),
+                         res["managed_total"], ratio(c["reads"], res["managed_total"]) if noop else None,
+                         ratio(c["token_requests"], run["azure_processes"])])
+    return rows
+
+
+SIZE_HEADERS = ["N", "run", "rc", "wall s", "changed", "tasks", "procs (az)", "helm", "ARM reads", "writes",
+                "listKeys", "LRO polls", "tokens", "metadata", "OIDC disc", "k8s r/w", "ARM res", "reads/res",
+                "tokens/az proc"]
+
+
+def per_task_rows(run):
+    """The no-op run's tasks that start processes or send requests, aggregated by task name."""
+    rows = {}
+    for e in run["events"]:
+        procs, req = module_processes(e), e["requests"]
+        row = rows.setdefault(e["task"], [e["task"][:60], e["action"].replace(FQ, ""), 0, 0.0, 0, 0, 0, 0])
+        row[2] += procs
+        row[3] += e["seconds"]
+        row[4] += req.get("reads", 0)
+        row[5] += req.get("token_requests", 0)
+        row[6] += req.get("metadata_requests", 0)
+        row[7] += req.get("k8s_reads", 0)
+    return [r for r in rows.values() if r[2] or any(r[4:])]
+
+
+# ---------------------------------------------------------------------------------------------------- B. cold start
+def cold_start_playbook(workdir, repeat):
+    rg, ident, account, cluster = "rg-bench-cold", "id-bench-cold", "stbenchcold01", "aks-bench-cold"
+    args = {
+        "resource_group": {"name": rg, "location": LOCATION},
+        "managed_identity": {"resource_group": rg, "name": ident, "location": LOCATION},
+        "keyless_storage_account": {"resource_group": rg, "name": account, "location": LOCATION,
+                                    "containers": ["cold"]},
+        "aks_oidc_cluster": {"resource_group": rg, "name": cluster, "create": True, "location": LOCATION,
+                             "kubeconfig_path": "{{ inventory_dir }}/../kubeconfig-cold.yaml"},
+        "federated_credential": {"resource_group": rg, "identity_name": ident, "name": cluster + "-cold-cold-sa",
+                                 "issuer": "{{ bench_cluster.oidc_issuer_url }}", "namespace": "cold",
+                                 "service_account": "cold-sa"},
+        "role_assignment": {"storage_account": account, "resource_group": rg, "container": "cold",
+                            "role": "Storage Blob Data Contributor",
+                            "principal_id": "{{ bench_identity.principal_id }}"},
+    }
+    register = {"managed_identity": "bench_identity", "aks_oidc_cluster": "bench_cluster"}
+    order = ["resource_group", "managed_identity", "keyless_storage_account", "aks_oidc_cluster",
+             "federated_credential", "role_assignment"]
+    assert sorted(order) == sorted(MODULES)
+    tasks = []
+    for module in order:
+        task = {"name": "create %s" % module, FQ + module: args[module]}
+        if module in register:
+            task["register"] = register[module]
+        tasks.append(task)
+    for i in range(repeat):  # round robin, so machine load drifts affect every module alike
+        for module in [*order, "ping"]:
+            action = "ansible.builtin.ping" if module == "ping" else FQ + module
+            tasks.append({"name": "noop %s #%d" % (module, i + 1), action: args.get(module, {})})
+    playbook = workdir / "cold_start.json"
+    write_json(playbook, [{"name": "Module cold start", "hosts": "bench", "gather_facts": False, "tasks": tasks}])
+    inventory = workdir / "inventory" / "hosts.json"
+    write_json(inventory, {"all": {"hosts": {"bench-cold": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}},
+        "bench": {"hosts": {"bench-cold": {}}}})
+    return inventory, playbook
+
+
+def bench_cold_start(repeat, timeout):
+    workdir = BENCH / "cold_start"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    inventory, playbook = cold_start_playbook(workdir, repeat)
+    sbx = client.start(str(workdir / "sandbox"))
+    try:
+        run = run_playbook(sbx, workdir, "cold_start", inventory, playbook, timeout)
+    finally:
+        sbx.stop()
+    per_module = {}
+    for e in run["events"]:
+        if e["task"].startswith("noop "):
+            per_module.setdefault(e["task"].split()[1], []).append(e)
+    summary = {}
+    for module, events in per_module.items():
+        summary[module] = dict(
+            calls=len(events), changed=sum(e["changed"] for e in events),
+            failed=sum(e["status"] != "ok" for e in events),
+            seconds=[e["seconds"] for e in events], median=median([e["seconds"] for e in events]),
+            **{k: median([e["requests"].get(k, 0) for e in events])
+               for k in ("reads", "writes", "token_requests", "metadata_requests")})
+    return {"rc": run["rc"], "seconds": run["seconds"], "modules": summary, "counters": run["counters"],
+            "request_summary": run["request_summary"]}
+
+
+def cold_start_rows(cold):
+    ping = (cold["modules"].get("ping") or {}).get("median")
+    rows = []
+    for module in (*MODULES, "ping"):
+        m = cold["modules"].get(module)
+        if not m:
+            rows.append([module] + [None] * 9)
+            continue
+        rows.append([module, m["calls"], m["changed"], m["median"], min(m["seconds"]), max(m["seconds"]),
+                     "%.1fx" % ratio(m["median"], ping) if ping else None, m["reads"], m["token_requests"],
+                     m["metadata_requests"]])
+    return rows
+
+
+COLD_HEADERS = ["module", "no-op calls", "changed", "median s", "min s", "max s", "x ping", "ARM reads/call",
+                "tokens/call", "metadata/call"]
+
+
+# ---------------------------------------------------------------------------------------------------- C. imports
+def module_clients(module):
+    """Client names (CLIENTS keys) a module calls and the attribute names it uses, from its source and the source of
+    the collection module_utils it imports."""
+    source = (REPO / "plugins" / "modules" / (module + ".py")).read_text(encoding="utf-8")
+    texts = [source]
+    for util, name in re.findall(r"plugins\.module_utils(?:\.(\w+))? import \(?\s*(\w+)", source):
+        path = REPO / "plugins" / "module_utils" / ((util or name) + ".py")
+        if path.exists():
+            texts.append(path.read_text(encoding="utf-8"))
+    names = []
+    for text in texts:
+        names += [n for n in re.findall(r"\.client\(\s*[\"'](\w+)[\"']", text) if n not in names]
+    return names, sorted(set(re.findall(r"\.([a-z][a-z0-9_]+)\b", "\n".join(texts))))
+
+
+BASE = ["azure.core", "azure.identity"]
+BASELINES = ("baseline", "bare")
+
+
+def import_variants():
+    """Stages per probe. Every module process imports ansible.module_utils.basic first, so "own" (what the budget
+    judges) is measured after it, and so is "baseline"; "bare" is azure.core + azure.identity in an empty process."""
+    sys.path.insert(0, str(COLLECTIONS))
+    clients = importlib.import_module(UTILS_PKG + "azure_module").CLIENTS
+    ansible = ["ansible", ["ansible.module_utils.basic"], []]
+    variants = {"baseline": [ansible, ["own", BASE, []]], "bare": [["own", BASE, []]]}
+    info = {"baseline": BASE, "bare": BASE}
+    for module in MODULES:
+        names, attrs = module_clients(module)
+        targets = ["%s:%s" % clients[n][:2] for n in names]
+        variants[module] = [ansible, ["own", [MODULE_PKG + module, *targets, "azure.identity"], []],
+                            ["init", targets, attrs]]
+        info[module] = names
+    return variants, info
+
+
+def probe_imports(stages):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(COLLECTIONS), env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-X", "importtime", "-c", IMPORT_PROBE, json.dumps(stages)]
+    rc, out, err, _seconds = run_bounded(cmd, env, REPO, IMPORT_TIMEOUT)
+    if rc != 0:
+        raise RuntimeError("import probe failed (rc=%s): %s" % (rc, "\n".join(err.splitlines()[-10:])))
+    cumulative, stage = Counter(), None
+    for line in err.splitlines():
+        if line.startswith("BENCH-STAGE "):
+            stage = line.split()[1]
+            continue
+        match = IMPORTTIME.match(line)
+        if match and stage and len(match.group(3)) == 1:  # top-level imports only (nested ones are in them)
+            cumulative[stage] += int(match.group(2))
+    return json.loads(out), dict(cumulative)
+
+
+def bench_imports(repeat):
+    variants, clients = import_variants()
+    samples = {name: [] for name in variants}
+    for _round in range(repeat):  # round robin over the variants
+        for name, stages in variants.items():
+            samples[name].append(probe_imports(stages))
+    result = {}
+    for name, runs in samples.items():
+        stage_ms = {stage: median([w[stage] * 1000 for w, _c in runs if stage in w])
+                    for stage in ("own", "ansible", "init")}
+        result[name] = {"clients": clients[name], "own_ms": stage_ms["own"], "ansible_ms": stage_ms["ansible"],
+                        "init_ms": stage_ms["init"], "own_importtime_us": median([c.get("own", 0) for _w, c in runs]),
+                        "samples": runs}
+    for res in result.values():
+        res["ratio"] = ratio(res["own_ms"], result["baseline"]["own_ms"])
+        res["ratio_bare"] = ratio(res["own_ms"], result["bare"]["own_ms"])
+        res["verdict"] = "PASS" if res["ratio"] <= IMPORT_BUDGET else "OVER"
+    return result
+
+
+def import_rows(imports):
+    rows = []
+    for name in BASELINES + MODULES:
+        r = imports[name]
+        rows.append([name, ", ".join(r["clients"]), r["own_ms"], int(r["own_importtime_us"]), "%.2fx" % r["ratio"],
+                     "%.2fx" % r["ratio_bare"], "-" if name in BASELINES else r["verdict"], r["ansible_ms"],
+                     r["init_ms"]])
+    return rows
+
+
+IMPORT_HEADERS = ["module", "imports (clients)", "own ms", "importtime us", "x baseline", "x bare", "budget 1.5x",
+                  "ansible basic ms", "client init ms"]
+
+
+# ---------------------------------------------------------------------------------------------------- main
+def report(results, args):
+    parts = ["# keyless.aks_storage bench", ""]
+    if results.get("sizes"):
+        parts += ["## A. site.yml converge and no-op re-run per number of workloads", "",
+                  table(SIZE_HEADERS, size_rows(results["sizes"])), "",
+                  "procs: module processes (keyless.aks_storage ones in brackets; loop items and until retries count "
+                  "one each); helm: helm binary invocations; ARM res: managed ARM resources = 2 resource groups + "
+                  "storage accounts + N containers + N identities + N federated credentials + N role assignments "
+                  "+ 1 cluster; reads/res: no-op ARM reads per managed resource.", ""]
+        last = next((r for r in reversed(results["sizes"]) if len(r["runs"]) == 2), None)
+        if last:
+            parts += ["### No-op re-run at N=%d, per task" % last["n"], "",
+                      table(["task", "action", "procs", "seconds", "ARM reads", "tokens", "metadata", "k8s reads"],
+                            per_task_rows(last["runs"][1])), ""]
+    if results.get("cold_start"):
+        cold = results["cold_start"]
+        parts += ["## B. Module cold start (no-op task, %d calls each, rc=%s)" % (args.repeat, cold["rc"]), "",
+                  table(COLD_HEADERS, cold_start_rows(cold)), ""]
+    if results.get("imports"):
+        parts += ["## C. Imports per module process (median of %d fresh processes)" % args.repeat, "",
+                  table(IMPORT_HEADERS, import_rows(results["imports"])), "",
+                  ("own: the module, the SDK clients it calls and azure.identity, imported after "
+                   "ansible.module_utils.basic (every module process, ping included, imports that first); baseline: "
+                   "azure.core + azure.identity after ansible.module_utils.basic; bare: the same in an empty process; "
+                   "importtime us: sum of the top-level cumulative -X importtime entries of own; budget: own <= 1.5x "
+                   "baseline (wall time); client init: constructing the clients and reading the lazily loaded "
+                   "operation groups the module uses (not in own)."), ""]
+    meta = results["meta"]
+    parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
+                 % (meta["total_seconds"], meta["cpus"], " ".join("%.1f" % x for x in meta["load_before"]),
+                    " ".join("%.1f" % x for x in meta["load_after"])))
+    return "\n".join(parts) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,10,20", help="numbers of workloads (comma-separated; empty: skip A)")
+    parser.add_argument("--repeat", type=int, default=5, help="no-op calls per module (B), import probes (C)")
+    parser.add_argument("--skip-cold-start", action="store_true")
+    parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument("--timeout", type=int, default=PLAYBOOK_TIMEOUT, help="seconds per ansible-playbook run")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    started = time.monotonic()
+    BENCH.mkdir(parents=True, exist_ok=True)
+    write_callback()
+    results = {"meta": {"sizes": sizes, "repeat": args.repeat, "python": platform.python_version(),
+                        "cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "load_before": os.getloadavg()}}
+    failures = []
+    try:
+        results["sizes"] = []
+        for n in sizes:
+            log("A: N=%d" % n)
+            res = bench_size(n, args.timeout)
+            results["sizes"].append(res)
+            failures += ["N=%d %s" % (n, r["label"]) for r in res["runs"] if r["rc"] != 0]
+        if not args.skip_cold_start:
+            log("B: cold start, %d no-op calls per module" % args.repeat)
+            results["cold_start"] = bench_cold_start(args.repeat, args.timeout)
+            if results["cold_start"]["rc"] != 0:
+                failures.append("cold start")
+        if not args.skip_imports:
+            log("C: imports, %d probes per module" % args.repeat)
+            results["imports"] = bench_imports(args.repeat)
+    finally:
+        results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
+        results["meta"]["load_after"] = os.getloadavg()
+        write_json(BENCH / "results.json", results)
+    text = report(results, args)
+    (BENCH / "results.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+    print("Results: %s, %s" % (BENCH / "results.md", BENCH / "results.json"))
+    if failures:
+        print("bench FAILED: %s (see the logs under %s)" % (", ".join(failures), BENCH))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
