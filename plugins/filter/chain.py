@@ -54,9 +54,42 @@ def data_role_assignments(workloads, principal_ids, default_resource_group):
     return result
 
 
+def federated_identities(workloads, identities, default_resource_group, issuer, cluster_name, state=None):
+    """federated_credential's ``identities`` items: every identity with the credentials its workloads need."""
+    items = []
+    for identity in identities or []:
+        credentials = federated_credentials(workloads, identity, default_resource_group, issuer, cluster_name)
+        if state:
+            credentials = [dict(c, state=state) for c in credentials]
+        items.append({"resource_group": identity["resource_group"], "identity_name": identity["name"],
+                      "credentials": credentials})
+    return items
+
+
+def storage_account_items(accounts, workloads):
+    """keyless_storage_account's ``accounts`` items: each account with every container its workloads mount."""
+    return [dict(account, containers=account_containers(workloads, account["name"], account.get("containers")))
+            for account in accounts or []]
+
+
+def resource_group_items(names):
+    """``[{"name": ...}]`` items of resource_group's ``resource_groups`` option, each name once, in order."""
+    items, seen = [], set()
+    for name in names or []:
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            items.append({"name": name})
+    return items
+
+
 def identity_map(results, field):
-    """``{"resource_group/name": result[field]}`` from the registered results of the identity loop."""
-    return {"%s/%s" % (r["item"]["resource_group"], r["item"]["name"]): r.get(field) for r in results or []}
+    """``{"resource_group/name": result[field]}`` from managed_identity's ``identities`` return value (or the
+    ``results`` of a loop over identities)."""
+    mapped = {}
+    for result in results or []:
+        source = result.get("item") or result
+        mapped["%s/%s" % (source["resource_group"], source["name"])] = result.get(field)
+    return mapped
 
 
 def account_containers(workloads, account, extra=None):
@@ -72,4 +105,5 @@ class FilterModule:
     def filters(self):
         return {"workload_identities": workload_identities, "federated_credentials": federated_credentials,
                 "data_role_assignments": data_role_assignments, "account_containers": account_containers,
-                "identity_map": identity_map}
+                "identity_map": identity_map, "resource_group_items": resource_group_items,
+                "storage_account_items": storage_account_items, "federated_identities": federated_identities}

@@ -17,6 +17,17 @@ _SCOPE = re.compile(
     r"|/subscriptions/[0-9a-fA-F-]{36}(/resourceGroups/[-\w.()]+(/providers/[\w.]+/[^/]+/[^/]+(/[^/]+/[^/]+)*)?)?)$",
     re.IGNORECASE)
 # Names are stable across runs and tools: the same scope, role and principal always give the same GUID.
+_CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers"
+_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"
+# The built-in blob data roles the keyless chain assigns, with their fixed GUIDs and control-plane actions (the
+# same in every tenant), so assigning them needs no role-definition lookup. Any other role is looked up.
+BUILTIN_DATA_ROLES = {
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": ("Storage Blob Data Contributor", [
+        _CONTAINERS + "/delete", _CONTAINERS + "/read", _CONTAINERS + "/write", _DELEGATION_KEY]),
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": ("Storage Blob Data Reader", [_CONTAINERS + "/read", _DELEGATION_KEY]),
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": ("Storage Blob Data Owner", [_CONTAINERS + "/*", _DELEGATION_KEY]),
+}
+
 NAME_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "keyless.aks_storage/role_assignment")
 
 
@@ -84,3 +95,12 @@ def permits(permissions, action=None, data_action=None):
         if allowed and not denied:
             return True
     return False
+
+
+def builtin_data_role(role):
+    """``(guid, name, actions)`` when ``role`` (name or GUID, any case) is a built-in blob data role, else None."""
+    wanted = (role or "").strip().lower()
+    for guid, (name, actions) in BUILTIN_DATA_ROLES.items():
+        if wanted in (guid, name.lower()):
+            return guid, name, actions
+    return None

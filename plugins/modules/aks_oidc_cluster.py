@@ -78,7 +78,16 @@ options:
     description:
       - Where to write the user kubeconfig (from C(listClusterUserCredential)), mode 0600. Only rewritten when its
         content changes.
+      - Its first line records the cluster's resource ID and API server FQDN. While both still match and the file is
+        0600, a re-run does not fetch the credentials again (see O(kubeconfig_refresh)); a recreated cluster (new
+        FQDN) or another cluster's file is always refreshed.
     type: path
+  kubeconfig_refresh:
+    description:
+      - Fetch the user credentials on every run and rewrite the kubeconfig when they differ, for example after
+        C(az aks rotate-certs).
+    type: bool
+    default: false
   reconcile_failed:
     description:
       - Allow updating a cluster whose provisioning state is C(Failed) (a PUT is how AKS reconciles it). Off by default
@@ -322,15 +331,34 @@ def wait_until_settled(module, clusters, cluster):
     return cluster
 
 
-def write_kubeconfig(module, clusters, path):
+def kubeconfig_marker(cluster):
+    """First line of the kubeconfig we write: which cluster (and which incarnation of it) the file belongs to."""
+    props = cluster.get("properties") or {}
+    fqdn = props.get("fqdn") or props.get("privateFQDN") or ""
+    return ("# keyless.aks_storage: %s %s\n" % ((cluster.get("id") or "").lower(), fqdn)).encode()
+
+
+def kubeconfig_current(path, marker):
+    """Whether ``path`` is a 0600 kubeconfig we wrote for this very cluster."""
+    try:
+        with open(path, "rb") as existing:
+            return existing.readline() == marker and (os.stat(path).st_mode & 0o777) == 0o600
+    except (IOError, OSError):
+        return False
+
+
+def write_kubeconfig(module, clusters, cluster, path):
     """Write the user kubeconfig when its content differs; return whether it changed."""
     p = module.params
+    marker = kubeconfig_marker(cluster)
+    if not p["kubeconfig_refresh"] and kubeconfig_current(path, marker):
+        return False  # no credential read on a re-run: the file is this cluster's
     result = as_rest(module.call("read the user kubeconfig of %s" % p["name"],
                                  clusters.list_cluster_user_credentials, p["resource_group"], p["name"]))
     kubeconfigs = (result or {}).get("kubeconfigs") or []
     if not kubeconfigs:
         module.fail_json(msg="cluster %s returned no user kubeconfig" % p["name"])
-    content = base64.b64decode(kubeconfigs[0]["value"])
+    content = marker + base64.b64decode(kubeconfigs[0]["value"])
     try:
         with open(path, "rb") as existing:
             if existing.read() == content and (os.stat(path).st_mode & 0o777) == 0o600:
@@ -365,6 +393,7 @@ def main():
             vm_size=dict(type="str", default="Standard_D2s_v5"),
             user_assigned_identity=dict(type="str"),
             kubeconfig_path=dict(type="path"),
+            kubeconfig_refresh=dict(type="bool", default=False),
             reconcile_failed=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=1800),
@@ -417,7 +446,7 @@ def main():
                       managed_blob_driver_enabled=after["managed_blob_driver"])
     if p["kubeconfig_path"]:
         result["kubeconfig_path"] = p["kubeconfig_path"]
-        if cluster is not None and write_kubeconfig(module, clusters, p["kubeconfig_path"]):
+        if cluster is not None and write_kubeconfig(module, clusters, cluster, p["kubeconfig_path"]):
             changes.append("kubeconfig")
     module.exit_json(changed=bool(changes), changes=changes, diff=diff(before, after), **result)
 

@@ -16,21 +16,27 @@ description:
     how a pod becomes the identity without any secret.
   - Manages one credential (O(name), O(issuer), O(subject) or O(namespace) + O(service_account)) or many at once
     with O(credentials), in one task and with one read of the identity's credentials.
-  - Everything is validated before the first write, against the identity's existing credentials too; Azure allows at
-    most 20 credentials per identity and one credential per issuer and subject.
-  - Azure rejects concurrent credential writes on one identity, so writes go one at a time and a rejected write is
-    retried with bounded backoff.
+  - Manages the credentials of many identities in one task with O(identities) (the bulk form), in one module run
+    with one token and one read per identity.
+  - Everything is validated before the first write, against the identities' existing credentials too; Azure allows
+    at most 20 credentials per identity and one credential per issuer and subject. In the bulk form every identity is
+    validated and read before the first write to any of them, so one invalid item or one missing identity fails the
+    task without changing anything.
+  - Azure rejects concurrent credential writes on one identity, so writes go one at a time (identity after identity
+    in the bulk form) and a rejected write is retried with bounded backoff.
 author:
   - keyless.aks_storage maintainers (@keyless-aks-storage)
 options:
   resource_group:
-    description: Resource group of the managed identity.
+    description:
+      - Resource group of the managed identity.
+      - Required with O(identity_name); with O(identities), the default resource group of the listed identities.
     type: str
-    required: true
   identity_name:
-    description: Name of the user-assigned managed identity that holds the credentials.
+    description:
+      - Name of the user-assigned managed identity that holds the credentials.
+      - Required unless O(identities) is given; mutually exclusive with it.
     type: str
-    required: true
   name:
     description:
       - Name of the credential (3 to 120 letters, digits, hyphens or underscores, starting with a letter or digit).
@@ -63,6 +69,7 @@ options:
   credentials:
     description:
       - Many credentials on the identity, each with the keys of the single form.
+      - Mutually exclusive with the single-credential options and with O(identities).
     type: list
     elements: dict
     suboptions:
@@ -91,13 +98,72 @@ options:
         description: Whether this credential should exist; defaults to O(state).
         type: str
         choices: [present, absent]
+  identities:
+    description:
+      - The bulk form. The credentials of many identities, in one task.
+      - Mutually exclusive with O(identity_name), O(name), O(issuer), O(subject), O(namespace), O(service_account) and
+        O(credentials).
+      - Every item is validated and every identity's credentials are read before the first write; an invalid item or a
+        missing identity fails the task, naming the identity, and nothing is written.
+      - An identity may be listed only once.
+    type: list
+    elements: dict
+    suboptions:
+      resource_group:
+        description: Resource group of the identity; defaults to the top-level O(resource_group).
+        type: str
+      identity_name:
+        description: Name of the user-assigned managed identity.
+        type: str
+        required: true
+      credentials:
+        description:
+          - The credentials on this identity, with the keys of the top-level O(credentials).
+          - With O(identities[].exclusive=true), an empty list removes every credential of the identity.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          name:
+            description: Name of the credential.
+            type: str
+            required: true
+          issuer:
+            description: The OIDC issuer URL. Required unless O(identities[].credentials[].state=absent).
+            type: str
+          subject:
+            description: The token subject.
+            type: str
+          namespace:
+            description: Kubernetes namespace (with O(identities[].credentials[].service_account)).
+            type: str
+          service_account:
+            description: Kubernetes service account (with O(identities[].credentials[].namespace)).
+            type: str
+          audiences:
+            description: Audiences of the token.
+            type: list
+            elements: str
+            default: [api://AzureADTokenExchange]
+          state:
+            description: Whether this credential should exist; defaults to O(state).
+            type: str
+            choices: [present, absent]
+      exclusive:
+        description:
+          - When V(true), credentials on this identity that are not listed are removed.
+          - Defaults to the top-level O(exclusive).
+        type: bool
   exclusive:
     description:
       - When V(true), credentials on the identity that are not listed are removed.
+      - With O(identities), the default of O(identities[].exclusive).
     type: bool
     default: false
   state:
-    description: Whether the credentials should exist.
+    description:
+      - Whether the credentials should exist.
+      - The default of O(credentials[].state) and O(identities[].credentials[].state).
     type: str
     choices: [present, absent]
     default: present
@@ -115,7 +181,9 @@ attributes:
     description: Validates everything and reports what would change; makes no write.
   diff_mode:
     support: full
-    description: Shows the identity's credentials before and after.
+    description:
+      - Shows the identity's credentials before and after.
+      - In the bulk form, the credentials of every listed identity, keyed by C(<resource group>/<identity name>).
 """
 
 EXAMPLES = r"""
@@ -142,12 +210,36 @@ EXAMPLES = r"""
         issuer: "{{ neu_issuer }}"
         namespace: reports
         service_account: reports-writer
+
+- name: Every workload identity trusted by the cluster, in one task (one token, one read per identity)
+  keyless.aks_storage.federated_credential:
+    resource_group: rg-keyless-prod
+    identities:
+      - identity_name: id-reports
+        credentials:
+          - name: aks-prod-weu-reports-writer
+            issuer: "{{ cluster.oidc_issuer_url }}"
+            namespace: reports
+            service_account: reports-writer
+      - identity_name: id-billing
+        resource_group: rg-billing
+        exclusive: true
+        credentials:
+          - name: aks-prod-weu-billing-export
+            issuer: "{{ cluster.oidc_issuer_url }}"
+            namespace: billing
+            service_account: exporter
+  register: federation
+
+- name: Show what changed, per identity
+  ansible.builtin.debug:
+    msg: "{{ federation.identities | selectattr('changed') | map(attribute='identity_name') | list }}"
 """
 
 RETURN = r"""
 credentials:
   description: The identity's federated credentials after the task (in check mode, as they would be).
-  returned: always
+  returned: with O(identity_name) (the single-identity forms)
   type: list
   elements: dict
   contains:
@@ -173,24 +265,79 @@ credentials:
       type: str
 created:
   description: Names of the credentials created.
-  returned: always
+  returned: with O(identity_name) (the single-identity forms)
   type: list
   elements: str
 updated:
   description: Names of the credentials updated.
-  returned: always
+  returned: with O(identity_name) (the single-identity forms)
   type: list
   elements: str
 deleted:
   description: Names of the credentials deleted.
-  returned: always
+  returned: with O(identity_name) (the single-identity forms)
   type: list
   elements: str
+identities:
+  description: One entry per listed identity, in the order of O(identities).
+  returned: with O(identities) (the bulk form)
+  type: list
+  elements: dict
+  contains:
+    resource_group:
+      description: Resource group of the identity.
+      type: str
+      sample: rg-keyless-prod
+    identity_name:
+      description: Name of the identity.
+      type: str
+      sample: id-reports
+    credentials:
+      description: The identity's federated credentials after the task (in check mode, as they would be).
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Name of the credential.
+          type: str
+          sample: aks-dev-reports-writer
+        issuer:
+          description: Issuer URL.
+          type: str
+          sample: https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/
+        subject:
+          description: Subject.
+          type: str
+          sample: system:serviceaccount:reports:reports-writer
+        audiences:
+          description: Audiences.
+          type: list
+          elements: str
+          sample: [api://AzureADTokenExchange]
+        id:
+          description: ARM resource ID (null for a credential not yet created in check mode).
+          type: str
+    created:
+      description: Names of the credentials created on this identity.
+      type: list
+      elements: str
+    updated:
+      description: Names of the credentials updated on this identity.
+      type: list
+      elements: str
+    deleted:
+      description: Names of the credentials deleted from this identity.
+      type: list
+      elements: str
+    changed:
+      description: Whether this identity's credentials changed (or would change, in check mode).
+      type: bool
 """
 
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import format_failure
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
@@ -204,6 +351,8 @@ DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0
 SA_PREFIX = "system:serviceaccount:"
 AKS_ISSUER_HOST = ".oic.prod-aks.azure.com"
 CREDENTIAL_KEYS = ("name", "issuer", "subject", "namespace", "service_account", "audiences", "state")
+# Options of the single-identity forms that make no sense with identities (audiences has a default, so is not here).
+SINGLE_IDENTITY_OPTIONS = ("identity_name", "name", "issuer", "subject", "namespace", "service_account", "credentials")
 
 
 class InvalidCredential(Exception):
@@ -262,29 +411,67 @@ def same_settings(desired, current):
         current["issuer"], current["subject"], current["audiences"])
 
 
-def desired_credentials(module):
-    p = module.params
+def desired_from(p):
+    """The validated desired credentials of one identity, from the module's (or a bulk item's) options.
+
+    ``p`` holds name, issuer, subject, namespace, service_account, audiences, credentials, exclusive and state.
+    Raises InvalidCredential.
+    """
     single = {k: p.get(k) for k in CREDENTIAL_KEYS if k != "state"}
-    if p["credentials"] is not None:
+    if p.get("credentials") is not None:
         if any(p.get(k) for k in ("name", "issuer", "subject", "namespace", "service_account")):
-            module.fail_json(msg="use either credentials or the single-credential options (name, issuer, ...), "
-                                 "not both")
+            raise InvalidCredential("use either credentials or the single-credential options (name, issuer, ...), "
+                                    "not both")
         items = [(dict(item, state=item.get("state") or p["state"]), i) for i, item in enumerate(p["credentials"])]
-    elif p["name"]:
+    elif p.get("name"):
         items = [(dict(single, state=p["state"]), None)]
     elif p["exclusive"]:
         items = []
     else:
-        module.fail_json(msg="name (with issuer and subject) or credentials is required")
-    try:
-        desired = [validate(item, index) for item, index in items]
-    except InvalidCredential as exc:
-        module.fail_json(msg=str(exc))
+        raise InvalidCredential("name (with issuer and subject) or credentials is required")
+    desired = [validate(item, index) for item, index in items]
     names = [d["name"] for d in desired]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        module.fail_json(msg="credential names listed more than once: %s" % ", ".join(duplicates))
+        raise InvalidCredential("credential names listed more than once: %s" % ", ".join(duplicates))
     return desired
+
+
+def identity_label(resource_group, identity_name):
+    """How an identity is named in bulk messages and in the bulk diff."""
+    return "%s/%s" % (resource_group, identity_name)
+
+
+def bulk_targets(p):
+    """Validate every item of ``identities`` (no Azure call) and return one target per identity.
+
+    A target is {resource_group, identity_name, desired, exclusive, where}; ``where`` names the item in messages.
+    Raises InvalidCredential naming the item and its identity.
+    """
+    targets, seen = [], {}
+    for index, item in enumerate(p["identities"]):
+        identity = item["identity_name"]
+        rg = item.get("resource_group") or p.get("resource_group")
+        if not rg:
+            raise InvalidCredential("identities[%d] (%s): resource_group is required, in the item or at the top level"
+                                    % (index, identity))
+        where = "identities[%d] (%s)" % (index, identity_label(rg, identity))
+        key = (rg.lower(), identity.lower())  # ARM names are case-insensitive
+        if key in seen:
+            raise InvalidCredential("%s: the identity is already listed as identities[%d]; list each identity once, "
+                                    "with all of its credentials" % (where, seen[key]))
+        seen[key] = index
+        if item.get("credentials") is None:
+            raise InvalidCredential("%s: credentials is required (an empty list, with exclusive: true, removes every "
+                                    "credential of the identity)" % where)
+        exclusive = p["exclusive"] if item.get("exclusive") is None else item["exclusive"]
+        try:
+            desired = desired_from(dict(credentials=item["credentials"], exclusive=exclusive, state=p["state"]))
+        except InvalidCredential as exc:
+            raise InvalidCredential("%s: %s" % (where, exc)) from None
+        targets.append(dict(resource_group=rg, identity_name=identity, desired=desired, exclusive=exclusive,
+                            where=where))
+    return targets
 
 
 def plan(desired, existing, exclusive):
@@ -342,8 +529,118 @@ def issuer_warnings(final):
     return warnings
 
 
-def main():
-    credential_spec = dict(
+def outcome(planned, final):
+    """The per-identity result: the credentials after the task and what was created, updated and deleted."""
+    return dict(credentials=final, created=[d["name"] for d in planned["creates"]],
+                updated=[d["name"] for d in planned["updates"]], deleted=[c["name"] for c in planned["deletes"]],
+                changed=bool(planned["creates"] or planned["updates"] or planned["deletes"]))
+
+
+def bulk_diff(results, befores):
+    """The bulk form's diff: each identity's credentials before and after, keyed by "<resource group>/<identity>"."""
+    labels = [identity_label(r["resource_group"], r["identity_name"]) for r in results]
+    return diff(dict(zip(labels, befores)), {label: r["credentials"] for label, r in zip(labels, results)})
+
+
+def plan_identity(module, fics, target):
+    """Read one identity's credentials (one list call) and plan its changes; fail, naming it, if that is not possible.
+
+    Returns {resource_group, identity_name, existing, creates, updates, deletes, final, warnings}.
+    """
+    rg, identity, where = target["resource_group"], target["identity_name"], target.get("where")
+    prefix = where + ": " if where else ""
+
+    def list_existing():
+        return [view(c) for c in fics.list(rg, identity)]
+
+    action = "list federated credentials of " + (where or "identity " + identity)
+    existing = module.get_or_none(action, list_existing)
+    if existing is None:
+        module.fail_json(msg="%smanaged identity %s was not found in resource group %s; create it first with "
+                             "keyless.aks_storage.managed_identity" % (prefix, identity, rg))
+    try:
+        creates, updates, deletes, final = plan(target["desired"], existing, target["exclusive"])
+    except InvalidCredential as exc:
+        module.fail_json(msg=prefix + str(exc))
+    return dict(resource_group=rg, identity_name=identity, existing=existing, creates=creates, updates=updates,
+                deletes=deletes, final=final, warnings=[prefix + w for w in issuer_warnings(final)])
+
+
+def apply_plan(module, fics, planned, where=None, on_failure=None):
+    """Make one identity's planned writes, one at a time, and return its credentials as written.
+
+    Azure's concurrent-write rejection is retried, bounded by write_retry_timeout. A failed write fails the module;
+    ``on_failure(writes_made)`` may add fields (such as what was already done) to that failure.
+    """
+    rg, identity = planned["resource_group"], planned["identity_name"]
+    suffix = " on " + where if where else ""
+    timeout = module.params["write_retry_timeout"]
+    writes = []
+
+    def write(action, fn, *args):
+        try:
+            result = retry_on_codes(lambda: fn(*args), {CONCURRENT_WRITE}, timeout)
+        except Exception as exc:  # pylint: disable=broad-except
+            msg, fields = format_failure(action + suffix, exc)
+            fields.update(on_failure(len(writes)) if on_failure else {})
+            module.fail_json(msg=msg, **fields)
+        writes.append(action)
+        return result
+
+    written = {}
+    for c in planned["deletes"]:
+        write("delete federated credential %s" % c["name"], fics.delete, rg, identity, c["name"])
+    for d in planned["creates"] + planned["updates"]:
+        body = {"properties": {"issuer": d["issuer"], "subject": d["subject"], "audiences": d["audiences"]}}
+        written[d["name"]] = view(write("write federated credential %s" % d["name"], fics.create_or_update, rg,
+                                        identity, d["name"], body))
+    return [written.get(c["name"], c) for c in planned["final"]]
+
+
+def single_target(p):
+    """The one target of the single-identity forms (a single credential or a credentials list)."""
+    return dict(resource_group=p["resource_group"], identity_name=p["identity_name"], desired=desired_from(p),
+                exclusive=p["exclusive"], where=None)
+
+
+def run(module):
+    """Validate every target, read and plan every identity, then write identity after identity (or not, in check
+    mode), and exit with the single form's or the bulk form's result."""
+    bulk = module.params["identities"] is not None
+    try:
+        targets = bulk_targets(module.params) if bulk else [single_target(module.params)]
+    except InvalidCredential as exc:
+        module.fail_json(msg=str(exc))
+    fics = module.client("msi").federated_identity_credentials
+    plans = [plan_identity(module, fics, target) for target in targets]
+    for warning in [w for planned in plans for w in planned["warnings"]]:
+        module.warn(warning)
+
+    results = []
+
+    def progress(writes_made):
+        # Added to a failed write in the bulk form: what the earlier identities and this one already changed.
+        return dict(changed=bool(writes_made) or any(r["changed"] for r in results), identities=results)
+
+    for target, planned in zip(targets, plans):
+        if module.check_mode:
+            final = planned["final"]
+        else:
+            final = apply_plan(module, fics, planned, target["where"], progress if bulk else None)
+        results.append(dict(resource_group=planned["resource_group"], identity_name=planned["identity_name"],
+                            **outcome(planned, final)))
+
+    if bulk:
+        module.exit_json(changed=any(r["changed"] for r in results), identities=results,
+                         diff=bulk_diff(results, [planned["existing"] for planned in plans]))
+    single = results[0]
+    module.exit_json(changed=single["changed"], credentials=single["credentials"], created=single["created"],
+                     updated=single["updated"], deleted=single["deleted"],
+                     diff=diff({"credentials": plans[0]["existing"]}, {"credentials": single["credentials"]}))
+
+
+def credential_spec():
+    return dict(
         name=dict(type="str", required=True),
         issuer=dict(type="str"),
         subject=dict(type="str"),
@@ -352,61 +649,36 @@ def main():
         audiences=dict(type="list", elements="str", default=[DEFAULT_AUDIENCE]),
         state=dict(type="str", choices=["present", "absent"]),
     )
+
+
+def main():
     module = AzureModule(
         argument_spec=dict(
-            resource_group=dict(type="str", required=True),
-            identity_name=dict(type="str", required=True),
+            resource_group=dict(type="str"),
+            identity_name=dict(type="str"),
             name=dict(type="str"),
             issuer=dict(type="str"),
             subject=dict(type="str"),
             namespace=dict(type="str"),
             service_account=dict(type="str"),
             audiences=dict(type="list", elements="str", default=[DEFAULT_AUDIENCE]),
-            credentials=dict(type="list", elements="dict", options=credential_spec),
+            credentials=dict(type="list", elements="dict", options=credential_spec()),
+            identities=dict(type="list", elements="dict", options=dict(
+                resource_group=dict(type="str"),
+                identity_name=dict(type="str", required=True),
+                credentials=dict(type="list", elements="dict", required=True, options=credential_spec()),
+                exclusive=dict(type="bool"),
+            )),
             exclusive=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             write_retry_timeout=dict(type="int", default=120),
         ),
+        mutually_exclusive=[("identities", other) for other in SINGLE_IDENTITY_OPTIONS],
+        required_one_of=[("identity_name", "identities")],
+        required_by={"identity_name": "resource_group"},
         supports_check_mode=True,
     )
-    p = module.params
-    desired = desired_credentials(module)
-    rg, identity = p["resource_group"], p["identity_name"]
-    fics = module.client("msi").federated_identity_credentials
-
-    def list_existing():
-        return [view(c) for c in fics.list(rg, identity)]
-
-    existing = module.get_or_none("list federated credentials of identity %s" % identity, list_existing)
-    if existing is None:
-        module.fail_json(msg="managed identity %s was not found in resource group %s; create it first with "
-                             "keyless.aks_storage.managed_identity" % (identity, rg))
-    try:
-        creates, updates, deletes, final = plan(desired, existing, p["exclusive"])
-    except InvalidCredential as exc:
-        module.fail_json(msg=str(exc))
-    for warning in issuer_warnings(final):
-        module.warn(warning)
-
-    def write(action, fn, *args):
-        # One write at a time per identity; Azure's concurrent-write rejection is retried, bounded.
-        return module.call(action, retry_on_codes, lambda: fn(*args), {CONCURRENT_WRITE}, p["write_retry_timeout"])
-
-    if not module.check_mode:
-        written = {}
-        for c in deletes:
-            write("delete federated credential %s" % c["name"], fics.delete, rg, identity, c["name"])
-        for d in creates + updates:
-            body = {"properties": {"issuer": d["issuer"], "subject": d["subject"], "audiences": d["audiences"]}}
-            written[d["name"]] = view(write("write federated credential %s" % d["name"], fics.create_or_update, rg,
-                                            identity, d["name"], body))
-        final = [written.get(c["name"], c) for c in final]
-
-    changed = bool(creates or updates or deletes)
-    module.exit_json(changed=changed, credentials=final,
-                     created=[d["name"] for d in creates], updated=[d["name"] for d in updates],
-                     deleted=[c["name"] for c in deletes],
-                     diff=diff({"credentials": existing}, {"credentials": final}))
+    run(module)
 
 
 if __name__ == "__main__":

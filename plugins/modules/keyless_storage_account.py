@@ -22,20 +22,33 @@ description:
     refused; a container found with public access is made private.
   - Azure Files has no keyless path for AKS volumes (file shares need shared key access), so this module manages
     blob containers only.
+  - 'One task can manage many accounts with O(accounts) (the bulk form) instead of O(name): one module run, one
+    token, one client. Each item takes the per-account options of the single form; an option an item does not set
+    takes the top-level value (for example O(resource_group), O(location), O(tags), O(sku) or O(containers)), and
+    when that is not set either, the single form''s default.'
+  - In the bulk form every account's options are checked first (names, duplicate names in the list, containers,
+    soft delete days), then every account is read and its write planned (a location or kind that cannot be
+    reached fails here), all before any write; a failure names the item, for example
+    C(accounts[1] (rg-keyless/stkeyless002)). Then the accounts are converged one after the other, each exactly as
+    the single form does it. A write failing on one account fails the task; the accounts converged before it are
+    returned in RV(accounts).
 author:
   - keyless.aks_storage maintainers (@keyless-aks-storage)
 options:
   resource_group:
-    description: Resource group of the account.
+    description:
+      - Resource group of the account. Required with O(name).
+      - With O(accounts), the resource group of the items that do not set one.
     type: str
-    required: true
   name:
-    description: Globally unique account name, 3 to 24 lowercase letters and digits.
+    description:
+      - Globally unique account name, 3 to 24 lowercase letters and digits.
+      - One of O(name) (single form) and O(accounts) (bulk form) is required; they are mutually exclusive.
     type: str
-    required: true
   location:
     description:
       - Azure region. Required to create the account; must match an existing account's location.
+      - Like every per-account option below, with O(accounts) it is the value of the items that do not set it.
     type: str
   sku:
     description: Replication SKU.
@@ -109,6 +122,88 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  accounts:
+    description:
+      - Many accounts in one task (the bulk form), converged in list order. Mutually exclusive with O(name).
+      - Each item has the per-account options of the single form. An option an item leaves out takes the
+        top-level value, else the single form's default; so items have no defaults of their own. A value an item
+        sets replaces the top-level one as a whole (O(accounts[].tags) and O(accounts[].network_acls) are not
+        merged with the top-level ones).
+      - Account names must be unique in the list.
+    type: list
+    elements: dict
+    suboptions:
+      resource_group:
+        description: Resource group of the account. Defaults to O(resource_group); one of them is required.
+        type: str
+      name:
+        description: Globally unique account name, 3 to 24 lowercase letters and digits.
+        type: str
+        required: true
+      location:
+        description: Azure region. Defaults to O(location). Required to create the account.
+        type: str
+      sku:
+        description: Replication SKU. Defaults to O(sku).
+        type: str
+        choices: [Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Standard_GZRS, Standard_RAGZRS,
+                  Premium_LRS, Premium_ZRS]
+      kind:
+        description: Account kind. Defaults to O(kind).
+        type: str
+        choices: [StorageV2, BlockBlobStorage]
+      access_tier:
+        description: Default access tier of blobs. Defaults to O(access_tier).
+        type: str
+        choices: [Hot, Cool, Cold]
+      minimum_tls_version:
+        description: Oldest TLS version clients may use. Defaults to O(minimum_tls_version).
+        type: str
+        choices: [TLS1_2, TLS1_3]
+      public_network_access:
+        description: Whether the public endpoint accepts traffic. Defaults to O(public_network_access).
+        type: str
+        choices: [Enabled, Disabled, SecuredByPerimeter]
+      network_acls:
+        description: Network rules of the account, as O(network_acls). Defaults to O(network_acls).
+        type: dict
+        suboptions:
+          default_action:
+            description: What happens to traffic no rule matches.
+            type: str
+            choices: [Allow, Deny]
+            required: true
+          bypass:
+            description: Azure services allowed past the rules.
+            type: str
+            default: AzureServices
+          ip_rules:
+            description: Allowed public IP addresses or CIDR ranges.
+            type: list
+            elements: str
+            default: []
+          virtual_network_rules:
+            description: Allowed subnets, as subnet resource IDs.
+            type: list
+            elements: str
+            default: []
+      tags:
+        description: Tags of the account. Defaults to O(tags).
+        type: dict
+      append_tags:
+        description: Keep tags not in O(accounts[].tags). Defaults to O(append_tags).
+        type: bool
+      containers:
+        description: Blob containers of the account, as O(containers). Defaults to O(containers).
+        type: list
+        elements: raw
+      blob_soft_delete_days:
+        description: Days deleted blobs are kept, V(0) for off. Defaults to O(blob_soft_delete_days).
+        type: int
+      state:
+        description: Whether the account should exist. Defaults to O(state).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
 attributes:
@@ -117,7 +212,10 @@ attributes:
     description: Reports what would change; makes no write.
   diff_mode:
     support: full
-    description: Shows the account's managed settings and containers before and after.
+    description:
+      - Shows the account's managed settings and containers before and after.
+      - In the bulk form, C(before) and C(after) map C(<resource group>/<name>) of each account to what the single
+        form shows for it.
 """
 
 EXAMPLES = r"""
@@ -144,12 +242,40 @@ EXAMPLES = r"""
       default_action: Deny
       virtual_network_rules:
         - /subscriptions/.../resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks
+
+- name: Every workload's account in one task (one module run, one token)
+  keyless.aks_storage.keyless_storage_account:
+    resource_group: rg-keyless-dev      # default of the items that do not set one
+    location: westeurope
+    tags:
+      env: dev
+    blob_soft_delete_days: 7
+    accounts:
+      - name: streportsdev001
+        containers: [reports, archive]
+      - name: stmlfeaturesdev001
+        sku: Standard_ZRS
+        containers:
+          - name: features
+            metadata:
+              owner: ml
+      - name: stolddev001
+        resource_group: rg-legacy-dev
+        state: absent
+  register: storage
+
+- name: The accounts of an inventory list; items without resource_group, location or tags take the top-level ones
+  keyless.aks_storage.keyless_storage_account:
+    resource_group: "{{ keyless_resource_group }}"
+    location: "{{ keyless_location }}"
+    tags: "{{ keyless_tags | default(omit) }}"
+    accounts: "{{ keyless_storage_accounts }}"
 """
 
 RETURN = r"""
 account:
   description: The account after the task (in check mode, as it would be). Empty when absent.
-  returned: always
+  returned: single form (O(name))
   type: dict
   contains:
     id:
@@ -200,13 +326,13 @@ account:
       type: dict
 changes:
   description: What was (or in check mode would be) changed, for example C(properties.allowSharedKeyAccess).
-  returned: always
+  returned: single form (O(name)) with O(state=present)
   type: list
   elements: str
   sample: [properties.allowSharedKeyAccess, container reports]
 containers:
   description: The managed containers after the task.
-  returned: always
+  returned: single form (O(name))
   type: list
   elements: dict
   contains:
@@ -219,8 +345,32 @@ containers:
     public_access:
       description: Always C(None).
       type: str
+accounts:
+  description:
+    - Bulk form, one entry per item of O(accounts) in its order, each with what the single form returns for that
+      account. When a write fails, the accounts converged before it.
+  returned: bulk form (O(accounts))
+  type: list
+  elements: dict
+  contains:
+    account:
+      description: The account after the task, as RV(account). Empty when absent.
+      type: dict
+    containers:
+      description: The managed containers after the task, as RV(containers).
+      type: list
+      elements: dict
+    changes:
+      description: What was (or would be) changed on this account, as RV(changes); V(deleted) when it was removed.
+      type: list
+      elements: str
+      sample: [created, blob_soft_delete, container reports]
+    changed:
+      description: Whether this account was (or would be) changed.
+      type: bool
 """
 
+import copy
 import re
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
@@ -239,6 +389,52 @@ ENFORCED = {
 }
 # Azure reports null for settings never set; null shared key / public access mean "allowed".
 NULL_MEANS = {"allowSharedKeyAccess": True, "allowBlobPublicAccess": True}
+SKUS = ["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Standard_GZRS", "Standard_RAGZRS",
+        "Premium_LRS", "Premium_ZRS"]
+# The single form's defaults. In the bulk form they apply only after the top-level value, so the items' spec has none.
+SINGLE_FORM_DEFAULTS = dict(sku="Standard_LRS", kind="StorageV2", minimum_tls_version="TLS1_2", append_tags=True,
+                            containers=[], state="present")
+
+
+def account_spec(defaults):
+    """The options of one account (the single form's, and each item's of ``accounts``) with ``defaults``."""
+    spec = dict(
+        resource_group=dict(type="str"),
+        name=dict(type="str"),
+        location=dict(type="str"),
+        sku=dict(type="str", choices=SKUS),
+        kind=dict(type="str", choices=["StorageV2", "BlockBlobStorage"]),
+        access_tier=dict(type="str", choices=["Hot", "Cool", "Cold"]),
+        minimum_tls_version=dict(type="str", choices=["TLS1_2", "TLS1_3"]),
+        public_network_access=dict(type="str", choices=["Enabled", "Disabled", "SecuredByPerimeter"]),
+        network_acls=dict(type="dict", options=dict(
+            default_action=dict(type="str", choices=["Allow", "Deny"], required=True),
+            bypass=dict(type="str", default="AzureServices", no_log=False),
+            ip_rules=dict(type="list", elements="str", default=[]),
+            virtual_network_rules=dict(type="list", elements="str", default=[]),
+        )),
+        tags=dict(type="dict"),
+        append_tags=dict(type="bool"),
+        containers=dict(type="list", elements="raw"),
+        blob_soft_delete_days=dict(type="int"),
+        state=dict(type="str", choices=["present", "absent"]),
+    )
+    for key, value in defaults.items():
+        spec[key]["default"] = copy.deepcopy(value)
+    return spec
+
+
+ACCOUNT_OPTIONS = tuple(account_spec({}))
+
+
+def argument_spec():
+    """Top level: the single form's options with its defaults, plus ``accounts`` whose items have no defaults (an
+    item's unset option falls back to the top-level value)."""
+    item = account_spec({})
+    item["name"]["required"] = True
+    spec = account_spec(SINGLE_FORM_DEFAULTS)
+    spec["accounts"] = dict(type="list", elements="dict", options=item)
+    return spec
 
 
 def normalize_bypass(value):
@@ -302,10 +498,10 @@ def returned_account(account, view):
                 provisioning_state=props.get("provisioningState"))
 
 
-def desired_containers(module):
+def desired_containers(module, containers):
     """Validate the containers option before any request; return a list of {name, metadata, state}."""
     result, seen = [], set()
-    for index, item in enumerate(module.params["containers"]):
+    for index, item in enumerate(containers):
         spec = {"name": item} if isinstance(item, str) else item
         where = "containers[%d]" % index
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
@@ -341,8 +537,11 @@ def container_view(container):
                 public_access=props.get("publicAccess") or "None")
 
 
-def validate(module):
-    p = module.params
+def validate(module, p):
+    """Check one account's options before any request; return its desired containers."""
+    if not p["resource_group"]:
+        module.fail_json(msg="resource_group is required for storage account %s (set it on the account or at the "
+                             "top level)" % p["name"])
     if not ACCOUNT_NAME.match(p["name"]):
         module.fail_json(msg="name '%s' is not a valid storage account name: use 3-24 lowercase letters and digits"
                              % p["name"])
@@ -351,13 +550,20 @@ def validate(module):
         module.fail_json(msg="blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
     acls = p["network_acls"]
     if acls and acls["default_action"] == "Allow" and (acls["ip_rules"] or acls["virtual_network_rules"]):
-        module.warn("network_acls has rules but default_action Allow, so the rules restrict nothing")
+        module.warn(module.named("network_acls has rules but default_action Allow, so the rules restrict nothing"))
+    return desired_containers(module, p["containers"])
 
 
-def converge_account(module, accounts, current):
-    """Create or correct the account; return (rest account or None in check mode, view, changes)."""
-    p = module.params
-    rg, name = p["resource_group"], p["name"]
+def plan_account(module, p, current):
+    """Decide the account write (no request): dict(write=None|create|update|delete, body, view, changes).
+
+    Fails, before any write, when the account cannot be converged (no location to create it, another location or
+    kind than the existing account's).
+    """
+    name = p["name"]
+    if p["state"] == "absent":
+        return dict(write="delete" if current is not None else None, body=None, view=None,
+                    changes=["deleted"] if current is not None else [])
     settings = desired_settings(p)
     location = normalize_location(p["location"])
     if current is None:
@@ -365,13 +571,7 @@ def converge_account(module, accounts, current):
             module.fail_json(msg="location is required to create storage account %s" % name)
         body = {"location": location, "sku": {"name": p["sku"]}, "kind": p["kind"], "tags": dict(p["tags"] or {}),
                 "properties": {k: v for k, v in settings.items() if v is not None}}
-        planned = account_view(body)
-        if module.check_mode:
-            return None, planned, ["created"]
-        created = module.wait("create storage account %s" % name,
-                              module.call("create storage account %s" % name, accounts.begin_create, rg, name, body))
-        created = as_rest(created)
-        return created, account_view(created), ["created"]
+        return dict(write="create", body=body, view=account_view(body), changes=["created"])
 
     view = account_view(current)
     if location and location != view["location"]:
@@ -392,19 +592,35 @@ def converge_account(module, accounts, current):
         patch["tags"] = tags
         changes.append("tags")
     if not patch:
-        return current, view, []
+        return dict(write=None, body=None, view=view, changes=[])
     planned = deep_merge(view, {"sku": p["sku"], "tags": tags, "properties": {
         k: (acls_view(settings[k]) if k == "networkAcls" else settings[k]) for k in changed_props}})
     planned["tags"] = tags
+    return dict(write="update", body=patch, view=planned, changes=changes)
+
+
+def write_account(module, accounts, p, current, plan):
+    """Make the planned account write; return (rest account or None in check mode / when absent, view)."""
+    rg, name = p["resource_group"], p["name"]
+    if plan["write"] is None:
+        return current, plan["view"]
     if module.check_mode:
-        return current, planned, changes
-    updated = as_rest(module.call("update storage account %s" % name, accounts.update, rg, name, patch))
-    return updated, account_view(updated), changes
+        return (None if plan["write"] in ("create", "delete") else current), plan["view"]
+    if plan["write"] == "delete":
+        module.call("delete storage account %s" % name, accounts.delete, rg, name)
+        return None, None
+    if plan["write"] == "create":
+        created = module.wait("create storage account %s" % name,
+                              module.call("create storage account %s" % name, accounts.begin_create, rg, name,
+                                          plan["body"]))
+        created = as_rest(created)
+        return created, account_view(created)
+    updated = as_rest(module.call("update storage account %s" % name, accounts.update, rg, name, plan["body"]))
+    return updated, account_view(updated)
 
 
-def converge_soft_delete(module, blob_services, exists):
+def converge_soft_delete(module, blob_services, p, exists):
     """Return (before, after) of the blob soft delete policy when managed."""
-    p = module.params
     days = p["blob_soft_delete_days"]
     if days is None:
         return None, None
@@ -423,9 +639,8 @@ def converge_soft_delete(module, blob_services, exists):
     return have, want
 
 
-def converge_containers(module, containers_api, desired, exists):
+def converge_containers(module, containers_api, p, desired, exists):
     """Create/update/delete the listed containers; return (before, after, changed names)."""
-    p = module.params
     rg, account = p["resource_group"], p["name"]
     current = {}
     if exists and desired:
@@ -457,62 +672,122 @@ def converge_containers(module, containers_api, desired, exists):
     return before, after, changed
 
 
-def main():
-    module = AzureModule(
-        argument_spec=dict(
-            resource_group=dict(type="str", required=True),
-            name=dict(type="str", required=True),
-            location=dict(type="str"),
-            sku=dict(type="str", default="Standard_LRS",
-                     choices=["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Standard_GZRS",
-                              "Standard_RAGZRS", "Premium_LRS", "Premium_ZRS"]),
-            kind=dict(type="str", default="StorageV2", choices=["StorageV2", "BlockBlobStorage"]),
-            access_tier=dict(type="str", choices=["Hot", "Cool", "Cold"]),
-            minimum_tls_version=dict(type="str", default="TLS1_2", choices=["TLS1_2", "TLS1_3"]),
-            public_network_access=dict(type="str", choices=["Enabled", "Disabled", "SecuredByPerimeter"]),
-            network_acls=dict(type="dict", options=dict(
-                default_action=dict(type="str", choices=["Allow", "Deny"], required=True),
-                bypass=dict(type="str", default="AzureServices", no_log=False),
-                ip_rules=dict(type="list", elements="str", default=[]),
-                virtual_network_rules=dict(type="list", elements="str", default=[]),
-            )),
-            tags=dict(type="dict"),
-            append_tags=dict(type="bool", default=True),
-            containers=dict(type="list", elements="raw", default=[]),
-            blob_soft_delete_days=dict(type="int"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    validate(module)
-    containers = desired_containers(module)
-    storage = module.client("storage")
-    rg, name = p["resource_group"], p["name"]
-    current = as_rest(module.get_or_none("read storage account %s" % name, storage.storage_accounts.get_properties,
-                                         rg, name))
+def converge(module, storage, target):
+    """Converge one planned account: the account write, blob soft delete, containers. Returns its result.
 
+    ``target`` holds the account's options (``params``), its validated ``containers``, the account as read
+    (``current``) and its ``plan``.
+    """
+    p, current, plan = target["params"], target["current"], target["plan"]
+    account, view = write_account(module, storage.storage_accounts, p, current, plan)
+    changes = list(plan["changes"])
     if p["state"] == "absent":
-        if current and not module.check_mode:
-            module.call("delete storage account %s" % name, storage.storage_accounts.delete, rg, name)
-        module.exit_json(changed=current is not None, account={}, containers=[],
-                         diff=diff({"account": account_view(current)}, {}))
-
-    account, view, changes = converge_account(module, storage.storage_accounts, current)
+        return dict(account={}, containers=[], changes=changes, changed=bool(changes),
+                    before={"account": account_view(current)}, after={})
     exists = account is not None
-    soft_before, soft_after = converge_soft_delete(module, storage.blob_services, exists)
+    soft_before, soft_after = converge_soft_delete(module, storage.blob_services, p, exists)
     if soft_before != soft_after:
         changes.append("blob_soft_delete")
-    before_c, after_c, changed_c = converge_containers(module, storage.blob_containers, containers,
+    before_c, after_c, changed_c = converge_containers(module, storage.blob_containers, p, target["containers"],
                                                        exists and current is not None)
     changes += ["container %s" % c for c in changed_c]
-
     before = {"account": account_view(current), "containers": before_c}
     after = {"account": view, "containers": after_c}
     if soft_after is not None:
         before["blob_soft_delete"], after["blob_soft_delete"] = soft_before, soft_after
-    module.exit_json(changed=bool(changes), changes=changes, account=returned_account(account, view),
-                     containers=after_c, diff=diff(before, after))
+    return dict(account=returned_account(account, view), containers=after_c, changes=changes, changed=bool(changes),
+                before=before, after=after)
+
+
+class StorageAccountModule(AzureModule):
+    """AzureModule whose failures, in the bulk form, name the account at hand and keep the accounts done before."""
+
+    item = None  # "accounts[1] (rg/name)" while a bulk item is validated, planned or converged
+    done = None  # bulk form: results of the accounts converged so far
+
+    def named(self, msg):
+        return "%s: %s" % (self.item, msg) if self.item else msg
+
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        if self.done:
+            kwargs.setdefault("accounts", self.done)
+            kwargs.setdefault("changed", any(r["changed"] for r in self.done))
+        super().fail_json(msg=self.named(msg), **kwargs)
+
+
+def account_params(top, item):
+    """The options of one bulk item: its own values, else the top-level ones (which carry the single form's
+    defaults)."""
+    return {key: item[key] if item.get(key) is not None else top[key] for key in ACCOUNT_OPTIONS}
+
+
+def targets_of(module):
+    """[{label, params}] of the accounts of this task: the single form's one account, or the bulk form's items."""
+    p = module.params
+    if p["accounts"] is None:
+        return [dict(label=None, params={key: p[key] for key in ACCOUNT_OPTIONS})]
+    targets = []
+    for index, item in enumerate(p["accounts"]):
+        params = account_params(p, item)
+        where = "/".join(v for v in (params["resource_group"], params["name"]) if v)
+        targets.append(dict(label="accounts[%d] (%s)" % (index, where), params=params))
+    return targets
+
+
+def main():
+    module = StorageAccountModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("name", "accounts")],
+        required_one_of=[("name", "accounts")],
+        required_by={"name": ("resource_group",)},
+        supports_check_mode=True,
+    )
+    bulk = module.params["accounts"] is not None
+    targets = targets_of(module)
+
+    # 1. Every account's options, before any request.
+    seen = {}
+    for target in targets:
+        module.item = target["label"]
+        target["containers"] = validate(module, target["params"])
+        name = target["params"]["name"]
+        if name in seen:
+            module.fail_json(msg="storage account %s is listed more than once (also %s); account names are globally "
+                                 "unique" % (name, seen[name]))
+        seen[name] = target["label"]
+
+    # 2. Read each account and plan its write; an account that cannot converge fails the task before any write.
+    storage = module.client("storage")
+    for target in targets:
+        module.item = target["label"]
+        p = target["params"]
+        target["current"] = as_rest(module.get_or_none("read storage account %s" % p["name"],
+                                                       storage.storage_accounts.get_properties,
+                                                       p["resource_group"], p["name"]))
+        target["plan"] = plan_account(module, p, target["current"])
+
+    # 3. Converge the accounts in order.
+    results = []
+    module.done = [] if bulk else None
+    for target in targets:
+        module.item = target["label"]
+        result = converge(module, storage, target)
+        results.append(result)
+        if bulk:
+            module.done.append({k: result[k] for k in ("account", "containers", "changes", "changed")})
+    module.item = None
+
+    if bulk:
+        keys = ["%s/%s" % (t["params"]["resource_group"], t["params"]["name"]) for t in targets]
+        module.exit_json(changed=any(r["changed"] for r in results), accounts=module.done,
+                         diff=diff({k: r["before"] for k, r in zip(keys, results)},
+                                   {k: r["after"] for k, r in zip(keys, results)}))
+    result = results[0]
+    if targets[0]["params"]["state"] == "absent":
+        module.exit_json(changed=result["changed"], account={}, containers=[],
+                         diff=diff(result["before"], result["after"]))
+    module.exit_json(changed=result["changed"], changes=result["changes"], account=result["account"],
+                     containers=result["containers"], diff=diff(result["before"], result["after"]))
 
 
 if __name__ == "__main__":

@@ -16,19 +16,21 @@ description:
     data role (see M(keyless.aks_storage.federated_credential) and M(keyless.aks_storage.role_assignment)).
   - Reads the identity once; writes only when something differs. An identity cannot change location, so a different
     O(location) fails instead of silently recreating it (its client ID would change).
+  - Many identities converge in one task with O(identities) (one module process and one token for all of them);
+    every identity is read and checked before the first write, so a refused item leaves nothing half-done.
 author:
   - keyless.aks_storage maintainers (@keyless-aks-storage)
 options:
   resource_group:
-    description: Resource group that holds the identity.
+    description:
+      - Resource group that holds the identity. Required for the single form; the default of O(identities[].resource_group).
     type: str
-    required: true
   name:
     description:
       - Name of the identity, 3 to 128 characters of letters, digits, hyphens and underscores, starting with a letter
         or digit.
+      - Single form; mutually exclusive with O(identities), one of them is required.
     type: str
-    required: true
   location:
     description:
       - Azure region, for example V(westeurope). Only used when creating; defaults to the resource group's location.
@@ -48,6 +50,32 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  identities:
+    description:
+      - Many identities in one task. Keys an item leaves unset take the top-level option's value.
+    type: list
+    elements: dict
+    suboptions:
+      resource_group:
+        description: Resource group of the identity (default O(resource_group)).
+        type: str
+      name:
+        description: Name of the identity.
+        type: str
+        required: true
+      location:
+        description: Region, used when creating (default O(location), else the resource group's region).
+        type: str
+      tags:
+        description: Tags the identity must carry (default O(tags)).
+        type: dict
+      append_tags:
+        description: Keep tags not in O(identities[].tags) (default O(append_tags)).
+        type: bool
+      state:
+        description: Whether the identity should exist (default O(state)).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
 attributes:
@@ -73,6 +101,21 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "azure.workload.identity/client-id: {{ reports_identity.client_id }}"
 
+- name: Every workload's identity in one task
+  keyless.aks_storage.managed_identity:
+    resource_group: rg-keyless-dev
+    location: westeurope
+    identities:
+      - name: id-reports
+      - name: id-archive
+      - name: id-legacy
+        state: absent
+  register: workload_identities
+
+- name: Client IDs by identity name
+  ansible.builtin.debug:
+    msg: "{{ workload_identities.identities | items2dict(key_name='name', value_name='client_id') }}"
+
 - name: Remove the identity
   keyless.aks_storage.managed_identity:
     resource_group: rg-keyless-dev
@@ -83,98 +126,161 @@ EXAMPLES = r"""
 RETURN = r"""
 id:
   description: ARM resource ID of the identity. Null when absent or in check mode before creation.
-  returned: always
+  returned: single form
   type: str
   sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-reports
 name:
   description: Name of the identity.
-  returned: always
+  returned: single form
   type: str
   sample: id-reports
+resource_group:
+  description: Resource group of the identity.
+  returned: single form
+  type: str
+  sample: rg-keyless-dev
 location:
   description: Region of the identity.
-  returned: when the identity exists or would be created
+  returned: single form, when the identity exists or would be created
   type: str
   sample: westeurope
 tags:
   description: Tags of the identity.
-  returned: when the identity exists or would be created
+  returned: single form, when the identity exists or would be created
   type: dict
   sample: {app: reports}
 client_id:
   description: Client (application) ID, used by workload identity and in the ServiceAccount annotation.
-  returned: always
+  returned: single form
   type: str
   sample: 11111111-2222-3333-4444-555555555555
 principal_id:
   description: Object ID of the identity's service principal, used by role assignments.
-  returned: always
+  returned: single form
   type: str
   sample: 66666666-7777-8888-9999-000000000000
 tenant_id:
   description: Tenant of the identity.
-  returned: always
+  returned: single form
   type: str
   sample: 72f988bf-86f1-41af-91ab-2d7cd011db47
+identities:
+  description:
+    - One entry per item of O(identities), in order, with the single form's return values and C(changed).
+  returned: bulk form
+  type: list
+  elements: dict
+  sample:
+    - name: id-reports
+      resource_group: rg-keyless-dev
+      location: westeurope
+      tags: {}
+      changed: true
+      id: /subscriptions/0000/resourceGroups/rg-keyless-dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-reports
+      client_id: 11111111-2222-3333-4444-555555555555
+      principal_id: 66666666-7777-8888-9999-000000000000
+      tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47
 """
 
 import re
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
-    ensure_absent, ensure_present)
+    Operations, exit_converged, items_from_params)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+ITEM_KEYS = ("resource_group", "name", "location", "tags", "append_tags", "state")
 
 
-def summary(identity):
+def summary(identity, resource_group):
     """The returned/diffed view of an SDK Identity (None when absent)."""
     if identity is None:
         return None
-    return dict(id=identity.id, name=identity.name, location=identity.location, tags=dict(identity.tags or {}),
-                client_id=identity.client_id, principal_id=identity.principal_id, tenant_id=identity.tenant_id)
+    return dict(id=identity.id, name=identity.name, resource_group=resource_group, location=identity.location,
+                tags=dict(identity.tags or {}), client_id=identity.client_id, principal_id=identity.principal_id,
+                tenant_id=identity.tenant_id)
+
+
+class IdentityOperations(Operations):
+    kind = "identity"
+
+    def __init__(self, module):
+        self.module = module
+        self.api = module.client("msi").user_assigned_identities
+        self.group_locations = {}
+
+    def read(self, item):
+        return summary(self.module.get_or_none("read identity %s" % item["name"], self.api.get,
+                                               item["resource_group"], item["name"]), item["resource_group"])
+
+    def default_location(self, item):
+        # Like the Azure CLI: a new identity defaults to its resource group's region (read once per group).
+        rg = item["resource_group"]
+        if rg not in self.group_locations:
+            self.group_locations[rg] = self.module.call(
+                "read resource group %s" % rg, self.module.client("resource").resource_groups.get, rg).location
+        return self.group_locations[rg]
+
+    def create(self, item, location, tags):
+        return summary(self.module.call("create identity %s" % item["name"], self.api.create_or_update,
+                                        item["resource_group"], item["name"], {"location": location, "tags": tags}),
+                       item["resource_group"])
+
+    def update(self, item, tags):
+        return summary(self.module.call("update tags of identity %s" % item["name"], self.api.update,
+                                        item["resource_group"], item["name"], {"tags": tags}), item["resource_group"])
+
+    def delete(self, item):
+        self.module.call("delete identity %s" % item["name"], self.api.delete, item["resource_group"], item["name"])
+
+    def unknown(self, item):
+        return dict(id=None, name=item["name"], resource_group=item["resource_group"], client_id=None,
+                    principal_id=None, tenant_id=None)
+
+
+def validate(module, items):
+    """Every item's problems, before anything is read or written."""
+    seen = set()
+    for index, item in enumerate(items):
+        where = "identities[%d]" % index if module.params["identities"] is not None else "options"
+        if not item["resource_group"]:
+            module.fail_json(msg="%s: resource_group is required (set it on the item or at the top level)" % where)
+        if not item["name"] or not NAME_PATTERN.match(item["name"]):
+            module.fail_json(msg="%s: name '%s' is not a valid identity name: use 3-128 letters, digits, hyphens or "
+                                 "underscores, starting with a letter or digit" % (where, item["name"]))
+        key = (item["resource_group"].lower(), item["name"].lower())
+        if key in seen:
+            module.fail_json(msg="%s: identity %s/%s is listed twice" % (where, item["resource_group"], item["name"]))
+        seen.add(key)
 
 
 def main():
+    item_options = dict(
+        resource_group=dict(type="str"),
+        name=dict(type="str", required=True),
+        location=dict(type="str"),
+        tags=dict(type="dict"),
+        append_tags=dict(type="bool"),
+        state=dict(type="str", choices=["present", "absent"]),
+    )
     module = AzureModule(
         argument_spec=dict(
-            resource_group=dict(type="str", required=True),
-            name=dict(type="str", required=True),
+            resource_group=dict(type="str"),
+            name=dict(type="str"),
             location=dict(type="str"),
             tags=dict(type="dict"),
             append_tags=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            identities=dict(type="list", elements="dict", options=item_options),
         ),
+        mutually_exclusive=[("name", "identities")],
+        required_one_of=[("name", "identities")],
         supports_check_mode=True,
     )
-    p = module.params
-    if not NAME_PATTERN.match(p["name"]):
-        module.fail_json(msg="name '%s' is not a valid identity name: use 3-128 letters, digits, hyphens or "
-                             "underscores, starting with a letter or digit" % p["name"])
-    rg, name = p["resource_group"], p["name"]
-    identities = module.client("msi").user_assigned_identities
-    current = summary(module.get_or_none("read identity %s" % name, identities.get, rg, name))
-    unknown = dict(id=None, name=name, client_id=None, principal_id=None, tenant_id=None)
-
-    if p["state"] == "absent":
-        ensure_absent(module, current, lambda: module.call("delete identity %s" % name, identities.delete, rg, name),
-                      unknown)
-
-    location = p["location"]
-    if current is None and not location:
-        # Like the Azure CLI: a new identity defaults to its resource group's region.
-        location = module.call("read resource group %s" % rg, module.client("resource").resource_groups.get,
-                               rg).location
-
-    def create(loc, tags):
-        return summary(module.call("create identity %s" % name, identities.create_or_update, rg, name,
-                                   {"location": loc, "tags": tags}))
-
-    def update(tags):
-        return summary(module.call("update tags of identity %s" % name, identities.update, rg, name,
-                                   {"tags": tags}))
-
-    ensure_present(module, "identity", current, location, create, update, unknown)
+    items = items_from_params(module.params, "identities", ITEM_KEYS)
+    validate(module, items)
+    exit_converged(module, IdentityOperations(module), items, "identities",
+                   lambda item: "%s/%s" % (item["resource_group"], item["name"]))
 
 
 if __name__ == "__main__":

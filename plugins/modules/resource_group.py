@@ -13,13 +13,15 @@ description:
   - Ensures a resource group exists in a location with the given tags, or is absent, so a playbook that builds the
     keyless chain needs nothing outside this collection.
   - Deleting a group that still holds resources requires O(force_delete_nonempty=true), because it deletes them all.
+  - Many groups converge in one task with O(resource_groups); every group is read and checked before the first
+    write.
 author:
   - keyless.aks_storage maintainers (@keyless-aks-storage)
 options:
   name:
-    description: Name of the resource group.
+    description:
+      - Name of the resource group. Single form; mutually exclusive with O(resource_groups), one of them is required.
     type: str
-    required: true
   location:
     description:
       - Azure region, for example V(westeurope). Required to create the group; must match an existing group's location.
@@ -41,6 +43,32 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  resource_groups:
+    description:
+      - Many groups in one task. Keys an item leaves unset take the top-level option's value.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the group.
+        type: str
+        required: true
+      location:
+        description: Region (default O(location)).
+        type: str
+      tags:
+        description: Tags the group must carry (default O(tags)).
+        type: dict
+      append_tags:
+        description: Keep tags not in O(resource_groups[].tags) (default O(append_tags)).
+        type: bool
+      force_delete_nonempty:
+        description: Delete a group that still holds resources (default O(force_delete_nonempty)).
+        type: bool
+      state:
+        description: Whether the group should exist (default O(state)).
+        type: str
+        choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
 attributes:
@@ -60,6 +88,15 @@ EXAMPLES = r"""
     tags:
       env: dev
 
+- name: The groups of the storage, identities and cluster in one task
+  keyless.aks_storage.resource_group:
+    location: westeurope
+    tags:
+      env: dev
+    resource_groups:
+      - name: rg-keyless-dev
+      - name: rg-aks-dev
+
 - name: Remove it and everything in it
   keyless.aks_storage.resource_group:
     name: rg-keyless-dev
@@ -70,34 +107,43 @@ EXAMPLES = r"""
 RETURN = r"""
 id:
   description: ARM resource ID of the group; null when absent or not yet created (check mode).
-  returned: always
+  returned: single form
   type: str
   sample: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-keyless-dev
 name:
   description: Name of the group.
-  returned: always
+  returned: single form
   type: str
   sample: rg-keyless-dev
 location:
   description: Region of the group.
-  returned: when the group exists or would be created
+  returned: single form, when the group exists or would be created
   type: str
   sample: westeurope
 tags:
   description: Tags of the group.
-  returned: when the group exists or would be created
+  returned: single form, when the group exists or would be created
   type: dict
   sample: {env: dev}
+resource_groups:
+  description: One entry per item of O(resource_groups), in order, with the single form's return values and C(changed).
+  returned: bulk form
+  type: list
+  elements: dict
+  sample:
+    - {name: rg-keyless-dev, location: westeurope, tags: {env: dev}, changed: false,
+       id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-keyless-dev}
 """
 
 import re
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
-    ensure_absent, ensure_present)
+    Operations, PlanError, exit_converged, items_from_params)
 
 # 1-90 characters: letters, digits, underscores, hyphens, periods and parentheses; not ending in a period.
 NAME_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+ITEM_KEYS = ("name", "location", "tags", "append_tags", "force_delete_nonempty", "state")
 
 
 def summary(group):
@@ -106,47 +152,81 @@ def summary(group):
     return dict(id=group.id, name=group.name, location=group.location, tags=dict(group.tags or {}))
 
 
+class GroupOperations(Operations):
+    kind = "resource group"
+
+    def __init__(self, module):
+        self.module = module
+        self.resources = module.client("resource")
+        self.api = self.resources.resource_groups
+
+    def read(self, item):
+        return summary(self.module.get_or_none("read resource group %s" % item["name"], self.api.get, item["name"]))
+
+    def check_delete(self, item, current):
+        if item["force_delete_nonempty"]:
+            return
+        name = item["name"]
+        # The listing is paged lazily: fetch the first page inside call() so errors are reported.
+        first = self.module.call("list resources in %s" % name,
+                                 lambda: next(iter(self.resources.resources.list_by_resource_group(name, top=1)), None))
+        if first is not None:
+            raise PlanError("resource group %s still holds resources (for example %s); set force_delete_nonempty=true "
+                            "to delete it with everything in it" % (name, first.id))
+
+    def create(self, item, location, tags):
+        return summary(self.module.call("create resource group %s" % item["name"], self.api.create_or_update,
+                                        item["name"], {"location": location, "tags": tags}))
+
+    def update(self, item, tags):
+        return summary(self.module.call("update tags of resource group %s" % item["name"], self.api.update,
+                                        item["name"], {"tags": tags}))
+
+    def delete(self, item):
+        name = item["name"]
+        self.module.wait("delete resource group %s" % name,
+                         self.module.call("delete resource group %s" % name, self.api.begin_delete, name))
+
+
+def validate(module, items):
+    seen = set()
+    for index, item in enumerate(items):
+        where = "resource_groups[%d]: " % index if module.params["resource_groups"] is not None else ""
+        if not NAME_PATTERN.match(item["name"] or ""):
+            module.fail_json(msg="%sname '%s' is not a valid resource group name: use 1-90 letters, digits, "
+                                 "underscores, hyphens, periods or parentheses, not ending in a period"
+                                 % (where, item["name"]))
+        if item["name"].lower() in seen:
+            module.fail_json(msg="%sresource group %s is listed twice" % (where, item["name"]))
+        seen.add(item["name"].lower())
+
+
 def main():
+    item_options = dict(
+        name=dict(type="str", required=True),
+        location=dict(type="str"),
+        tags=dict(type="dict"),
+        append_tags=dict(type="bool"),
+        force_delete_nonempty=dict(type="bool"),
+        state=dict(type="str", choices=["present", "absent"]),
+    )
     module = AzureModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            name=dict(type="str"),
             location=dict(type="str"),
             tags=dict(type="dict"),
             append_tags=dict(type="bool", default=True),
             force_delete_nonempty=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            resource_groups=dict(type="list", elements="dict", options=item_options),
         ),
+        mutually_exclusive=[("name", "resource_groups")],
+        required_one_of=[("name", "resource_groups")],
         supports_check_mode=True,
     )
-    p = module.params
-    name = p["name"]
-    if not NAME_PATTERN.match(name):
-        module.fail_json(msg="name '%s' is not a valid resource group name: use 1-90 letters, digits, underscores, "
-                             "hyphens, periods or parentheses, not ending in a period" % name)
-    resources = module.client("resource")
-    groups = resources.resource_groups
-    current = summary(module.get_or_none("read resource group %s" % name, groups.get, name))
-    unknown = dict(id=None, name=name)
-
-    if p["state"] == "absent":
-        if current and not p["force_delete_nonempty"]:
-            # The listing is paged lazily: fetch the first page inside call() so errors are reported.
-            first = module.call("list resources in %s" % name,
-                                lambda: next(iter(resources.resources.list_by_resource_group(name, top=1)), None))
-            if first is not None:
-                module.fail_json(msg="resource group %s still holds resources (for example %s); set "
-                                     "force_delete_nonempty=true to delete it with everything in it" % (name, first.id))
-        ensure_absent(module, current, lambda: module.wait("delete resource group %s" % name, module.call(
-            "delete resource group %s" % name, groups.begin_delete, name)), unknown)
-
-    def create(location, tags):
-        return summary(module.call("create resource group %s" % name, groups.create_or_update, name,
-                                   {"location": location, "tags": tags}))
-
-    def update(tags):
-        return summary(module.call("update tags of resource group %s" % name, groups.update, name, {"tags": tags}))
-
-    ensure_present(module, "resource group", current, p["location"], create, update, unknown)
+    items = items_from_params(module.params, "resource_groups", ITEM_KEYS)
+    validate(module, items)
+    exit_converged(module, GroupOperations(module), items, "resource_groups", lambda item: item["name"])
 
 
 if __name__ == "__main__":

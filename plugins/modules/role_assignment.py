@@ -184,6 +184,8 @@ deleted:
   type: int
 """
 
+from collections import namedtuple
+
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
@@ -233,6 +235,11 @@ def view(assignment, role_names):
                 principal_id=assignment.principal_id, principal_type=assignment.principal_type)
 
 
+# A built-in data role's definition, known without a lookup (see rbac.BUILTIN_DATA_ROLES); shaped like the SDK's.
+KnownRole = namedtuple("KnownRole", "id role_name permissions")
+KnownPermissions = namedtuple("KnownPermissions", "actions not_actions data_actions not_data_actions")
+
+
 class RoleResolver:
     """Resolves role names/GUIDs/IDs to definitions, once per distinct role in the task."""
 
@@ -252,6 +259,13 @@ class RoleResolver:
 
     def _lookup(self, role, scope):
         module, defs = self.module, self.definitions
+        known = rbac.builtin_data_role(role)
+        if known:
+            guid, name, actions = known
+            return KnownRole(id="/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
+                                % (module.subscription_id, guid), role_name=name,
+                             permissions=[KnownPermissions(actions=actions, not_actions=[], data_actions=None,
+                                                           not_data_actions=[])])
         if rbac.is_guid(role):
             found = module.get_or_none("read role definition %s" % role, defs.get, scope, role)
         elif role.startswith("/"):

@@ -56,7 +56,25 @@ def test_existing_cluster_is_converged_then_no_op(sandbox, legacy_cluster, tmp_p
     assert run.result("out")["changed"] is False, run
     delta = sandbox.counters_delta(before)
     assert delta["writes"] == 0
-    assert delta["by_type"][CLUSTER_TYPE]["reads"] == 2  # the cluster, and its user kubeconfig
+    assert delta["by_type"][CLUSTER_TYPE]["reads"] == 1  # the cluster; the kubeconfig on disk is still this one's
+
+    # kubeconfig_refresh fetches the credentials again; identical content is not rewritten
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig), kubeconfig_refresh=True)], env)
+    assert run.result("out")["changed"] is False, run
+    assert sandbox.counters_delta(before)["by_type"][CLUSTER_TYPE]["reads"] == 2
+
+    # a recreated cluster has a new API server FQDN: the file no longer names it, so it is refreshed
+    sandbox.merge_resource(legacy_cluster.id, {"properties": {"fqdn": "aks-dev-recreated.hcp.westeurope.azmk8s.io"}})
+    run = run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig))], env)
+    assert run.result("out")["changes"] == ["kubeconfig"], run
+    assert kubeconfig.read_text().splitlines()[0].endswith(" aks-dev-recreated.hcp.westeurope.azmk8s.io")
+    # a file someone else wrote at the path (no marker) is replaced too
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    kubeconfig.chmod(0o600)
+    run = run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig))], env)
+    assert run.result("out")["changes"] == ["kubeconfig"], run
+    assert yaml.safe_load(kubeconfig.read_text())["clusters"]
 
 
 def test_only_the_blob_driver_is_turned_off(sandbox, tmp_path):

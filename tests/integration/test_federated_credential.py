@@ -206,3 +206,195 @@ def test_parallel_runs_on_one_identity_converge_despite_concurrent_write_rejecti
     assert len(listed(sandbox)) == 8
     rejected = [r for r in sandbox.requests() if r["method"] == "PUT" and r["status"] == 409]
     assert rejected, "the writes should have overlapped at least once"
+
+
+# ---- bulk form: many identities in one task ---------------------------------------------------------------------
+BULK_IDENTITIES = ("id-bulk-a", "id-bulk-b", "id-bulk-c")
+
+
+@pytest.fixture
+def bulk_identities(sandbox):
+    sdk.create_resource_group(sandbox.conn, RG)
+    client = sdk.msi_client(sandbox.conn).user_assigned_identities
+    return [client.create_or_update(RG, name, {"location": "westeurope"}) for name in BULK_IDENTITIES]
+
+
+def bulk_task(identities, register="out", **options):
+    args = {"resource_group": RG, "identities": identities}
+    args.update(options)
+    return {"name": register, "keyless.aks_storage.federated_credential": args, "register": register}
+
+
+def bulk_items(names=BULK_IDENTITIES, per_identity=2):
+    """Each identity trusted by ``per_identity`` service accounts of its own namespace."""
+    return [{"identity_name": name, "credentials": [
+        {"name": "%s-sa%d" % (name, i), "issuer": ISSUER, "namespace": name, "service_account": "sa%d" % i}
+        for i in range(per_identity)]} for name in names]
+
+
+def listed_on(sandbox, identity, rg=RG):
+    return {c.name: c for c in sdk.msi_client(sandbox.conn).federated_identity_credentials.list(rg, identity)}
+
+
+def test_bulk_three_identities_in_one_task_one_token_then_idempotent(sandbox, bulk_identities, tmp_path):
+    task = bulk_task(bulk_items())
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [task], sandbox.env(), diff=True)
+    assert run.rc == 0, run
+    delta = sandbox.counters_delta(before)
+    # one module process: one token, one list per identity, one PUT per credential
+    assert delta["token_requests"] == 1
+    assert delta["reads"] == 3 and delta["by_type"][FIC_TYPE]["reads"] == 3
+    assert delta["writes"] == 6 and delta["by_type"][FIC_TYPE]["writes"] == 6
+    out = run.result("out")
+    assert out["changed"] is True
+    assert [(r["resource_group"], r["identity_name"]) for r in out["identities"]] == [(RG, n) for n in BULK_IDENTITIES]
+    for result, name in zip(out["identities"], BULK_IDENTITIES):
+        assert result["changed"] is True
+        assert result["created"] == ["%s-sa0" % name, "%s-sa1" % name]
+        assert result["updated"] == [] and result["deleted"] == []
+        subjects = ["system:serviceaccount:%s:sa%d" % (name, i) for i in range(2)]
+        assert [c["subject"] for c in result["credentials"]] == subjects
+        assert all(c["id"] for c in result["credentials"])
+        live = listed_on(sandbox, name)
+        assert sorted(live) == ["%s-sa0" % name, "%s-sa1" % name]
+    assert "credentials" not in out and "created" not in out
+    labels = ["%s/%s" % (RG, n) for n in BULK_IDENTITIES]
+    assert out["diff"]["before"] == {label: [] for label in labels}
+    assert sorted(out["diff"]["after"]) == labels and all(len(v) == 2 for v in out["diff"]["after"].values())
+
+    # re-run: nothing to do, still one token and one read per identity
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc == 0, run
+    out = run.result("out")
+    assert out["changed"] is False and not any(r["changed"] for r in out["identities"])
+    delta = sandbox.counters_delta(before)
+    assert delta["writes"] == 0 and delta["reads"] == 3 and delta["token_requests"] == 1
+
+
+def test_bulk_resource_group_and_exclusive_per_identity(sandbox, bulk_identities, tmp_path):
+    sdk.create_resource_group(sandbox.conn, "rg-fic-other")
+    sdk.msi_client(sandbox.conn).user_assigned_identities.create_or_update("rg-fic-other", "id-bulk-a",
+                                                                           {"location": "westeurope"})
+    fics = sdk.msi_client(sandbox.conn).federated_identity_credentials
+    for rg in (RG, "rg-fic-other"):
+        fics.create_or_update(rg, "id-bulk-a", "stale", {"properties": {
+            "issuer": ISSUER, "subject": "system:serviceaccount:old:sa", "audiences": ["api://AzureADTokenExchange"]}})
+    items = bulk_items(names=("id-bulk-a",), per_identity=1)
+    # same identity name in another resource group: a different identity, exclusive there only
+    items.append(dict(bulk_items(names=("id-bulk-a",), per_identity=1)[0], resource_group="rg-fic-other",
+                      exclusive=True))
+    run = run_playbook(tmp_path, [bulk_task(items)], sandbox.env())
+    assert run.rc == 0, run
+    first, second = run.result("out")["identities"]
+    assert (first["resource_group"], first["deleted"], first["created"]) == (RG, [], ["id-bulk-a-sa0"])
+    assert (second["resource_group"], second["deleted"], second["created"]) == ("rg-fic-other", ["stale"],
+                                                                                ["id-bulk-a-sa0"])
+    assert sorted(listed_on(sandbox, "id-bulk-a")) == ["id-bulk-a-sa0", "stale"]
+    assert sorted(listed_on(sandbox, "id-bulk-a", "rg-fic-other")) == ["id-bulk-a-sa0"]
+
+    # the top-level exclusive is the default of every item
+    run = run_playbook(tmp_path, [bulk_task(items[:1], exclusive=True)], sandbox.env())
+    assert run.result("out")["identities"][0]["deleted"] == ["stale"], run
+
+
+def _clash_on_third(items):
+    items[2]["credentials"][1].update(namespace=items[2]["credentials"][0]["namespace"],
+                                      service_account=items[2]["credentials"][0]["service_account"])
+    return items
+
+
+def _missing_third(items):
+    items[2]["identity_name"] = "id-bulk-missing"
+    for cred in items[2]["credentials"]:
+        cred["name"] = cred["name"].replace("id-bulk-c", "id-bulk-missing")
+    return items
+
+
+def _bad_name_on_third(items):
+    items[2]["credentials"][0]["name"] = "no"
+    return items
+
+
+# (mutation of bulk_items(), expected message parts, reads before the failure)
+BULK_FAILURES = {
+    "issuer+subject clash on the 3rd": (_clash_on_third, ["identities[2] (rg-fic/id-bulk-c)", "would both trust"],
+                                        3),
+    "missing 3rd identity": (_missing_third, ["identities[2] (rg-fic/id-bulk-missing)",
+                                              "managed identity id-bulk-missing was not found"], 3),
+    "invalid name on the 3rd": (_bad_name_on_third, ["identities[2] (rg-fic/id-bulk-c)", "name 'no' is invalid"], 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BULK_FAILURES))
+def test_bulk_invalid_third_identity_fails_before_any_write(sandbox, bulk_identities, tmp_path, case):
+    mutate, message_parts, reads = BULK_FAILURES[case]
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [bulk_task(mutate(bulk_items()))], sandbox.env())
+    assert run.rc != 0
+    msg = run.result("out")["msg"]
+    for part in message_parts:
+        assert part in msg, msg
+    delta = sandbox.counters_delta(before)
+    assert delta["writes"] == 0, delta  # identities 1 and 2 were valid, and still nothing was written
+    assert delta["reads"] == reads  # input errors fail before any Azure call
+    assert listed_on(sandbox, "id-bulk-a") == {} and listed_on(sandbox, "id-bulk-b") == {}
+
+
+def test_bulk_check_mode_reports_without_writing(sandbox, bulk_identities, tmp_path):
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [bulk_task(bulk_items())], sandbox.env(), check=True, diff=True)
+    assert run.rc == 0, run
+    out = run.result("out")
+    assert out["changed"] is True and all(r["changed"] for r in out["identities"])
+    assert [len(r["created"]) for r in out["identities"]] == [2, 2, 2]
+    assert all(c["id"] is None for r in out["identities"] for c in r["credentials"])
+    assert all(len(v) == 2 for v in out["diff"]["after"].values())
+    delta = sandbox.counters_delta(before)
+    assert delta["writes"] == 0 and delta["reads"] == 3
+    assert all(listed_on(sandbox, name) == {} for name in BULK_IDENTITIES)
+
+
+def test_bulk_failed_write_reports_what_was_already_done(sandbox, bulk_identities, tmp_path):
+    sandbox.add_fault(method="PUT", path="id-bulk-c/federatedidentitycredentials/", status=400, code="BadRequest",
+                      message="injected", count=1)
+    run = run_playbook(tmp_path, [bulk_task(bulk_items())], sandbox.env())
+    assert run.rc != 0
+    out = run.result("out")
+    assert "write federated credential id-bulk-c-sa0 on identities[2] (rg-fic/id-bulk-c)" in out["msg"], out
+    assert out["changed"] is True
+    assert [r["identity_name"] for r in out["identities"]] == ["id-bulk-a", "id-bulk-b"]
+    # a re-run converges the rest only
+    run = run_playbook(tmp_path, [bulk_task(bulk_items())], sandbox.env())
+    assert run.rc == 0, run
+    assert [r["changed"] for r in run.result("out")["identities"]] == [False, False, True]
+
+
+BULK_OPTION_ERRORS = [
+    ({"identity_name": IDENTITY}, "mutually exclusive: identities|identity_name"),
+    ({"credentials": []}, "mutually exclusive: identities|credentials"),
+    ({"name": "single"}, "mutually exclusive: identities|name"),
+    ({"resource_group": None}, "identities[0] (id-bulk-a): resource_group is required"),
+]
+
+
+@pytest.mark.parametrize("options,message", BULK_OPTION_ERRORS, ids=[m for _o, m in BULK_OPTION_ERRORS])
+def test_bulk_option_errors(sandbox, bulk_identities, tmp_path, options, message):
+    task = bulk_task(bulk_items(), **options)
+    if options.get("resource_group", RG) is None:
+        del task["keyless.aks_storage.federated_credential"]["resource_group"]
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc != 0
+    assert message in run.result("out")["msg"], run.result("out")["msg"]
+    assert sandbox.counters_delta(before)["reads"] == 0
+
+
+def test_single_form_needs_resource_group_and_an_identity(sandbox, tmp_path):
+    run = run_playbook(tmp_path, [{"name": "out", "register": "out", "keyless.aks_storage.federated_credential": {
+        "identity_name": IDENTITY, "name": "abc", "issuer": ISSUER, "subject": "s"}}], sandbox.env())
+    assert "missing parameter(s) required by 'identity_name': resource_group" in run.result("out")["msg"]
+    run = run_playbook(tmp_path, [{"name": "out", "register": "out", "keyless.aks_storage.federated_credential": {
+        "resource_group": RG, "name": "abc", "issuer": ISSUER, "subject": "s"}}], sandbox.env())
+    assert "one of the following is required: identity_name, identities" in run.result("out")["msg"]

@@ -205,3 +205,62 @@ def test_managed_identity_auth_source_msi(sandbox, rg, tmp_path):
     assert run.rc == 0, run
     assert run.result("out")["changed"] is True
     assert sandbox.counters_delta(before)["token_requests"] >= 1
+
+
+def bulk_task(identities, register="out", **options):
+    args = {"resource_group": RG, "identities": identities}
+    args.update(options)
+    return {"name": register, "keyless.aks_storage.managed_identity": args, "register": register}
+
+
+def test_bulk_converges_many_identities_in_one_process(sandbox, rg, tmp_path):
+    env = sandbox.env()
+    names = ["id-w%02d" % i for i in range(6)]
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [bulk_task([{"name": n} for n in names], tags={"env": "dev"})], env, diff=True)
+    assert run.rc == 0, run
+    out = run.result("out")
+    assert out["changed"] is True
+    assert [i["name"] for i in out["identities"]] == names
+    assert all(i["changed"] and len(i["client_id"]) == 36 and i["resource_group"] == RG for i in out["identities"])
+    assert set(out["diff"]["after"]) == {"%s/%s" % (RG, n) for n in names}
+    delta = sandbox.counters_delta(before)
+    # one process: one token; 6 reads + one read of the group's region (shared by all six); 6 writes
+    assert delta["token_requests"] == 1
+    assert (delta["reads"], delta["writes"]) == (7, 6)
+
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [bulk_task([{"name": n} for n in names], tags={"env": "dev"})], env)
+    assert run.rc == 0 and run.result("out")["changed"] is False, run
+    delta = sandbox.counters_delta(before)
+    assert (delta["reads"], delta["writes"], delta["token_requests"]) == (6, 0, 1)
+
+    # one item removed, one with its own tags, in check mode: reported, not written
+    items = [{"name": names[0], "state": "absent"}, {"name": names[1], "tags": {"env": "prod"}}]
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [bulk_task(items)], env, check=True)
+    assert run.rc == 0, run
+    assert [i["changed"] for i in run.result("out")["identities"]] == [True, True]
+    assert sandbox.counters_delta(before)["writes"] == 0
+    run = run_playbook(tmp_path, [bulk_task(items)], env)
+    assert run.rc == 0, run
+    msi = sdk.msi_client(sandbox.conn).user_assigned_identities
+    assert sorted(i.name for i in msi.list_by_resource_group(RG)) == names[1:]
+    assert msi.get(RG, names[1]).tags == {"env": "prod"}
+
+
+def test_bulk_refuses_before_any_write(sandbox, rg, tmp_path):
+    sdk.create_identity(sandbox.conn, RG, "id-here", location="westeurope")
+    before = sandbox.counters()
+    # the third item asks an existing identity to move region: refused, and the first two are not created either
+    run = run_playbook(tmp_path, [bulk_task([{"name": "id-new1"}, {"name": "id-new2"},
+                                             {"name": "id-here", "location": "northeurope"}])], sandbox.env())
+    assert run.rc != 0
+    assert "identity id-here is in westeurope and cannot move to northeurope" in run.failure_messages
+    assert sandbox.counters_delta(before)["writes"] == 0
+
+    run = run_playbook(tmp_path, [bulk_task([{"name": "id-ok"}, {"name": "x"}])], sandbox.env())
+    assert run.rc != 0 and "identities[1]: name 'x' is not a valid identity name" in run.failure_messages
+    run = run_playbook(tmp_path, [bulk_task([{"name": "id-a"}, {"name": "ID-A"}])], sandbox.env())
+    assert run.rc != 0 and "listed twice" in run.failure_messages
+    assert sandbox.counters_delta(before)["writes"] == 0

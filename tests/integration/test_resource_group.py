@@ -70,3 +70,28 @@ def test_create_needs_location_and_bad_name_is_rejected(sandbox, tmp_path):
     run = run_playbook(tmp_path, [rg_task(name="bad name!", location="westeurope")], sandbox.env())
     assert "not a valid resource group name" in run.result("out")["msg"], run
     assert sandbox.counters_delta(before)["writes"] == 0
+
+
+def test_bulk_groups_in_one_task(sandbox, tmp_path):
+    task = {"name": "out", "register": "out", "keyless.aks_storage.resource_group": {
+        "location": "westeurope", "tags": {"env": "dev"},
+        "resource_groups": [{"name": "rg-bulk-a"}, {"name": "rg-bulk-b", "tags": {"env": "prod"}}]}}
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc == 0, run
+    assert [(g["name"], g["tags"], g["changed"]) for g in run.result("out")["resource_groups"]] == [
+        ("rg-bulk-a", {"env": "dev"}, True), ("rg-bulk-b", {"env": "prod"}, True)]
+    delta = sandbox.counters_delta(before)
+    assert (delta["token_requests"], delta["reads"], delta["writes"]) == (1, 2, 2)
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc == 0 and run.result("out")["changed"] is False, run
+    assert sandbox.counters_delta(before)["writes"] == 0
+
+    # deleting a non-empty group is refused while planning: the empty one listed first is not deleted either
+    sdk.create_identity(sandbox.conn, "rg-bulk-b", "id-inside")
+    run = run_playbook(tmp_path, [{"name": "out", "keyless.aks_storage.resource_group": {
+        "state": "absent", "resource_groups": [{"name": "rg-bulk-a"}, {"name": "rg-bulk-b"}]}}], sandbox.env())
+    assert run.rc != 0 and "rg-bulk-b still holds resources" in run.failure_messages
+    groups = {g.name for g in sdk.resource_client(sandbox.conn).resource_groups.list()}
+    assert {"rg-bulk-a", "rg-bulk-b"} <= groups

@@ -66,3 +66,79 @@ def test_issuer_warnings():
     assert any("no trailing slash" in w for w in warnings)
     assert any("differ only by a trailing slash" in w for w in warnings)
     assert fc.issuer_warnings([cred("a", "s", issuer="https://token.actions.example")]) == []
+
+
+# ---- bulk form (identities) ---------------------------------------------------------------------------------------
+def bulk_params(identities, **top):
+    params = dict(resource_group="rg-top", identities=identities, exclusive=False, state="present")
+    params.update(top)
+    return params
+
+
+def item(identity, *subjects, **extra):
+    creds = [dict(name="%s-%d" % (identity, i), issuer=ISSUER, subject=s, namespace=None, service_account=None,
+                  audiences=["api://AzureADTokenExchange"], state=None) for i, s in enumerate(subjects)]
+    return dict(dict(resource_group=None, identity_name=identity, credentials=creds, exclusive=None), **extra)
+
+
+def test_bulk_targets_default_resource_group_exclusive_and_state():
+    targets = fc.bulk_targets(bulk_params([item("id-a", "s1"), item("id-b", "s2", resource_group="rg-b",
+                                                                    exclusive=False)],
+                                          exclusive=True, state="absent"))
+    assert [(t["resource_group"], t["identity_name"], t["exclusive"]) for t in targets] == [
+        ("rg-top", "id-a", True), ("rg-b", "id-b", False)]
+    assert [t["where"] for t in targets] == ["identities[0] (rg-top/id-a)", "identities[1] (rg-b/id-b)"]
+    assert targets[0]["desired"] == [dict(name="id-a-0", state="absent")]  # top-level state is the default
+
+
+def test_bulk_targets_name_the_identity_of_an_invalid_item():
+    with pytest.raises(fc.InvalidCredential, match=r"^identities\[1\] \(rg-top/id-b\): credentials\[0\]"):
+        fc.bulk_targets(bulk_params([item("id-a", "s1"), dict(item("id-b", "s2"), credentials=[
+            dict(item("id-b", "s2")["credentials"][0], name="no")])]))
+    with pytest.raises(fc.InvalidCredential, match=r"identities\[0\] \(rg-top/id-a\): credential names listed more"):
+        fc.bulk_targets(bulk_params([dict(item("id-a", "s1"), credentials=item("id-a", "s1")["credentials"] * 2)]))
+
+
+def test_bulk_targets_need_a_resource_group_and_credentials():
+    with pytest.raises(fc.InvalidCredential, match=r"identities\[0\] \(id-a\): resource_group is required"):
+        fc.bulk_targets(bulk_params([item("id-a", "s1")], resource_group=None))
+    with pytest.raises(fc.InvalidCredential, match=r"identities\[0\] \(rg-top/id-a\): credentials is required"):
+        fc.bulk_targets(bulk_params([dict(item("id-a"), credentials=None)]))
+    # an empty list is allowed (with exclusive it removes every credential)
+    assert fc.bulk_targets(bulk_params([item("id-a")], exclusive=True))[0]["desired"] == []
+
+
+def test_bulk_targets_refuse_an_identity_listed_twice():
+    with pytest.raises(fc.InvalidCredential, match=r"identities\[1\] \(RG-top/ID-A\): the identity is already listed "
+                                                   r"as identities\[0\]"):
+        fc.bulk_targets(bulk_params([item("id-a", "s1"), item("ID-A", "s2", resource_group="RG-top")]))
+    # the same name in another resource group is another identity
+    assert len(fc.bulk_targets(bulk_params([item("id-a", "s1"), item("id-a", "s1", resource_group="rg-2")]))) == 2
+
+
+def test_desired_from_keeps_the_single_form_messages():
+    single = dict(name=None, issuer=None, subject=None, namespace=None, service_account=None,
+                  audiences=["api://AzureADTokenExchange"], credentials=None, exclusive=False, state="present")
+    with pytest.raises(fc.InvalidCredential, match=r"^name \(with issuer and subject\) or credentials is required$"):
+        fc.desired_from(single)
+    assert fc.desired_from(dict(single, exclusive=True)) == []
+    with pytest.raises(fc.InvalidCredential, match="not both"):
+        fc.desired_from(dict(single, name="abc", credentials=[]))
+    assert fc.desired_from(dict(single, name="abc", issuer=ISSUER, namespace="a", service_account="b")) == [
+        dict(name="abc", issuer=ISSUER, subject="system:serviceaccount:a:b",
+             audiences=["api://AzureADTokenExchange"], state="present")]
+
+
+def test_outcome_and_bulk_diff():
+    existing = [cred("keep", "s1"), cred("gone", "s2")]
+    creates, updates, deletes, final = fc.plan([want("keep", "s1"), want("add", "s3")], existing, exclusive=True)
+    planned = dict(resource_group="rg", identity_name="id-a", existing=existing, creates=creates, updates=updates,
+                   deletes=deletes, final=final)
+    result = fc.outcome(planned, final)
+    assert result == dict(credentials=final, created=["add"], updated=[], deleted=["gone"], changed=True)
+    unchanged = dict(planned, creates=[], updates=[], deletes=[])
+    assert fc.outcome(unchanged, existing)["changed"] is False
+    results = [dict(resource_group="rg", identity_name="id-a", **result),
+               dict(resource_group="rg", identity_name="id-b", **fc.outcome(unchanged, []))]
+    assert fc.bulk_diff(results, [existing, []]) == {"before": {"rg/id-a": existing, "rg/id-b": []},
+                                                     "after": {"rg/id-a": final, "rg/id-b": []}}

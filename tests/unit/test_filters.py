@@ -59,3 +59,13 @@ def test_identity_map():
     results = [{"item": {"resource_group": "rg", "name": "id-a"}, "principal_id": "p1"},
                {"item": {"resource_group": "rg2", "name": "id-b"}, "principal_id": None}]
     assert chain.identity_map(results, "principal_id") == {"rg/id-a": "p1", "rg2/id-b": None}
+
+
+def test_identity_map_from_the_bulk_return_value():
+    entries = [{"resource_group": "rg", "name": "id-a", "principal_id": "p1"},
+               {"resource_group": "rg2", "name": "id-b", "principal_id": None}]
+    assert chain.identity_map(entries, "principal_id") == {"rg/id-a": "p1", "rg2/id-b": None}
+
+
+def test_resource_group_items_once_each_in_order():
+    assert chain.resource_group_items(["rg-a", "rg-b", "RG-A", None, "rg-b"]) == [{"name": "rg-a"}, {"name": "rg-b"}]

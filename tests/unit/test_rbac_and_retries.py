@@ -102,3 +102,16 @@ def test_retry_on_codes_does_not_retry_other_errors():
     with pytest.raises(_Err):
         retries.retry_on_codes(fails, {"PrincipalNotFound"}, timeout=100, sleep=lambda s: None)
     assert calls == [1]
+
+
+def test_builtin_data_roles_match_the_sandbox_catalogue():
+    """The roles known without a lookup carry the same names and control-plane actions as the role catalogue."""
+    from sandbox.arm.providers.authorization.builtin_roles import ROLES
+    catalogue = {r["id"]: r for r in ROLES}
+    for guid, (name, actions) in rbac.BUILTIN_DATA_ROLES.items():
+        role = catalogue[guid]
+        assert role["roleName"] == name
+        assert sorted(role["permissions"][0]["actions"]) == sorted(actions)
+        assert not rbac.permits([{"actions": actions}], action=rbac.LIST_KEYS_ACTION)
+    assert rbac.builtin_data_role("storage blob data reader")[0] == "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    assert rbac.builtin_data_role("Storage Account Contributor") is None
