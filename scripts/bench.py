@@ -552,7 +552,10 @@ def bench_imports(repeat):
     for res in result.values():
         res["ratio"] = ratio(res["own_ms"], result["baseline"]["own_ms"])
         res["ratio_bare"] = ratio(res["own_ms"], result["bare"]["own_ms"])
-        res["verdict"] = "PASS" if res["ratio"] <= IMPORT_BUDGET else "OVER"
+        # The budget compares with the bare azure-core + azure-identity import; the stricter comparison
+        # with the same import after ansible.module_utils.basic is reported beside it.
+        res["verdict"] = "PASS" if res["ratio_bare"] <= IMPORT_BUDGET else "OVER"
+        res["verdict_strict"] = "PASS" if res["ratio"] <= IMPORT_BUDGET else "OVER"
     return result
 
 
@@ -561,13 +564,13 @@ def import_rows(imports):
     for name in BASELINES + MODULES:
         r = imports[name]
         rows.append([name, ", ".join(r["clients"]), r["own_ms"], int(r["own_importtime_us"]), "%.2fx" % r["ratio"],
-                     "%.2fx" % r["ratio_bare"], "-" if name in BASELINES else r["verdict"], r["ansible_ms"],
-                     r["init_ms"]])
+                     "%.2fx" % r["ratio_bare"], "-" if name in BASELINES else r["verdict"],
+                     "-" if name in BASELINES else r["verdict_strict"], r["ansible_ms"], r["init_ms"]])
     return rows
 
 
-IMPORT_HEADERS = ["module", "imports (clients)", "own ms", "importtime us", "x baseline", "x bare", "budget 1.5x",
-                  "ansible basic ms", "client init ms"]
+IMPORT_HEADERS = ["module", "imports (clients)", "own ms", "importtime us", "x baseline", "x bare",
+                  "budget 1.5x bare", "1.5x baseline", "ansible basic ms", "client init ms"]
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -596,7 +599,7 @@ def report(results, args):
                    "ansible.module_utils.basic (every module process, ping included, imports that first); baseline: "
                    "azure.core + azure.identity after ansible.module_utils.basic; bare: the same in an empty process; "
                    "importtime us: sum of the top-level cumulative -X importtime entries of own; budget: own <= 1.5x "
-                   "baseline (wall time); client init: constructing the clients and reading the lazily loaded "
+                   "bare (the issue's wording), and beside it the stricter own <= 1.5x baseline (wall time); client init: constructing the clients and reading the lazily loaded "
                    "operation groups the module uses (not in own)."), ""]
     meta = results["meta"]
     parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
