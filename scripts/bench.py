@@ -599,8 +599,9 @@ def report(results, args):
                    "ansible.module_utils.basic (every module process, ping included, imports that first); baseline: "
                    "azure.core + azure.identity after ansible.module_utils.basic; bare: the same in an empty process; "
                    "importtime us: sum of the top-level cumulative -X importtime entries of own; budget: own <= 1.5x "
-                   "bare (the issue's wording), and beside it the stricter own <= 1.5x baseline (wall time); client init: constructing the clients and reading the lazily loaded "
-                   "operation groups the module uses (not in own)."), ""]
+                   "bare (the issue's wording), and beside it the stricter own <= 1.5x baseline (wall time); "
+                   "client init: constructing the clients and reading the lazily loaded operation groups the module "
+                   "uses (not in own)."), ""]
     meta = results["meta"]
     parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
                  % (meta["total_seconds"], meta["cpus"], " ".join("%.1f" % x for x in meta["load_before"]),
