@@ -190,3 +190,19 @@ def test_failed_validation_runs_again_once_the_chain_is_fixed(sandbox, tmp_path)
     assert list(run.result("results")["workload_validation_results"].values()) == ["complete"]
     outcomes = [d["outcome"] for d in sandbox.call("GET", "/kubelet/decisions")["decisions"]]
     assert outcomes == ["failed", "succeeded"]
+
+
+def test_workload_check_mode_before_the_namespaces_exist(sandbox, tmp_path):
+    """--check on a cluster without the workloads' namespaces: reports what it would create, creates nothing."""
+    chain = Chain(sandbox, tmp_path).healthy()
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    run = run_playbook(tmp_path, chain.workload_tasks(), env, check=True)
+    assert run.rc == 0, run
+    assert run.stats["changed"] >= 1
+    report = next((r for name, r in run.results.items() if "Objects that would be created" in name), None)
+    assert report, list(run.results)
+    assert "ServiceAccount/reports/reports-writer" in report["msg"] and "Job/archive/" in report["msg"]
+    run = run_playbook(tmp_path, [{"name": "ns", "kubernetes.core.k8s_info": {
+        "kind": "Namespace", "name": "reports", "kubeconfig": str(chain.kubeconfig)}, "register": "ns"}], env)
+    assert run.result("ns")["resources"] == []

@@ -87,3 +87,18 @@ def test_site_check_diff_writes_nothing_and_reports_what_would_change(sandbox, t
     assert sandbox.counters_delta(before)["writes"] == 0
     still = next(r for r in sandbox.state()["resources"] if r["id"] == account["id"])
     assert still["properties"]["allowSharedKeyAccess"] is True  # check mode left the drift for the real run
+
+
+def test_existing_cluster_in_another_region_than_the_storage(sandbox, tmp_path):
+    """An existing cluster (keyless_cluster_create=false) keeps its region and group; only new things get
+    keyless_location."""
+    sdk.create_resource_group(sandbox.conn, "rg-aks-sandbox", location="northeurope")
+    sdk.create_cluster(sandbox.conn, "rg-aks-sandbox", "sandbox-aks-1", location="northeurope")
+    run = playbook(sandbox, tmp_path, "site.yml", "-e", "keyless_cluster_create=false", "--tags",
+                   "storage,identities,cluster")
+    assert run.returncode == 0, run.stdout[-4000:]
+    cluster = sdk.containerservice_client(sandbox.conn).managed_clusters.get("rg-aks-sandbox", "sandbox-aks-1")
+    assert cluster.location == "northeurope"
+    assert cluster.oidc_issuer_profile.enabled and cluster.security_profile.workload_identity.enabled
+    accounts = sdk.storage_client(sandbox.conn).storage_accounts.list_by_resource_group("rg-keyless-sandbox")
+    assert [a.location for a in accounts] == ["westeurope"]
