@@ -42,6 +42,8 @@ def test_noop_rerun_writes_nothing_and_reads_at_most_once_per_resource(runs, n):
     assert counters["list_keys"] == 0
     assert runs[n]["converge"]["counters"]["list_keys"] == 0
     assert counters["reads"] <= managed_resources(managed), noop["request_summary"]
+    # the Kubernetes side too: objects the cluster holds as rendered are not sent again
+    assert counters["kubernetes"]["writes"] == 0, counters["kubernetes"]
 
 
 def test_one_task_per_resource_type_not_one_process_per_workload(runs):
@@ -50,6 +52,8 @@ def test_one_task_per_resource_type_not_one_process_per_workload(runs):
     assert large["azure_processes"] == small["azure_processes"]
     assert large["counters"]["token_requests"] == small["counters"]["token_requests"]
     assert large["tasks"] == small["tasks"]
+    # Kubernetes reads: one list per kind (plus the driver's and the Jobs' reads), not one per object
+    assert large["counters"]["kubernetes"]["reads"] == small["counters"]["kubernetes"]["reads"]
 
 
 def test_converge_requests_grow_linearly_with_workloads(runs):

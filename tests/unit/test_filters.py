@@ -69,3 +69,28 @@ def test_identity_map_from_the_bulk_return_value():
 
 def test_resource_group_items_once_each_in_order():
     assert chain.resource_group_items(["rg-a", "rg-b", "RG-A", None, "rg-b"]) == [{"name": "rg-a"}, {"name": "rg-b"}]
+
+
+def test_unconverged_compares_only_what_the_manifest_sets():
+    from ansible_collections.keyless.aks_storage.plugins.filter import manifests
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount",
+          "metadata": {"name": "sa", "namespace": "ns", "annotations": {"azure.workload.identity/client-id": "c1"}}}
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ns"},
+           "spec": {"template": {"spec": {"containers": [{"name": "probe", "image": "busybox"}]}}}}
+    annotations = {"azure.workload.identity/client-id": "c1", "other": "kept"}
+    live_sa = {"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": dict(sa["metadata"], uid="u", resourceVersion="7", annotations=annotations)}
+    container = {"name": "probe", "image": "busybox", "imagePullPolicy": "Always"}
+    live_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ns", "uid": "x"},
+                "spec": {"template": {"spec": {"containers": [container]}}}, "status": {"failed": 1}}
+    live = [live_sa, {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "ns", "uid": "n"}}, live_job]
+    assert manifests.unconverged([ns, sa, job], live) == []
+    # a changed annotation, a missing object, a failed Job to be recreated
+    changed_sa = dict(sa, metadata=dict(sa["metadata"], annotations={"azure.workload.identity/client-id": "c2"}))
+    assert manifests.unconverged([changed_sa], live) == [changed_sa]
+    assert manifests.unconverged([ns, sa], []) == [ns, sa]
+    assert manifests.unconverged([job], live, ["ns/j"]) == [job]
+    # a list that differs in length is not contained
+    two = dict(job, spec={"template": {"spec": {"containers": [{"name": "probe"}, {"name": "sidecar"}]}}})
+    assert manifests.unconverged([two], live) == [two]
