@@ -11,6 +11,7 @@ never written in check mode.
 
 from __future__ import annotations
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils.bulk import item_options
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     diff, merge_tags, normalize_location)
 
@@ -108,11 +109,10 @@ def converge(module, ops, items):
 def items_from_params(params, list_option, item_keys):
     """The items to converge: the list option's entries with unset keys taken from the top-level options, or the
     single resource the top-level options describe."""
-    defaults = {k: params.get(k) for k in item_keys}
     entries = params.get(list_option)
     if entries is None:
-        return [defaults]
-    return [{k: (entry.get(k) if entry.get(k) is not None else defaults[k]) for k in item_keys} for entry in entries]
+        return [{k: params.get(k) for k in item_keys}]
+    return [item_options(params, entry, item_keys) for entry in entries]
 
 
 def exit_converged(module, ops, items, list_option, key):

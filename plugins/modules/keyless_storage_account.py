@@ -373,6 +373,7 @@ accounts:
 import copy
 import re
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils.bulk import item_options
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     deep_merge, diff, differences, merge_tags, normalize_location)
@@ -715,12 +716,6 @@ class StorageAccountModule(AzureModule):
         super().fail_json(msg=self.named(msg), **kwargs)
 
 
-def account_params(top, item):
-    """The options of one bulk item: its own values, else the top-level ones (which carry the single form's
-    defaults)."""
-    return {key: item[key] if item.get(key) is not None else top[key] for key in ACCOUNT_OPTIONS}
-
-
 def targets_of(module):
     """[{label, params}] of the accounts of this task: the single form's one account, or the bulk form's items."""
     p = module.params
@@ -728,7 +723,7 @@ def targets_of(module):
         return [dict(label=None, params={key: p[key] for key in ACCOUNT_OPTIONS})]
     targets = []
     for index, item in enumerate(p["accounts"]):
-        params = account_params(p, item)
+        params = item_options(p, item, ACCOUNT_OPTIONS)
         where = "/".join(v for v in (params["resource_group"], params["name"]) if v)
         targets.append(dict(label="accounts[%d] (%s)" % (index, where), params=params))
     return targets
