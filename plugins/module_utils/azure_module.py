@@ -5,21 +5,21 @@
 
 It owns the shared authentication options, resolves the cloud, builds the azure-identity credential once, creates
 only the SDK clients a module asks for (each imported on first use), bounds retries and long-running operations,
-and turns every SDK error into one ``fail_json`` with the ARM code, the message and a hint.
+and turns every SDK error into one ``AzureError`` (ARM code, HTTP status, action, hint). A module's driver is
+``AzureModule.run(body)``: it is the only place that fails the task (see ``errors.py``).
 """
 
 from __future__ import annotations
 
 import importlib
 import shutil
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
     AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code, format_failure
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "keyless.aks_storage/%s" % COLLECTION_VERSION
@@ -60,6 +60,15 @@ class AzureModule(AnsibleModule):
         self._credential = None
         self._subscription_id = None
         self._clients = {}
+        self.writes = 0  # Azure writes made by this run (a failed bulk task is changed when any was made)
+
+    def run(self, body):
+        """The module's driver: ``body()`` returns the result to exit with; a ModuleError fails the task, here only."""
+        try:
+            result = body()
+        except ModuleError as exc:
+            self.fail_json(**exc.result())
+        self.exit_json(**result)
 
     # ---- endpoints and credentials -------------------------------------------------------------------------
     @property
@@ -73,7 +82,7 @@ class AzureModule(AnsibleModule):
                 else:
                     self._cloud = azure_cloud.known_cloud(value)
             except azure_cloud.CloudError as exc:
-                self.fail_json(msg=str(exc))
+                raise ModuleError(str(exc)) from exc
         return self._cloud
 
     def _get_json(self, url, action):
@@ -90,7 +99,7 @@ class AzureModule(AnsibleModule):
                 response.raise_for_status()
                 return response.json()
         except Exception as exc:  # pylint: disable=broad-except
-            self.fail_azure(exc, action + " from " + url)
+            raise AzureError.from_exception(action + " from " + url, exc) from exc
 
     @property
     def credential(self):
@@ -99,9 +108,9 @@ class AzureModule(AnsibleModule):
             try:
                 self._credential = build_credential(self.params, self.cloud)
             except AuthConfigError as exc:
-                self.fail_json(msg=str(exc))
+                raise ModuleError(str(exc)) from exc
             except ValueError as exc:  # azure-identity rejects malformed tenant ids and the like
-                self.fail_json(msg="Invalid authentication options: %s" % exc)
+                raise ModuleError("Invalid authentication options: %s" % exc, cause=exc) from exc
         return self._credential
 
     @property
@@ -112,7 +121,7 @@ class AzureModule(AnsibleModule):
                 rc, out, _err = self.run_command(["az", "account", "show", "--query", "id", "-o", "tsv"])
                 sub = out.strip() if rc == 0 else None
             if not sub:
-                self.fail_json(msg="subscription_id is required (option subscription_id or AZURE_SUBSCRIPTION_ID)")
+                raise ModuleError("subscription_id is required (option subscription_id or AZURE_SUBSCRIPTION_ID)")
             self._subscription_id = sub
         return self._subscription_id
 
@@ -134,40 +143,39 @@ class AzureModule(AnsibleModule):
     def _import(self, module_name, dist):
         try:
             return importlib.import_module(module_name)
-        except ImportError:
-            self.fail_json(msg=missing_required_lib(dist), exception=traceback.format_exc())
+        except ImportError as exc:
+            raise ModuleError(missing_required_lib(dist), cause=exc) from exc
 
-    # ---- calling Azure ----------------------------------------------------------------------------------------
-    def fail_azure(self, exc, action, hint=None):
-        msg, fields = format_failure(action, exc, hint)
-        self.fail_json(msg=msg, **fields)
-
+    # ---- calling Azure: every helper raises AzureError ------------------------------------------------------
     def call(self, action, fn, *args, **kwargs):
-        """Run one SDK call; any error fails the module with a clear message."""
+        """Run one SDK call that reads (or whose writes are counted by the caller)."""
         try:
             return fn(*args, **kwargs)
+        except ModuleError:
+            raise
         except Exception as exc:  # pylint: disable=broad-except
-            self.fail_azure(exc, action)
+            raise AzureError.from_exception(action, exc) from exc
+
+    def write(self, action, fn, *args, **kwargs):
+        """Run one SDK call that writes (it starts a long-running operation or changes a resource); counted."""
+        result = self.call(action, fn, *args, **kwargs)
+        self.writes += 1
+        return result
 
     def get_or_none(self, action, fn, *args, **kwargs):
         """Like call(), but a 404 (the resource, or its resource group, does not exist) returns None."""
         from azure.core.exceptions import ResourceNotFoundError
         try:
-            return fn(*args, **kwargs)
-        except ResourceNotFoundError as exc:
-            if error_code(exc) == "SubscriptionNotFound":
-                self.fail_azure(exc, action)
-            return None
-        except Exception as exc:  # pylint: disable=broad-except
-            self.fail_azure(exc, action)
+            return self.call(action, fn, *args, **kwargs)
+        except AzureError as exc:
+            if isinstance(exc.cause, ResourceNotFoundError) and exc.error_code != "SubscriptionNotFound":
+                return None
+            raise
 
     def wait(self, action, poller, timeout=LRO_TIMEOUT):
         """Wait (bounded) for a long-running operation and return its result."""
-        try:
-            result = poller.result(timeout=timeout)
-        except Exception as exc:  # pylint: disable=broad-except
-            self.fail_azure(exc, action)
+        result = self.call(action, poller.result, timeout=timeout)
         if not poller.done():
-            self.fail_json(msg="Timed out after %ss waiting to %s; the operation continues in Azure, re-run the "
-                               "task later to converge" % (timeout, action))
+            raise ModuleError("Timed out after %ss waiting to %s; the operation continues in Azure, re-run the task "
+                              "later to converge" % (timeout, action), action=action)
         return result

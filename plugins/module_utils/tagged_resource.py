@@ -11,19 +11,16 @@ never written in check mode.
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils.bulk import item_options
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     diff, merge_tags, normalize_location)
 
 DIFF_KEYS = ("name", "location", "tags")
 
 
-class PlanError(Exception):
-    """The item cannot be converged as asked; nothing has been written."""
-
-
 class Operations:
-    """What a module supplies for its resource type. ``item`` is a dict of the item's options."""
+    """What a module supplies for its resource type. ``item`` is a bulk.Item (or a dict) of the item's options."""
 
     kind = "resource"
 
@@ -36,7 +33,7 @@ class Operations:
         return None
 
     def check_delete(self, item, current):
-        """Raise PlanError when ``current`` must not be deleted as asked (reads only)."""
+        """Raise ModuleError when ``current`` must not be deleted as asked (reads only)."""
 
     def create(self, item, location, tags):
         raise NotImplementedError
@@ -57,31 +54,34 @@ def diff_view(view):
 
 
 def plan(ops, item):
-    """Read ``item`` and decide what to do: {item, action (create/update/delete/None), before, after, ...}."""
-    current = ops.read(item)
+    """Read ``item`` and decide what to do: {action (create/update/delete/None), before, after, ...}."""
+    return decide(ops, item, ops.read(item))
+
+
+def decide(ops, item, current):
+    """The pure part of ``plan`` (``check_delete`` aside): what to do with ``item`` given ``current``."""
     name = item["name"]
     if item["state"] == "absent":
         if current is not None:
             ops.check_delete(item, current)
-        return dict(item=item, action="delete" if current else None, before=current, after=None)
+        return dict(action="delete" if current else None, before=current, after=None)
     location = normalize_location(item.get("location") or (None if current else ops.default_location(item)))
     if current is None:
         if not location:
-            raise PlanError("location is required to create %s %s" % (ops.kind, name))
+            raise ModuleError("location is required to create %s %s" % (ops.kind, name))
         tags = dict(item.get("tags") or {})
-        return dict(item=item, action="create", location=location, tags=tags, before=None,
+        return dict(action="create", location=location, tags=tags, before=None,
                     after=dict(ops.unknown(item), name=name, location=location, tags=tags))
     if location and location != normalize_location(current["location"]):
-        raise PlanError("%s %s is in %s and cannot move to %s; keep location %s or remove it first"
-                        % (ops.kind, name, current["location"], location, current["location"]))
+        raise ModuleError("%s %s is in %s and cannot move to %s; keep location %s or remove it first"
+                          % (ops.kind, name, current["location"], location, current["location"]))
     tags, changed = merge_tags(current["tags"], item.get("tags"), item.get("append_tags", True))
-    return dict(item=item, action="update" if changed else None, tags=tags, before=current,
-                after=dict(current, tags=tags))
+    return dict(action="update" if changed else None, tags=tags, before=current, after=dict(current, tags=tags))
 
 
-def apply(ops, planned, check_mode):
+def apply(ops, item, planned, check_mode):
     """Carry out one plan; returns the item's return values plus ``changed`` and ``diff``."""
-    item, action = planned["item"], planned["action"]
+    action = planned["action"]
     after = planned["after"]
     if not check_mode:
         if action == "create":
@@ -95,36 +95,16 @@ def apply(ops, planned, check_mode):
                 diff=diff(diff_view(planned["before"]), diff_view(after)))
 
 
-def converge(module, ops, items):
+def converge(module, ops, items, list_option=None):
     """Plan every item (failing before any write), then apply them in order; returns the per-item results."""
-    plans = []
-    for item in items:
-        try:
-            plans.append(plan(ops, item))
-        except PlanError as exc:
-            module.fail_json(msg=str(exc))
-    return [apply(ops, p, module.check_mode) for p in plans]
+    plans = bulk.plan_all(items, lambda item: plan(ops, item))
+    return bulk.apply_all(module, items, plans, lambda item, planned: apply(ops, item, planned, module.check_mode),
+                          list_option, entry=lambda r: {k: v for k, v in r.items() if k != "diff"})
 
 
-def items_from_params(params, list_option, item_keys):
-    """The items to converge: the list option's entries with unset keys taken from the top-level options, or the
-    single resource the top-level options describe."""
-    entries = params.get(list_option)
-    if entries is None:
-        return [{k: params.get(k) for k in item_keys}]
-    return [item_options(params, entry, item_keys) for entry in entries]
-
-
-def exit_converged(module, ops, items, list_option, key):
-    """Converge ``items`` and exit: flat return values for the single form, a list under ``list_option`` (with a
-    diff keyed by ``key(item)``) for the bulk form."""
-    results = converge(module, ops, items)
-    if module.params.get(list_option) is None:
-        module.exit_json(**results[0])
-    before, after = {}, {}
-    for item, result in zip(items, results):
-        before[key(item)] = result["diff"]["before"]
-        after[key(item)] = result["diff"]["after"]
-    entries = [{k: v for k, v in r.items() if k != "diff"} for r in results]
-    module.exit_json(changed=any(r["changed"] for r in results), diff=dict(before=before, after=after),
-                     **{list_option: entries})
+def converged_result(module, ops, items, list_option):
+    """Converge ``items``; the result is the single form's flat return values, or the bulk form's list under
+    ``list_option`` with a diff keyed by each item's key."""
+    bulk_form = module.params.get(list_option) is not None
+    results = converge(module, ops, items, list_option if bulk_form else None)
+    return bulk.bulk_result(items, results, list_option) if bulk_form else results[0]

@@ -195,7 +195,9 @@ import tempfile
 import time
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff, normalize_location
+from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import wait_until
 
 # Workload identity needs Kubernetes >= 1.22 on AKS (service account token volume projection with OIDC issuer).
 MIN_WORKLOAD_IDENTITY_VERSION = (1, 22)
@@ -282,53 +284,97 @@ def summary(cluster):
                               resource_id=kubelet.get("resourceId")))
 
 
-def validate(module):
-    p = module.params
+# ---- normalize (pure) ----------------------------------------------------------------------------------------------
+def validate(p):
+    """Refuse contradictory options before any request; returns the warnings to give."""
     if p["workload_identity"] and not p["oidc_issuer"]:
-        module.fail_json(msg="workload_identity needs oidc_issuer: the identity webhook's tokens are issued by the "
-                             "cluster's OIDC issuer")
+        raise ModuleError("workload_identity needs oidc_issuer: the identity webhook's tokens are issued by the "
+                          "cluster's OIDC issuer")
     if p["kubernetes_version"] and version_tuple(p["kubernetes_version"]) is None:
-        module.fail_json(msg="kubernetes_version '%s' is not a version like 1.33 or 1.33.2" % p["kubernetes_version"])
+        raise ModuleError("kubernetes_version '%s' is not a version like 1.33 or 1.33.2" % p["kubernetes_version"])
     if p["kubernetes_version"] and version_tuple(p["kubernetes_version"]) < MIN_WORKLOAD_IDENTITY_VERSION:
-        module.fail_json(msg="kubernetes_version %s is too old for workload identity (needs %d.%d or newer)"
-                         % ((p["kubernetes_version"],) + MIN_WORKLOAD_IDENTITY_VERSION))
+        raise ModuleError("kubernetes_version %s is too old for workload identity (needs %d.%d or newer)"
+                          % ((p["kubernetes_version"],) + MIN_WORKLOAD_IDENTITY_VERSION))
     if p["blob_driver"] == "managed":
-        module.warn("blob_driver=managed: the AKS-managed blob CSI driver cannot mount blobs with a workload identity "
-                    "token; keyless mounts need the open-source driver (blob_driver=oss)")
+        return ["blob_driver=managed: the AKS-managed blob CSI driver cannot mount blobs with a workload identity "
+                "token; keyless mounts need the open-source driver (blob_driver=oss)"]
+    return []
 
 
-def check_existing(module, cluster, current, want):
-    """Refuse what Azure would refuse, before any write."""
-    p = module.params
+# ---- read: a busy cluster is waited for --------------------------------------------------------------------------
+def provisioning_state(cluster):
+    return ((cluster or {}).get("properties") or {}).get("provisioningState")
+
+
+def settled(read, cluster, p, sleep=time.sleep, clock=time.monotonic):
+    """The cluster once no other operation runs on it (polled, bounded by wait_timeout)."""
+    if provisioning_state(cluster) not in BUSY_STATES:
+        return cluster
+    return wait_until(read, lambda c: provisioning_state(c) not in BUSY_STATES, p["wait_timeout"], POLL_SECONDS,
+                      lambda c: "cluster %s is still %s after %ss; re-run when its current operation has finished"
+                                % (p["name"], provisioning_state(c), p["wait_timeout"]),
+                      sleep=sleep, clock=clock, first=cluster)
+
+
+# ---- plan (pure) ---------------------------------------------------------------------------------------------------
+def plan(p, cluster):
+    """What to do with the cluster as read: {action (create/update/delete/None), body, before, after, changes}.
+    Raises ModuleError, before any write, for what must not or cannot be done."""
     name = p["name"]
-    version = version_tuple(summary(cluster)["kubernetes_version"])
-    if want["workload_identity"] and version and version < MIN_WORKLOAD_IDENTITY_VERSION:
-        module.fail_json(msg="cluster %s runs Kubernetes %s, too old for workload identity (needs %d.%d or newer); "
-                             "upgrade the cluster first" % ((name, summary(cluster)["kubernetes_version"])
-                                                            + MIN_WORKLOAD_IDENTITY_VERSION))
+    if p["state"] == "absent":
+        if cluster and not p["force"]:
+            raise ModuleError("refusing to delete cluster %s without force: true (it deletes every workload on it)"
+                              % name)
+        return dict(action="delete" if cluster else None, before=features(cluster) if cluster else None,
+                    after=None, changes=["deleted"] if cluster else [])
+    if cluster is None:
+        if not p["create"]:
+            raise ModuleError("cluster %s was not found in resource group %s; set create: true to create a minimal "
+                              "cluster, or check the names" % (name, p["resource_group"]))
+        if not p["location"]:
+            raise ModuleError("location is required to create cluster %s" % name)
+        body = create_body(p)
+        return dict(action="create", body=body, before=None, after=features(body), changes=["created"])
+    if provisioning_state(cluster) == "Failed" and not p["reconcile_failed"]:
+        raise ModuleError("cluster %s is in provisioning state Failed; look at its activity log, then re-run with "
+                          "reconcile_failed: true to let this task update it (AKS reconciles on update)" % name)
+    before = features(cluster)
+    after = wanted_features(p, before)
+    check_existing(p, cluster, before, after)
+    changes = [k for k in after if after[k] != before[k]]
+    return dict(action="update" if changes else None, body=update_body(cluster, after) if changes else None,
+                before=before, after=after, changes=changes)
+
+
+def check_existing(p, cluster, current, want):
+    """Refuse what Azure would refuse, before any write."""
+    name = p["name"]
+    version = summary(cluster)["kubernetes_version"]
+    if want["workload_identity"] and version_tuple(version) and version_tuple(version) < MIN_WORKLOAD_IDENTITY_VERSION:
+        raise ModuleError("cluster %s runs Kubernetes %s, too old for workload identity (needs %d.%d or newer); "
+                          "upgrade the cluster first" % ((name, version) + MIN_WORKLOAD_IDENTITY_VERSION))
     if current["oidc_issuer"] and not want["oidc_issuer"]:
-        module.fail_json(msg="cluster %s has the OIDC issuer enabled and Azure cannot disable it; set oidc_issuer: "
-                             "true" % name)
+        raise ModuleError("cluster %s has the OIDC issuer enabled and Azure cannot disable it; set oidc_issuer: true"
+                          % name)
     if p["location"] and normalize_location(p["location"]) != normalize_location(cluster.get("location")):
-        module.fail_json(msg="cluster %s is in %s, not %s" % (name, cluster.get("location"), p["location"]))
+        raise ModuleError("cluster %s is in %s, not %s" % (name, cluster.get("location"), p["location"]))
 
 
-def wait_until_settled(module, clusters, cluster):
-    """A cluster busy with another operation is polled (bounded) until it settles."""
-    p = module.params
-    deadline = time.monotonic() + p["wait_timeout"]
-    state = (cluster.get("properties") or {}).get("provisioningState")
-    while state in BUSY_STATES:
-        if time.monotonic() + POLL_SECONDS > deadline:
-            module.fail_json(msg="cluster %s is still %s after %ss; re-run when its current operation has finished"
-                                 % (p["name"], state, p["wait_timeout"]))
-        time.sleep(POLL_SECONDS)
-        cluster = as_rest(module.call("read cluster %s" % p["name"], clusters.get, p["resource_group"], p["name"]))
-        state = (cluster.get("properties") or {}).get("provisioningState")
-    if state == "Failed" and not p["reconcile_failed"]:
-        module.fail_json(msg="cluster %s is in provisioning state Failed; look at its activity log, then re-run with "
-                             "reconcile_failed: true to let this task update it (AKS reconciles on update)" % p["name"])
-    return cluster
+# ---- apply ---------------------------------------------------------------------------------------------------------
+def apply(module, clusters, planned, cluster):
+    """Make the planned write (none in check mode); returns the cluster after it (None once deleted, or while still
+    to be created in check mode)."""
+    p, action = module.params, planned["action"]
+    rg, name = p["resource_group"], p["name"]
+    if action is None or module.check_mode:
+        return None if action == "delete" else cluster
+    if action == "delete":
+        module.wait("delete cluster %s" % name, module.write("delete cluster %s" % name, clusters.begin_delete,
+                                                             rg, name), timeout=p["wait_timeout"])
+        return None
+    verb = "create" if action == "create" else "update"
+    poller = module.write("%s cluster %s" % (verb, name), clusters.begin_create_or_update, rg, name, planned["body"])
+    return as_rest(module.wait("%s cluster %s" % (verb, name), poller, timeout=p["wait_timeout"]))
 
 
 def kubeconfig_marker(cluster):
@@ -357,7 +403,7 @@ def write_kubeconfig(module, clusters, cluster, path):
                                  clusters.list_cluster_user_credentials, p["resource_group"], p["name"]))
     kubeconfigs = (result or {}).get("kubeconfigs") or []
     if not kubeconfigs:
-        module.fail_json(msg="cluster %s returned no user kubeconfig" % p["name"])
+        raise ModuleError("cluster %s returned no user kubeconfig" % p["name"])
     content = marker + base64.b64decode(kubeconfigs[0]["value"])
     try:
         with open(path, "rb") as existing:
@@ -375,6 +421,40 @@ def write_kubeconfig(module, clusters, cluster, path):
         # os.replace keeps the 0600 of the temporary file (atomic_move would apply the umask to a new file).
         os.replace(tmp, path)
     return True
+
+
+def result_of(p, planned, cluster):
+    """The returned values: the cluster as it is after the task (or, in check mode, as it would be)."""
+    if planned["action"] == "delete" or p["state"] == "absent":
+        return summary(None)
+    result = summary(cluster)
+    if cluster is None:  # check mode, cluster to be created
+        result.update(workload_identity_enabled=planned["after"]["workload_identity"],
+                      managed_blob_driver_enabled=planned["after"]["managed_blob_driver"])
+    return result
+
+
+def run(module):
+    """normalize -> read (wait while busy) -> plan -> apply -> kubeconfig."""
+    p = module.params
+    for warning in validate(p):
+        module.warn(warning)
+    clusters = module.client("containerservice").managed_clusters
+
+    def read():
+        return as_rest(module.get_or_none("read cluster %s" % p["name"], clusters.get, p["resource_group"],
+                                          p["name"]))
+    cluster = read()
+    if cluster is not None and p["state"] == "present":
+        cluster = settled(read, cluster, p)
+    planned = plan(p, cluster)
+    cluster = apply(module, clusters, planned, cluster)
+    result, changes = result_of(p, planned, cluster), list(planned["changes"])
+    if p["kubeconfig_path"] and p["state"] == "present":
+        result["kubeconfig_path"] = p["kubeconfig_path"]
+        if cluster is not None and write_kubeconfig(module, clusters, cluster, p["kubeconfig_path"]):
+            changes.append("kubeconfig")
+    return dict(result, changed=bool(changes), changes=changes, diff=diff(planned["before"], planned["after"]))
 
 
 def main():
@@ -401,54 +481,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    validate(module)
-    rg, name = p["resource_group"], p["name"]
-    clusters = module.client("containerservice").managed_clusters
-    cluster = as_rest(module.get_or_none("read cluster %s" % name, clusters.get, rg, name))
-
-    if p["state"] == "absent":
-        if cluster and not p["force"]:
-            module.fail_json(msg="refusing to delete cluster %s without force: true (it deletes every workload on "
-                                 "it)" % name)
-        if cluster and not module.check_mode:
-            module.wait("delete cluster %s" % name, module.call("delete cluster %s" % name, clusters.begin_delete,
-                                                                rg, name), timeout=p["wait_timeout"])
-        module.exit_json(changed=cluster is not None, changes=["deleted"] if cluster else [],
-                         diff=diff(features(cluster) if cluster else None, None), **summary(None))
-
-    if cluster is None:
-        if not p["create"]:
-            module.fail_json(msg="cluster %s was not found in resource group %s; set create: true to create a minimal "
-                                 "cluster, or check the names" % (name, rg))
-        if not p["location"]:
-            module.fail_json(msg="location is required to create cluster %s" % name)
-        body = create_body(p)
-        before, after, changes = None, features(body), ["created"]
-        if not module.check_mode:
-            cluster = as_rest(module.wait("create cluster %s" % name, module.call(
-                "create cluster %s" % name, clusters.begin_create_or_update, rg, name, body),
-                timeout=p["wait_timeout"]))
-    else:
-        cluster = wait_until_settled(module, clusters, cluster)
-        before = features(cluster)
-        after = wanted_features(p, before)
-        check_existing(module, cluster, before, after)
-        changes = [k for k in after if after[k] != before[k]]
-        if changes and not module.check_mode:
-            cluster = as_rest(module.wait("update cluster %s" % name, module.call(
-                "update cluster %s" % name, clusters.begin_create_or_update, rg, name, update_body(cluster, after)),
-                timeout=p["wait_timeout"]))
-
-    result = summary(cluster)
-    if cluster is None:  # check mode, cluster to be created
-        result.update(workload_identity_enabled=after["workload_identity"],
-                      managed_blob_driver_enabled=after["managed_blob_driver"])
-    if p["kubeconfig_path"]:
-        result["kubeconfig_path"] = p["kubeconfig_path"]
-        if cluster is not None and write_kubeconfig(module, clusters, cluster, p["kubeconfig_path"]):
-            changes.append("kubeconfig")
-    module.exit_json(changed=bool(changes), changes=changes, diff=diff(before, after), **result)
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

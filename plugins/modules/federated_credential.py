@@ -337,8 +337,9 @@ identities:
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import format_failure
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
@@ -355,14 +356,14 @@ CREDENTIAL_KEYS = ("name", "issuer", "subject", "namespace", "service_account", 
 SINGLE_IDENTITY_OPTIONS = ("identity_name", "name", "issuer", "subject", "namespace", "service_account", "credentials")
 
 
-class InvalidCredential(Exception):
-    pass
+class InvalidCredential(ModuleError):
+    """A credential that cannot be converged as asked; nothing has been written."""
 
 
 def validate(item, index):
     """Return the desired credential {name, issuer, subject, audiences, state} or raise InvalidCredential."""
-    where = "credentials[%d]" % index if index is not None else "the credential"
     name = item.get("name")
+    where = bulk.label("credentials", index, name) if index is not None else "the credential"
     if not name or not NAME.match(name):
         raise InvalidCredential("%s: name '%s' is invalid; use 3-120 letters, digits, hyphens or underscores, "
                                 "starting with a letter or digit" % (where, name))
@@ -371,33 +372,38 @@ def validate(item, index):
     issuer = item.get("issuer")
     parts = urlsplit(issuer or "")
     if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
-        raise InvalidCredential("%s (%s): issuer '%s' must be an https URL without query or fragment, exactly as the "
-                                "cluster reports it" % (where, name, issuer))
+        raise InvalidCredential("%s: issuer '%s' must be an https URL without query or fragment, exactly as the "
+                                "cluster reports it" % (where, issuer))
+    if len(issuer) > 600:
+        raise InvalidCredential("%s: issuer must be at most 600 characters" % where)
+    subject = desired_subject(item, where)
+    audiences = sorted(set(item.get("audiences") or []))
+    if not audiences or not all(isinstance(a, str) and a.strip() for a in audiences):
+        raise InvalidCredential("%s: audiences must be a non-empty list of strings" % where)
+    if len(audiences) > 1:
+        raise InvalidCredential("%s: audiences %s: Azure allows exactly one audience per federated credential "
+                                "(api://AzureADTokenExchange for workload identity)" % (where, audiences))
+    return dict(name=name, issuer=issuer, subject=subject, audiences=audiences, state="present")
+
+
+def desired_subject(item, where):
+    """The subject: given, or built from namespace and service_account; checked either way."""
     subject = item.get("subject")
     namespace, account = item.get("namespace"), item.get("service_account")
     if subject and (namespace or account):
-        raise InvalidCredential("%s (%s): give either subject or namespace + service_account, not both"
-                                % (where, name))
+        raise InvalidCredential("%s: give either subject or namespace + service_account, not both" % where)
     if not subject:
         if not (namespace and account):
-            raise InvalidCredential("%s (%s): subject, or namespace and service_account, is required" % (where, name))
+            raise InvalidCredential("%s: subject, or namespace and service_account, is required" % where)
         subject = SA_PREFIX + namespace + ":" + account
     if subject.startswith(SA_PREFIX):
         fields = subject[len(SA_PREFIX):].split(":")
         if len(fields) != 2 or not DNS_LABEL.match(fields[0]) or not DNS_SUBDOMAIN.match(fields[1]):
-            raise InvalidCredential("%s (%s): subject '%s' is not system:serviceaccount:<namespace>:<service account> "
-                                    "with valid Kubernetes names" % (where, name, subject))
+            raise InvalidCredential("%s: subject '%s' is not system:serviceaccount:<namespace>:<service account> "
+                                    "with valid Kubernetes names" % (where, subject))
     elif len(subject) > 600 or not subject.strip():
-        raise InvalidCredential("%s (%s): subject must be 1-600 characters" % (where, name))
-    if len(issuer) > 600:
-        raise InvalidCredential("%s (%s): issuer must be at most 600 characters" % (where, name))
-    audiences = sorted(set(item.get("audiences") or []))
-    if not audiences or not all(isinstance(a, str) and a.strip() for a in audiences):
-        raise InvalidCredential("%s (%s): audiences must be a non-empty list of strings" % (where, name))
-    if len(audiences) > 1:
-        raise InvalidCredential("%s (%s): audiences %s: Azure allows exactly one audience per federated credential "
-                                "(api://AzureADTokenExchange for workload identity)" % (where, name, audiences))
-    return dict(name=name, issuer=issuer, subject=subject, audiences=audiences, state="present")
+        raise InvalidCredential("%s: subject must be 1-600 characters" % where)
+    return subject
 
 
 def view(credential):
@@ -437,41 +443,40 @@ def desired_from(p):
     return desired
 
 
-def identity_label(resource_group, identity_name):
-    """How an identity is named in bulk messages and in the bulk diff."""
-    return "%s/%s" % (resource_group, identity_name)
+IDENTITY_KEYS = ("resource_group", "identity_name", "credentials", "exclusive")
+
+
+def identity_key(options):
+    return bulk.resource_key(dict(resource_group=options["resource_group"], name=options["identity_name"]))
 
 
 def bulk_targets(p):
-    """Validate every item of ``identities`` (no Azure call) and return one target per identity.
-
-    A target is {resource_group, identity_name, desired, exclusive, where}; ``where`` names the item in messages.
-    Raises InvalidCredential naming the item and its identity.
-    """
-    targets, seen = [], {}
-    for index, item in enumerate(p["identities"]):
-        identity = item["identity_name"]
-        rg = item.get("resource_group") or p.get("resource_group")
-        if not rg:
-            raise InvalidCredential("identities[%d] (%s): resource_group is required, in the item or at the top level"
-                                    % (index, identity))
-        where = "identities[%d] (%s)" % (index, identity_label(rg, identity))
-        key = (rg.lower(), identity.lower())  # ARM names are case-insensitive
-        if key in seen:
-            raise InvalidCredential("%s: the identity is already listed as identities[%d]; list each identity once, "
-                                    "with all of its credentials" % (where, seen[key]))
-        seen[key] = index
-        if item.get("credentials") is None:
-            raise InvalidCredential("%s: credentials is required (an empty list, with exclusive: true, removes every "
-                                    "credential of the identity)" % where)
-        exclusive = p["exclusive"] if item.get("exclusive") is None else item["exclusive"]
+    """Validate every item of ``identities`` (no Azure call) and return one bulk.Item per identity, whose options are
+    {resource_group, identity_name, desired, exclusive}. Raises InvalidCredential naming the item and its identity."""
+    targets = bulk.items_from_params(p, "identities", IDENTITY_KEYS, key_of=identity_key)
+    for target in targets:
+        if not target["resource_group"]:
+            raise InvalidCredential("resource_group is required, in the item or at the top level").labelled(
+                target.label)
+    for target, earlier in bulk.duplicates(targets, lambda t: t.key.lower()):  # ARM names are case-insensitive
+        raise InvalidCredential("the identity is already listed as identities[%d]; list each identity once, with all "
+                                "of its credentials" % earlier.index).labelled(target.label)
+    for target in targets:
+        if target["credentials"] is None:
+            raise InvalidCredential("credentials is required (an empty list, with exclusive: true, removes every "
+                                    "credential of the identity)").labelled(target.label)
         try:
-            desired = desired_from(dict(credentials=item["credentials"], exclusive=exclusive, state=p["state"]))
+            target.options["desired"] = desired_from(dict(target.options, state=p["state"]))
         except InvalidCredential as exc:
-            raise InvalidCredential("%s: %s" % (where, exc)) from None
-        targets.append(dict(resource_group=rg, identity_name=identity, desired=desired, exclusive=exclusive,
-                            where=where))
+            raise exc.labelled(target.label)
     return targets
+
+
+def single_target(p):
+    """The one target of the single-identity forms (a single credential or a credentials list)."""
+    options = dict(resource_group=p["resource_group"], identity_name=p["identity_name"], desired=desired_from(p),
+                   exclusive=p["exclusive"])
+    return bulk.Item(options, key=identity_key(options))
 
 
 def plan(desired, existing, exclusive):
@@ -536,107 +541,90 @@ def outcome(planned, final):
                 changed=bool(planned["creates"] or planned["updates"] or planned["deletes"]))
 
 
+def plan_identity(module, fics, target):
+    """Read one identity's credentials (one list call) and plan its changes; raise, naming it, if that is not
+    possible. Returns {existing, creates, updates, deletes, final, warnings}."""
+    rg, identity = target["resource_group"], target["identity_name"]
+    action = "list federated credentials of identity " + identity
+    existing = module.get_or_none(action, lambda: [view(c) for c in fics.list(rg, identity)])
+    if existing is None:
+        raise ModuleError("managed identity %s was not found in resource group %s; create it first with "
+                          "keyless.aks_storage.managed_identity" % (identity, rg))
+    creates, updates, deletes, final = plan(target["desired"], existing, target["exclusive"])
+    prefix = target.label + ": " if target.label else ""
+    return dict(existing=existing, creates=creates, updates=updates, deletes=deletes, final=final,
+                warnings=[prefix + w for w in issuer_warnings(final)])
+
+
+def write_steps(target, planned):
+    """One identity's writes as bulk items, in the order they are made: deletes first (they free the 20-credential
+    limit and issuer+subject pairs), then creates and updates, each labelled as the task listed it."""
+    index = {d["name"]: i for i, d in enumerate(target["desired"])}
+    steps = []
+    for credential, write in ([(c, "delete") for c in planned["deletes"]]
+                              + [(d, "write") for d in planned["creates"] + planned["updates"]]):
+        name = credential["name"]
+        where = bulk.label("credentials", index[name], name) if name in index else "unlisted (%s)" % name
+        steps.append((bulk.Item(credential, where, name), write))
+    return steps
+
+
+def write_credential(module, fics, target, credential, write):
+    """Make one write (Azure's concurrent-write rejection retried, bounded); returns the step's result."""
+    rg, identity, name = target["resource_group"], target["identity_name"], credential["name"]
+    timeout = module.params["write_retry_timeout"]
+    if write == "delete":
+        module.write("delete federated credential %s" % name, retry_on_codes,
+                     lambda: fics.delete(rg, identity, name), {CONCURRENT_WRITE}, timeout)
+        return dict(changed=True, credential=None)
+    body = {"properties": {"issuer": credential["issuer"], "subject": credential["subject"],
+                           "audiences": credential["audiences"]}}
+    made = module.write("write federated credential %s" % name, retry_on_codes,
+                        lambda: fics.create_or_update(rg, identity, name, body), {CONCURRENT_WRITE}, timeout)
+    return dict(changed=True, credential=view(made))
+
+
+def apply_identity(module, fics, target, planned, labelled_steps):
+    """Make one identity's planned writes, one at a time (never in check mode); returns its outcome. With
+    ``labelled_steps`` each write is a bulk item of its own (the single-identity form)."""
+    if module.check_mode:
+        return outcome(planned, planned["final"])
+    steps = write_steps(target, planned)
+    items = [item if labelled_steps else bulk.Item(item.options, None, item.key) for item, _write in steps]
+    results = bulk.apply_all(module, items, [write for _item, write in steps],
+                             lambda item, write: write_credential(module, fics, target, item.options, write))
+    written = {r["credential"]["name"]: r["credential"] for r in results if r["credential"]}
+    return outcome(planned, [written.get(c["name"], c) for c in planned["final"]])
+
+
 def bulk_diff(results, befores):
     """The bulk form's diff: each identity's credentials before and after, keyed by "<resource group>/<identity>"."""
-    labels = [identity_label(r["resource_group"], r["identity_name"]) for r in results]
-    return diff(dict(zip(labels, befores)), {label: r["credentials"] for label, r in zip(labels, results)})
-
-
-def plan_identity(module, fics, target):
-    """Read one identity's credentials (one list call) and plan its changes; fail, naming it, if that is not possible.
-
-    Returns {resource_group, identity_name, existing, creates, updates, deletes, final, warnings}.
-    """
-    rg, identity, where = target["resource_group"], target["identity_name"], target.get("where")
-    prefix = where + ": " if where else ""
-
-    def list_existing():
-        return [view(c) for c in fics.list(rg, identity)]
-
-    action = "list federated credentials of " + (where or "identity " + identity)
-    existing = module.get_or_none(action, list_existing)
-    if existing is None:
-        module.fail_json(msg="%smanaged identity %s was not found in resource group %s; create it first with "
-                             "keyless.aks_storage.managed_identity" % (prefix, identity, rg))
-    try:
-        creates, updates, deletes, final = plan(target["desired"], existing, target["exclusive"])
-    except InvalidCredential as exc:
-        module.fail_json(msg=prefix + str(exc))
-    return dict(resource_group=rg, identity_name=identity, existing=existing, creates=creates, updates=updates,
-                deletes=deletes, final=final, warnings=[prefix + w for w in issuer_warnings(final)])
-
-
-def apply_plan(module, fics, planned, where=None, on_failure=None):
-    """Make one identity's planned writes, one at a time, and return its credentials as written.
-
-    Azure's concurrent-write rejection is retried, bounded by write_retry_timeout. A failed write fails the module;
-    ``on_failure(writes_made)`` may add fields (such as what was already done) to that failure.
-    """
-    rg, identity = planned["resource_group"], planned["identity_name"]
-    suffix = " on " + where if where else ""
-    timeout = module.params["write_retry_timeout"]
-    writes = []
-
-    def write(action, fn, *args):
-        try:
-            result = retry_on_codes(lambda: fn(*args), {CONCURRENT_WRITE}, timeout)
-        except Exception as exc:  # pylint: disable=broad-except
-            msg, fields = format_failure(action + suffix, exc)
-            fields.update(on_failure(len(writes)) if on_failure else {})
-            module.fail_json(msg=msg, **fields)
-        writes.append(action)
-        return result
-
-    written = {}
-    for c in planned["deletes"]:
-        write("delete federated credential %s" % c["name"], fics.delete, rg, identity, c["name"])
-    for d in planned["creates"] + planned["updates"]:
-        body = {"properties": {"issuer": d["issuer"], "subject": d["subject"], "audiences": d["audiences"]}}
-        written[d["name"]] = view(write("write federated credential %s" % d["name"], fics.create_or_update, rg,
-                                        identity, d["name"], body))
-    return [written.get(c["name"], c) for c in planned["final"]]
-
-
-def single_target(p):
-    """The one target of the single-identity forms (a single credential or a credentials list)."""
-    return dict(resource_group=p["resource_group"], identity_name=p["identity_name"], desired=desired_from(p),
-                exclusive=p["exclusive"], where=None)
+    keys = [identity_key(r) for r in results]
+    return diff(dict(zip(keys, befores)), {key: r["credentials"] for key, r in zip(keys, results)})
 
 
 def run(module):
     """Validate every target, read and plan every identity, then write identity after identity (or not, in check
-    mode), and exit with the single form's or the bulk form's result."""
-    bulk = module.params["identities"] is not None
-    try:
-        targets = bulk_targets(module.params) if bulk else [single_target(module.params)]
-    except InvalidCredential as exc:
-        module.fail_json(msg=str(exc))
+    mode); returns the single form's or the bulk form's result."""
+    bulk_form = module.params["identities"] is not None
+    targets = bulk_targets(module.params) if bulk_form else [single_target(module.params)]
     fics = module.client("msi").federated_identity_credentials
-    plans = [plan_identity(module, fics, target) for target in targets]
+    plans = bulk.plan_all(targets, lambda target: plan_identity(module, fics, target))
     for warning in [w for planned in plans for w in planned["warnings"]]:
         module.warn(warning)
-
-    results = []
-
-    def progress(writes_made):
-        # Added to a failed write in the bulk form: what the earlier identities and this one already changed.
-        return dict(changed=bool(writes_made) or any(r["changed"] for r in results), identities=results)
-
-    for target, planned in zip(targets, plans):
-        if module.check_mode:
-            final = planned["final"]
-        else:
-            final = apply_plan(module, fics, planned, target["where"], progress if bulk else None)
-        results.append(dict(resource_group=planned["resource_group"], identity_name=planned["identity_name"],
-                            **outcome(planned, final)))
-
-    if bulk:
-        module.exit_json(changed=any(r["changed"] for r in results), identities=results,
-                         diff=bulk_diff(results, [planned["existing"] for planned in plans]))
-    single = results[0]
-    module.exit_json(changed=single["changed"], credentials=single["credentials"], created=single["created"],
-                     updated=single["updated"], deleted=single["deleted"],
-                     diff=diff({"credentials": plans[0]["existing"]}, {"credentials": single["credentials"]}))
+    if not bulk_form:
+        # One identity: each of its writes is an item (labelled as the credentials list names it).
+        single = apply_identity(module, fics, targets[0], plans[0], module.params["credentials"] is not None)
+        return dict(changed=single["changed"], credentials=single["credentials"], created=single["created"],
+                    updated=single["updated"], deleted=single["deleted"],
+                    diff=diff({"credentials": plans[0]["existing"]}, {"credentials": single["credentials"]}))
+    results = bulk.apply_all(
+        module, targets, plans,
+        lambda target, planned: dict(resource_group=target["resource_group"], identity_name=target["identity_name"],
+                                     **apply_identity(module, fics, target, planned, False)),
+        "identities")
+    return dict(changed=any(r["changed"] for r in results), identities=results,
+                diff=bulk_diff(results, [planned["existing"] for planned in plans]))
 
 
 def credential_spec():
@@ -678,7 +666,7 @@ def main():
         required_by={"identity_name": "resource_group"},
         supports_check_mode=True,
     )
-    run(module)
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ description:
     refused; a container found with public access is made private.
   - Azure Files has no keyless path for AKS volumes (file shares need shared key access), so this module manages
     blob containers only.
+  - O(state=absent) deletes the account with all its data.
   - 'One task can manage many accounts with O(accounts) (the bulk form) instead of O(name): one module run, one
     token, one client. Each item takes the per-account options of the single form; an option an item does not set
     takes the top-level value (for example O(resource_group), O(location), O(tags), O(sku) or O(containers)), and
@@ -97,13 +98,6 @@ options:
         type: list
         elements: str
         default: []
-  tags:
-    description: Tags of the account. Unmanaged when omitted.
-    type: dict
-  append_tags:
-    description: When V(true), tags not in O(tags) are kept; when V(false) they are removed.
-    type: bool
-    default: true
   containers:
     description:
       - Blob containers of the account, each a name or a dict with C(name), optional C(metadata) (a dict of strings)
@@ -117,11 +111,6 @@ options:
     description:
       - Days deleted blobs are kept (1-365); V(0) turns blob soft delete off. Unmanaged when omitted.
     type: int
-  state:
-    description: Whether the account should exist. V(absent) deletes it with all its data.
-    type: str
-    choices: [present, absent]
-    default: present
   accounts:
     description:
       - Many accounts in one task (the bulk form), converged in list order. Mutually exclusive with O(name).
@@ -206,6 +195,8 @@ options:
         choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
+  - keyless.aks_storage.tags
+  - keyless.aks_storage.state
 attributes:
   check_mode:
     support: full
@@ -373,8 +364,9 @@ accounts:
 import copy
 import re
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils.bulk import item_options
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     deep_merge, diff, differences, merge_tags, normalize_location)
 
@@ -499,34 +491,34 @@ def returned_account(account, view):
                 provisioning_state=props.get("provisioningState"))
 
 
-def desired_containers(module, containers):
+def desired_containers(containers):
     """Validate the containers option before any request; return a list of {name, metadata, state}."""
     result, seen = [], set()
     for index, item in enumerate(containers):
         spec = {"name": item} if isinstance(item, str) else item
         where = "containers[%d]" % index
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            module.fail_json(msg="%s must be a container name or a dict with a name" % where)
+            raise ModuleError("%s must be a container name or a dict with a name" % where)
         unknown = set(spec) - {"name", "metadata", "state", "public_access"}
         if unknown:
-            module.fail_json(msg="%s: unknown keys %s (allowed: name, metadata, state)" % (where, sorted(unknown)))
+            raise ModuleError("%s: unknown keys %s (allowed: name, metadata, state)" % (where, sorted(unknown)))
         name = spec["name"]
         if not CONTAINER_NAME.match(name):
-            module.fail_json(msg="%s: container name '%s' is invalid; use 3-63 lowercase letters, digits and single "
-                                 "hyphens, starting and ending with a letter or digit" % (where, name))
+            raise ModuleError("%s: container name '%s' is invalid; use 3-63 lowercase letters, digits and single "
+                              "hyphens, starting and ending with a letter or digit" % (where, name))
         if str(spec.get("public_access", "None")) not in ("None", "none"):
-            module.fail_json(msg="%s: container %s asks for public access '%s'; a keyless account never serves "
-                                 "anonymous reads (allowBlobPublicAccess is always false)"
-                                 % (where, name, spec["public_access"]))
+            raise ModuleError("%s: container %s asks for public access '%s'; a keyless account never serves "
+                              "anonymous reads (allowBlobPublicAccess is always false)"
+                              % (where, name, spec["public_access"]))
         metadata = spec.get("metadata")
         if metadata is not None and (not isinstance(metadata, dict)
                                      or not all(isinstance(v, str) for v in metadata.values())):
-            module.fail_json(msg="%s: metadata of container %s must be a dict of strings" % (where, name))
+            raise ModuleError("%s: metadata of container %s must be a dict of strings" % (where, name))
         state = spec.get("state", "present")
         if state not in ("present", "absent"):
-            module.fail_json(msg="%s: state must be present or absent" % where)
+            raise ModuleError("%s: state must be present or absent" % where)
         if name in seen:
-            module.fail_json(msg="%s: container %s is listed more than once" % (where, name))
+            raise ModuleError("%s: container %s is listed more than once" % (where, name))
         seen.add(name)
         result.append(dict(name=name, metadata=metadata, state=state))
     return result
@@ -538,24 +530,24 @@ def container_view(container):
                 public_access=props.get("publicAccess") or "None")
 
 
-def validate(module, p):
+def validate(p, warn):
     """Check one account's options before any request; return its desired containers."""
     if not p["resource_group"]:
-        module.fail_json(msg="resource_group is required for storage account %s (set it on the account or at the "
-                             "top level)" % p["name"])
+        raise ModuleError("resource_group is required for storage account %s (set it on the account or at the top "
+                          "level)" % p["name"])
     if not ACCOUNT_NAME.match(p["name"]):
-        module.fail_json(msg="name '%s' is not a valid storage account name: use 3-24 lowercase letters and digits"
-                             % p["name"])
+        raise ModuleError("name '%s' is not a valid storage account name: use 3-24 lowercase letters and digits"
+                          % p["name"])
     days = p["blob_soft_delete_days"]
     if days is not None and not 0 <= days <= 365:
-        module.fail_json(msg="blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
+        raise ModuleError("blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
     acls = p["network_acls"]
     if acls and acls["default_action"] == "Allow" and (acls["ip_rules"] or acls["virtual_network_rules"]):
-        module.warn(module.named("network_acls has rules but default_action Allow, so the rules restrict nothing"))
-    return desired_containers(module, p["containers"])
+        warn("network_acls has rules but default_action Allow, so the rules restrict nothing")
+    return desired_containers(p["containers"])
 
 
-def plan_account(module, p, current):
+def plan_account(p, current):
     """Decide the account write (no request): dict(write=None|create|update|delete, body, view, changes).
 
     Fails, before any write, when the account cannot be converged (no location to create it, another location or
@@ -569,17 +561,17 @@ def plan_account(module, p, current):
     location = normalize_location(p["location"])
     if current is None:
         if not location:
-            module.fail_json(msg="location is required to create storage account %s" % name)
+            raise ModuleError("location is required to create storage account %s" % name)
         body = {"location": location, "sku": {"name": p["sku"]}, "kind": p["kind"], "tags": dict(p["tags"] or {}),
                 "properties": {k: v for k, v in settings.items() if v is not None}}
         return dict(write="create", body=body, view=account_view(body), changes=["created"])
 
     view = account_view(current)
     if location and location != view["location"]:
-        module.fail_json(msg="storage account %s is in %s and cannot move to %s" % (name, view["location"], location))
+        raise ModuleError("storage account %s is in %s and cannot move to %s" % (name, view["location"], location))
     if p["kind"] != view["kind"]:
-        module.fail_json(msg="storage account %s is of kind %s; its kind cannot change to %s (create a new account)"
-                             % (name, view["kind"], p["kind"]))
+        raise ModuleError("storage account %s is of kind %s; its kind cannot change to %s (create a new account)"
+                          % (name, view["kind"], p["kind"]))
     desired_view = {"sku": p["sku"], "properties": dict(settings, networkAcls=acls_view(settings.get("networkAcls")))}
     changes = differences(desired_view, view)
     tags, tags_changed = merge_tags(view["tags"], p["tags"], p["append_tags"])
@@ -608,15 +600,15 @@ def write_account(module, accounts, p, current, plan):
     if module.check_mode:
         return (None if plan["write"] in ("create", "delete") else current), plan["view"]
     if plan["write"] == "delete":
-        module.call("delete storage account %s" % name, accounts.delete, rg, name)
+        module.write("delete storage account %s" % name, accounts.delete, rg, name)
         return None, None
     if plan["write"] == "create":
         created = module.wait("create storage account %s" % name,
-                              module.call("create storage account %s" % name, accounts.begin_create, rg, name,
-                                          plan["body"]))
+                              module.write("create storage account %s" % name, accounts.begin_create, rg, name,
+                                           plan["body"]))
         created = as_rest(created)
         return created, account_view(created)
-    updated = as_rest(module.call("update storage account %s" % name, accounts.update, rg, name, plan["body"]))
+    updated = as_rest(module.write("update storage account %s" % name, accounts.update, rg, name, plan["body"]))
     return updated, account_view(updated)
 
 
@@ -635,8 +627,8 @@ def converge_soft_delete(module, blob_services, p, exists):
         if have["enabled"]:
             have["days"] = policy.get("days")
     if have != want and not module.check_mode:
-        module.call("set blob soft delete of %s" % p["name"], blob_services.set_service_properties,
-                    p["resource_group"], p["name"], {"properties": {"deleteRetentionPolicy": want}})
+        module.write("set blob soft delete of %s" % p["name"], blob_services.set_service_properties,
+                     p["resource_group"], p["name"], {"properties": {"deleteRetentionPolicy": want}})
     return have, want
 
 
@@ -656,7 +648,7 @@ def converge_containers(module, containers_api, p, desired, exists):
             if have:
                 changed.append(want["name"])
                 if not module.check_mode:
-                    module.call("delete container %s" % want["name"], containers_api.delete, rg, account, want["name"])
+                    module.write("delete container %s" % want["name"], containers_api.delete, rg, account, want["name"])
             continue
         target = dict(name=want["name"], public_access="None",
                       metadata=want["metadata"] if want["metadata"] is not None else (have or {}).get("metadata", {}))
@@ -667,8 +659,8 @@ def converge_containers(module, containers_api, p, desired, exists):
         body = {"properties": {"metadata": target["metadata"], "publicAccess": "None"}}
         if not module.check_mode:
             write = containers_api.update if have else containers_api.create
-            target = container_view(as_rest(module.call("write container %s" % want["name"], write, rg, account,
-                                                        want["name"], body)))
+            target = container_view(as_rest(module.write("write container %s" % want["name"], write, rg, account,
+                                                         want["name"], body)))
         after.append(target)
     return before, after, changed
 
@@ -700,89 +692,63 @@ def converge(module, storage, target):
                 before=before, after=after)
 
 
-class StorageAccountModule(AzureModule):
-    """AzureModule whose failures, in the bulk form, name the account at hand and keep the accounts done before."""
-
-    item = None  # "accounts[1] (rg/name)" while a bulk item is validated, planned or converged
-    done = None  # bulk form: results of the accounts converged so far
-
-    def named(self, msg):
-        return "%s: %s" % (self.item, msg) if self.item else msg
-
-    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
-        if self.done:
-            kwargs.setdefault("accounts", self.done)
-            kwargs.setdefault("changed", any(r["changed"] for r in self.done))
-        super().fail_json(msg=self.named(msg), **kwargs)
+def targets_of(params):
+    """The accounts of this task (bulk.Item): the single form's one account, or the bulk form's items."""
+    return bulk.items_from_params(params, "accounts", ACCOUNT_OPTIONS)
 
 
-def targets_of(module):
-    """[{label, params}] of the accounts of this task: the single form's one account, or the bulk form's items."""
-    p = module.params
-    if p["accounts"] is None:
-        return [dict(label=None, params={key: p[key] for key in ACCOUNT_OPTIONS})]
-    targets = []
-    for index, item in enumerate(p["accounts"]):
-        params = item_options(p, item, ACCOUNT_OPTIONS)
-        where = "/".join(v for v in (params["resource_group"], params["name"]) if v)
-        targets.append(dict(label="accounts[%d] (%s)" % (index, where), params=params))
-    return targets
+def prepare(module, targets):
+    """Every account's options, before any request; then each account read and its write planned. An account that
+    cannot converge fails the task before any write."""
+    containers = bulk.plan_all(targets, lambda target: validate(target.options, labelled_warn(module, target.label)))
+    for target, earlier in bulk.duplicates(targets, lambda t: t["name"]):
+        raise ModuleError("storage account %s is listed more than once (also %s); account names are globally unique"
+                          % (target["name"], earlier.label)).labelled(target.label)
+    storage = module.client("storage")
+
+    def read_and_plan(target, wanted_containers):
+        p = target.options
+        current = as_rest(module.get_or_none("read storage account %s" % p["name"],
+                                             storage.storage_accounts.get_properties, p["resource_group"], p["name"]))
+        return dict(params=p, containers=wanted_containers, current=current, plan=plan_account(p, current))
+    return storage, bulk.plan_all(targets, read_and_plan, containers)
+
+
+def labelled_warn(module, label):
+    return lambda msg: module.warn("%s: %s" % (label, msg) if label else msg)
+
+
+def entry(result):
+    """A bulk item's returned entry."""
+    return {k: result[k] for k in ("account", "containers", "changes", "changed")}
+
+
+def run(module):
+    bulk_form = module.params["accounts"] is not None
+    targets = targets_of(module.params)
+    storage, plans = prepare(module, targets)
+    results = bulk.apply_all(module, targets, plans, lambda _t, planned: converge(module, storage, planned),
+                             "accounts" if bulk_form else None, entry=entry)
+    if bulk_form:
+        return dict(changed=any(r["changed"] for r in results), accounts=[entry(r) for r in results],
+                    diff=diff({t.key: r["before"] for t, r in zip(targets, results)},
+                              {t.key: r["after"] for t, r in zip(targets, results)}))
+    result = results[0]
+    if targets[0]["state"] == "absent":
+        return dict(changed=result["changed"], account={}, containers=[], diff=diff(result["before"], result["after"]))
+    return dict(changed=result["changed"], changes=result["changes"], account=result["account"],
+                containers=result["containers"], diff=diff(result["before"], result["after"]))
 
 
 def main():
-    module = StorageAccountModule(
+    module = AzureModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("name", "accounts")],
         required_one_of=[("name", "accounts")],
         required_by={"name": ("resource_group",)},
         supports_check_mode=True,
     )
-    bulk = module.params["accounts"] is not None
-    targets = targets_of(module)
-
-    # 1. Every account's options, before any request.
-    seen = {}
-    for target in targets:
-        module.item = target["label"]
-        target["containers"] = validate(module, target["params"])
-        name = target["params"]["name"]
-        if name in seen:
-            module.fail_json(msg="storage account %s is listed more than once (also %s); account names are globally "
-                                 "unique" % (name, seen[name]))
-        seen[name] = target["label"]
-
-    # 2. Read each account and plan its write; an account that cannot converge fails the task before any write.
-    storage = module.client("storage")
-    for target in targets:
-        module.item = target["label"]
-        p = target["params"]
-        target["current"] = as_rest(module.get_or_none("read storage account %s" % p["name"],
-                                                       storage.storage_accounts.get_properties,
-                                                       p["resource_group"], p["name"]))
-        target["plan"] = plan_account(module, p, target["current"])
-
-    # 3. Converge the accounts in order.
-    results = []
-    module.done = [] if bulk else None
-    for target in targets:
-        module.item = target["label"]
-        result = converge(module, storage, target)
-        results.append(result)
-        if bulk:
-            module.done.append({k: result[k] for k in ("account", "containers", "changes", "changed")})
-    module.item = None
-
-    if bulk:
-        keys = ["%s/%s" % (t["params"]["resource_group"], t["params"]["name"]) for t in targets]
-        module.exit_json(changed=any(r["changed"] for r in results), accounts=module.done,
-                         diff=diff({k: r["before"] for k, r in zip(keys, results)},
-                                   {k: r["after"] for k, r in zip(keys, results)}))
-    result = results[0]
-    if targets[0]["params"]["state"] == "absent":
-        module.exit_json(changed=result["changed"], account={}, containers=[],
-                         diff=diff(result["before"], result["after"]))
-    module.exit_json(changed=result["changed"], changes=result["changes"], account=result["account"],
-                     containers=result["containers"], diff=diff(result["before"], result["after"]))
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

@@ -36,20 +36,6 @@ options:
       - Azure region, for example V(westeurope). Only used when creating; defaults to the resource group's location.
       - Must match the existing identity's location when the identity already exists.
     type: str
-  tags:
-    description:
-      - Tags the identity must carry. Left unmanaged when omitted.
-    type: dict
-  append_tags:
-    description:
-      - When V(true), tags on the identity that are not in O(tags) are kept; when V(false) they are removed.
-    type: bool
-    default: true
-  state:
-    description: Whether the identity should exist.
-    type: str
-    choices: [present, absent]
-    default: present
   identities:
     description:
       - Many identities in one task. Keys an item leaves unset take the top-level option's value.
@@ -78,6 +64,8 @@ options:
         choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
+  - keyless.aks_storage.tags
+  - keyless.aks_storage.state
 attributes:
   check_mode:
     support: full
@@ -184,21 +172,15 @@ identities:
 
 import re
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.identity import absent, summary
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
-    Operations, exit_converged, items_from_params)
+    Operations, converged_result)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 ITEM_KEYS = ("resource_group", "name", "location", "tags", "append_tags", "state")
-
-
-def summary(identity, resource_group):
-    """The returned/diffed view of an SDK Identity (None when absent)."""
-    if identity is None:
-        return None
-    return dict(id=identity.id, name=identity.name, resource_group=resource_group, location=identity.location,
-                tags=dict(identity.tags or {}), client_id=identity.client_id, principal_id=identity.principal_id,
-                tenant_id=identity.tenant_id)
 
 
 class IdentityOperations(Operations):
@@ -222,36 +204,38 @@ class IdentityOperations(Operations):
         return self.group_locations[rg]
 
     def create(self, item, location, tags):
-        return summary(self.module.call("create identity %s" % item["name"], self.api.create_or_update,
-                                        item["resource_group"], item["name"], {"location": location, "tags": tags}),
+        return summary(self.module.write("create identity %s" % item["name"], self.api.create_or_update,
+                                         item["resource_group"], item["name"], {"location": location, "tags": tags}),
                        item["resource_group"])
 
     def update(self, item, tags):
-        return summary(self.module.call("update tags of identity %s" % item["name"], self.api.update,
-                                        item["resource_group"], item["name"], {"tags": tags}), item["resource_group"])
+        return summary(self.module.write("update tags of identity %s" % item["name"], self.api.update,
+                                         item["resource_group"], item["name"], {"tags": tags}), item["resource_group"])
 
     def delete(self, item):
-        self.module.call("delete identity %s" % item["name"], self.api.delete, item["resource_group"], item["name"])
+        self.module.write("delete identity %s" % item["name"], self.api.delete, item["resource_group"], item["name"])
 
     def unknown(self, item):
-        return dict(id=None, name=item["name"], resource_group=item["resource_group"], client_id=None,
-                    principal_id=None, tenant_id=None)
+        return absent(item["resource_group"], item["name"])
 
 
-def validate(module, items):
+def validate(items):
     """Every item's problems, before anything is read or written."""
-    seen = set()
-    for index, item in enumerate(items):
-        where = "identities[%d]" % index if module.params["identities"] is not None else "options"
+    for item in items:
         if not item["resource_group"]:
-            module.fail_json(msg="%s: resource_group is required (set it on the item or at the top level)" % where)
+            raise ModuleError("resource_group is required (set it on the item or at the top level)").labelled(
+                item.label)
         if not item["name"] or not NAME_PATTERN.match(item["name"]):
-            module.fail_json(msg="%s: name '%s' is not a valid identity name: use 3-128 letters, digits, hyphens or "
-                                 "underscores, starting with a letter or digit" % (where, item["name"]))
-        key = (item["resource_group"].lower(), item["name"].lower())
-        if key in seen:
-            module.fail_json(msg="%s: identity %s/%s is listed twice" % (where, item["resource_group"], item["name"]))
-        seen.add(key)
+            raise ModuleError("name '%s' is not a valid identity name: use 3-128 letters, digits, hyphens or "
+                              "underscores, starting with a letter or digit" % item["name"]).labelled(item.label)
+    for item, _earlier in bulk.duplicates(items, lambda i: (i["resource_group"].lower(), i["name"].lower())):
+        raise ModuleError("identity %s is listed twice" % item.key).labelled(item.label)
+
+
+def converge(module):
+    items = bulk.items_from_params(module.params, "identities", ITEM_KEYS)
+    validate(items)
+    return converged_result(module, IdentityOperations(module), items, "identities")
 
 
 def main():
@@ -277,10 +261,7 @@ def main():
         required_one_of=[("name", "identities")],
         supports_check_mode=True,
     )
-    items = items_from_params(module.params, "identities", ITEM_KEYS)
-    validate(module, items)
-    exit_converged(module, IdentityOperations(module), items, "identities",
-                   lambda item: "%s/%s" % (item["resource_group"], item["name"]))
+    module.run(lambda: converge(module))
 
 
 if __name__ == "__main__":

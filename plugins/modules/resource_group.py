@@ -26,23 +26,11 @@ options:
     description:
       - Azure region, for example V(westeurope). Required to create the group; must match an existing group's location.
     type: str
-  tags:
-    description: Tags the group must carry. Left unmanaged when omitted.
-    type: dict
-  append_tags:
-    description: When V(true), tags not in O(tags) are kept; when V(false) they are removed.
-    type: bool
-    default: true
   force_delete_nonempty:
     description:
       - With O(state=absent), delete the group even when it still contains resources (they are deleted too).
     type: bool
     default: false
-  state:
-    description: Whether the group should exist.
-    type: str
-    choices: [present, absent]
-    default: present
   resource_groups:
     description:
       - Many groups in one task. Keys an item leaves unset take the top-level option's value.
@@ -71,6 +59,8 @@ options:
         choices: [present, absent]
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
+  - keyless.aks_storage.tags
+  - keyless.aks_storage.state
 attributes:
   check_mode:
     support: full
@@ -137,9 +127,11 @@ resource_groups:
 
 import re
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
-    Operations, PlanError, exit_converged, items_from_params)
+    Operations, converged_result)
 
 # 1-90 characters: letters, digits, underscores, hyphens, periods and parentheses; not ending in a period.
 NAME_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
@@ -171,34 +163,37 @@ class GroupOperations(Operations):
         first = self.module.call("list resources in %s" % name,
                                  lambda: next(iter(self.resources.resources.list_by_resource_group(name, top=1)), None))
         if first is not None:
-            raise PlanError("resource group %s still holds resources (for example %s); set force_delete_nonempty=true "
-                            "to delete it with everything in it" % (name, first.id))
+            raise ModuleError("resource group %s still holds resources (for example %s); set force_delete_nonempty=true "
+                              "to delete it with everything in it" % (name, first.id))
 
     def create(self, item, location, tags):
-        return summary(self.module.call("create resource group %s" % item["name"], self.api.create_or_update,
-                                        item["name"], {"location": location, "tags": tags}))
+        return summary(self.module.write("create resource group %s" % item["name"], self.api.create_or_update,
+                                         item["name"], {"location": location, "tags": tags}))
 
     def update(self, item, tags):
-        return summary(self.module.call("update tags of resource group %s" % item["name"], self.api.update,
-                                        item["name"], {"tags": tags}))
+        return summary(self.module.write("update tags of resource group %s" % item["name"], self.api.update,
+                                         item["name"], {"tags": tags}))
 
     def delete(self, item):
         name = item["name"]
         self.module.wait("delete resource group %s" % name,
-                         self.module.call("delete resource group %s" % name, self.api.begin_delete, name))
+                         self.module.write("delete resource group %s" % name, self.api.begin_delete, name))
 
 
-def validate(module, items):
-    seen = set()
-    for index, item in enumerate(items):
-        where = "resource_groups[%d]: " % index if module.params["resource_groups"] is not None else ""
+def validate(items):
+    for item in items:
         if not NAME_PATTERN.match(item["name"] or ""):
-            module.fail_json(msg="%sname '%s' is not a valid resource group name: use 1-90 letters, digits, "
-                                 "underscores, hyphens, periods or parentheses, not ending in a period"
-                                 % (where, item["name"]))
-        if item["name"].lower() in seen:
-            module.fail_json(msg="%sresource group %s is listed twice" % (where, item["name"]))
-        seen.add(item["name"].lower())
+            raise ModuleError("name '%s' is not a valid resource group name: use 1-90 letters, digits, underscores, "
+                              "hyphens, periods or parentheses, not ending in a period" % item["name"]).labelled(
+                                  item.label)
+    for item, _earlier in bulk.duplicates(items, lambda i: i["name"].lower()):
+        raise ModuleError("resource group %s is listed twice" % item["name"]).labelled(item.label)
+
+
+def converge(module):
+    items = bulk.items_from_params(module.params, "resource_groups", ITEM_KEYS)
+    validate(items)
+    return converged_result(module, GroupOperations(module), items, "resource_groups")
 
 
 def main():
@@ -224,9 +219,7 @@ def main():
         required_one_of=[("name", "resource_groups")],
         supports_check_mode=True,
     )
-    items = items_from_params(module.params, "resource_groups", ITEM_KEYS)
-    validate(module, items)
-    exit_converged(module, GroupOperations(module), items, "resource_groups", lambda item: item["name"])
+    module.run(lambda: converge(module))
 
 
 if __name__ == "__main__":

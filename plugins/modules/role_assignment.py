@@ -105,13 +105,9 @@ options:
     description: Seconds to keep retrying C(PrincipalNotFound) for a newly created principal.
     type: int
     default: 300
-  state:
-    description: Whether the assignments should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
+  - keyless.aks_storage.state
 attributes:
   check_mode:
     support: full
@@ -175,56 +171,66 @@ assignments:
       description: Principal type.
       type: str
 created:
-  description: Number of assignments created.
+  description: Names (GUIDs) of the assignments created (or that would be, in check mode).
   returned: always
-  type: int
+  type: list
+  elements: str
 deleted:
-  description: Number of assignments deleted.
+  description: Names (GUIDs) of the assignments deleted (or that would be, in check mode).
   returned: always
-  type: int
+  type: list
+  elements: str
 """
 
 from collections import namedtuple
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import error_code
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rbac
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
 PRINCIPAL_TYPES = ["ServicePrincipal", "User", "Group", "ForeignGroup", "Device"]
 ITEM_KEYS = ("scope", "storage_account", "resource_group", "container", "role", "principal_id", "principal_type",
-             "name")
+             "name", "state")
 
 
-class InvalidAssignment(Exception):
-    pass
+class InvalidAssignment(ModuleError):
+    """An assignment that cannot be converged as asked; nothing has been written."""
 
 
-def normalize(item, where, subscription_id):
-    """Validate one assignment; return it with a built ``scope``. Raises InvalidAssignment."""
+def assignment_key(options):
+    """How an assignment is named in labels: its storage account path, or its scope."""
+    if options.get("storage_account"):
+        return "/".join(v for v in (options.get("resource_group"), options["storage_account"],
+                                    options.get("container")) if v)
+    return options.get("scope") or ""
+
+
+# ---- normalize (pure) ----------------------------------------------------------------------------------------------
+def normalize(item, subscription_id):
+    """Validate one assignment's options; return them with a built ``scope``. Raises InvalidAssignment."""
     if item.get("scope") and item.get("storage_account"):
-        raise InvalidAssignment("%s: give either scope or storage_account (+ resource_group), not both" % where)
+        raise InvalidAssignment("give either scope or storage_account (+ resource_group), not both")
     if item.get("storage_account"):
         if not item.get("resource_group"):
-            raise InvalidAssignment("%s: storage_account needs resource_group to build the scope" % where)
+            raise InvalidAssignment("storage_account needs resource_group to build the scope")
         scope = rbac.storage_scope(subscription_id(), item["resource_group"], item["storage_account"],
                                    item.get("container"))
     else:
         scope = item.get("scope")
         if item.get("container"):
-            raise InvalidAssignment("%s: container needs storage_account and resource_group" % where)
+            raise InvalidAssignment("container needs storage_account and resource_group")
     if not rbac.valid_scope(scope):
-        raise InvalidAssignment("%s: scope '%s' is not a valid ARM scope (for example /subscriptions/<guid>/"
-                                "resourceGroups/<name>/providers/Microsoft.Storage/storageAccounts/<name>)"
-                                % (where, scope))
+        raise InvalidAssignment("scope '%s' is not a valid ARM scope (for example /subscriptions/<guid>/"
+                                "resourceGroups/<name>/providers/Microsoft.Storage/storageAccounts/<name>)" % scope)
     if not item.get("role"):
-        raise InvalidAssignment("%s: role is required" % where)
+        raise InvalidAssignment("role is required")
     if not rbac.is_guid(item.get("principal_id")):
-        raise InvalidAssignment("%s: principal_id '%s' must be the principal's object ID (a GUID)"
-                                % (where, item.get("principal_id")))
+        raise InvalidAssignment("principal_id '%s' must be the principal's object ID (a GUID)"
+                                % item.get("principal_id"))
     if item.get("name") and not rbac.is_guid(item["name"]):
-        raise InvalidAssignment("%s: name '%s' must be a GUID" % (where, item["name"]))
+        raise InvalidAssignment("name '%s' must be a GUID" % item["name"])
     return dict(item, scope=scope.rstrip("/") or "/", principal_id=item["principal_id"].lower())
 
 
@@ -235,9 +241,22 @@ def view(assignment, role_names):
                 principal_id=assignment.principal_id, principal_type=assignment.principal_type)
 
 
+# ---- resolve and guard ---------------------------------------------------------------------------------------------
 # A built-in data role's definition, known without a lookup (see rbac.BUILTIN_DATA_ROLES); shaped like the SDK's.
 KnownRole = namedtuple("KnownRole", "id role_name permissions")
 KnownPermissions = namedtuple("KnownPermissions", "actions not_actions data_actions not_data_actions")
+
+
+def known_role(role, subscription_id):
+    """The definition of a built-in blob data role, without a request (None for any other role)."""
+    known = rbac.builtin_data_role(role)
+    if not known:
+        return None
+    guid, name, actions = known
+    return KnownRole(id="/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
+                        % (subscription_id, guid), role_name=name,
+                     permissions=[KnownPermissions(actions=actions, not_actions=[], data_actions=None,
+                                                   not_data_actions=[])])
 
 
 class RoleResolver:
@@ -253,19 +272,12 @@ class RoleResolver:
         scope = rbac.lookup_scope(scope)
         key = (role.lower(), scope.lower())
         if key not in self.cache:
-            self.cache[key] = definition = self._lookup(role, scope)
+            self.cache[key] = definition = known_role(role, self.module.subscription_id) or self._lookup(role, scope)
             self.names[rbac.role_guid(definition.id)] = definition.role_name
         return self.cache[key]
 
     def _lookup(self, role, scope):
         module, defs = self.module, self.definitions
-        known = rbac.builtin_data_role(role)
-        if known:
-            guid, name, actions = known
-            return KnownRole(id="/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s"
-                                % (module.subscription_id, guid), role_name=name,
-                             permissions=[KnownPermissions(actions=actions, not_actions=[], data_actions=None,
-                                                           not_data_actions=[])])
         if rbac.is_guid(role):
             found = module.get_or_none("read role definition %s" % role, defs.get, scope, role)
         elif role.startswith("/"):
@@ -275,14 +287,133 @@ class RoleResolver:
             query = "roleName eq '%s'" % role.replace("'", "''")
             found = module.call("find role %s" % role, lambda: next(iter(defs.list(scope, filter=query)), None))
         if found is None:
-            module.fail_json(msg="role '%s' was not found at scope %s; use a built-in role name such as 'Storage Blob "
-                                 "Data Contributor', a custom role name, or a role definition GUID" % (role, scope))
+            raise ModuleError("role '%s' was not found at scope %s; use a built-in role name such as 'Storage Blob "
+                              "Data Contributor', a custom role name, or a role definition GUID" % (role, scope))
         return found
 
 
 def permissions_of(definition):
     return [{"actions": p.actions or [], "notActions": p.not_actions or [], "dataActions": p.data_actions or [],
              "notDataActions": p.not_data_actions or []} for p in definition.permissions or []]
+
+
+def key_access_refusals(items, definitions, allowed):
+    """The keyless guard (pure): each present assignment whose role can list storage account keys on a scope that
+    reaches storage accounts, as "'<role>' at <scope>"."""
+    if allowed:
+        return []
+    return ["'%s' at %s" % (d.role_name, item["scope"]) for item, d in zip(items, definitions)
+            if item["state"] == "present" and rbac.covers_storage(item["scope"])
+            and rbac.permits(permissions_of(d), action=rbac.LIST_KEYS_ACTION)]
+
+
+def guard(items, definitions, allowed):
+    refused = key_access_refusals(items, definitions, allowed)
+    if refused:
+        raise ModuleError("refusing roles that can list storage account keys: %s. The keyless (token-only) blob mount "
+                          "needs a data role such as 'Storage Blob Data Contributor' or 'Storage Blob Data Reader'; "
+                          "set allow_key_access_roles=true only if you really need key access" % "; ".join(refused))
+
+
+# ---- read ----------------------------------------------------------------------------------------------------------
+def list_existing(module, auth, items):
+    """One principal-filtered listing per (scope, principal); returns {(scope lowered, principal): [assignment]}."""
+    listings = {}
+    for item in items:
+        key = (item["scope"].lower(), item["principal_id"])
+        if key not in listings:
+            query = "principalId eq '%s'" % item["principal_id"]
+            listings[key] = module.call("list role assignments at %s" % item["scope"],
+                                        lambda s=item["scope"], q=query: list(
+                                            auth.role_assignments.list_for_scope(s, filter=q)))
+    return listings
+
+
+def matching(item, listings):
+    """The listed assignments that are this item's: same scope (any case), role GUID and principal."""
+    return [a for a in listings[(item["scope"].lower(), item["principal_id"])]
+            if rbac.same_scope(a.scope, item["scope"]) and rbac.role_guid(a.role_definition_id) == item["role_guid"]
+            and (a.principal_id or "").lower() == item["principal_id"]]
+
+
+# ---- plan (pure) ---------------------------------------------------------------------------------------------------
+def plan(item, existing, role_names):
+    """What to do for one assignment given the ``existing`` ones that match it: {action (create/delete/None), before,
+    after, remove (assignments to delete), name and body (to create)}."""
+    current = [view(a, role_names) for a in existing]
+    if item["state"] == "absent":
+        return dict(action="delete" if existing else None, before=current, after=[], remove=list(existing))
+    if current:
+        return dict(action=None, before=current, after=current, remove=[])
+    name = item.get("name") or rbac.assignment_name(item["scope"], item["role_guid"], item["principal_id"])
+    after = dict(id=None, name=name, scope=item["scope"], role_definition_id=item["role_definition_id"],
+                 role_name=role_names.get(item["role_guid"]), principal_id=item["principal_id"],
+                 principal_type=item["principal_type"])
+    body = {"properties": {"roleDefinitionId": item["role_definition_id"], "principalId": item["principal_id"],
+                           "principalType": item["principal_type"]}}
+    return dict(action="create", before=[], after=[after], remove=[], name=name, body=body)
+
+
+# ---- apply ---------------------------------------------------------------------------------------------------------
+def apply(module, auth, item, planned, role_names):
+    """Carry out one plan (nothing in check mode); returns {changed, after, created, deleted}."""
+    action, after = planned["action"], planned["after"]
+    created = [planned["name"]] if action == "create" else []
+    deleted = [a.name for a in planned["remove"]]
+    if not module.check_mode:
+        for assignment in planned["remove"]:
+            module.write("delete role assignment %s" % assignment.name, auth.role_assignments.delete,
+                         assignment.scope, assignment.name)
+        if action == "create":
+            made = create(module, auth, item, planned, module.params["principal_propagation_timeout"])
+            if made is None:  # 409 RoleAssignmentExists: it appeared since we listed
+                created = []
+            else:
+                after = [view(made, role_names)]
+    return dict(changed=bool(created or deleted), after=after, created=created, deleted=deleted)
+
+
+def create(module, auth, item, planned, timeout):
+    """Create one assignment; retry PrincipalNotFound (replication delay); None when it already exists."""
+    action = "assign %s to %s at %s" % (item["role"], item["principal_id"], item["scope"])
+    try:
+        return module.write(action, retry_on_codes,
+                            lambda: auth.role_assignments.create(item["scope"], planned["name"], planned["body"]),
+                            {"PrincipalNotFound"}, timeout, first_delay=2.0, max_delay=20.0)
+    except AzureError as exc:
+        if exc.error_code == "RoleAssignmentExists":
+            return None
+        if exc.error_code == "PrincipalNotFound":
+            raise AzureError.from_exception(
+                action, exc.cause, hint="principal %s is still unknown to the directory after %ss; if it was just "
+                                        "created re-run later (or raise principal_propagation_timeout), otherwise "
+                                        "check principal_id" % (item["principal_id"], timeout)) from exc.cause
+        raise
+
+
+# ---- driver --------------------------------------------------------------------------------------------------------
+def run(module):
+    """normalize -> resolve and guard -> read -> plan -> apply."""
+    items = bulk.items_from_params(module.params, "assignments", ITEM_KEYS, key_of=assignment_key)
+    normalized = bulk.plan_all(items, lambda item: normalize(item.options, lambda: module.subscription_id))
+    for item, options in zip(items, normalized):
+        item.options = options
+    auth = module.client("authorization")
+    roles = RoleResolver(module, auth.role_definitions)
+    definitions = bulk.plan_all(items, lambda item: roles.resolve(item["role"], item["scope"]))
+    for item, definition in zip(items, definitions):
+        item.options.update(role_guid=rbac.role_guid(definition.id), role_definition_id=definition.id)
+    guard(items, definitions, module.params["allow_key_access_roles"])
+    listings = list_existing(module, auth, items)
+    plans = [plan(item, matching(item, listings), roles.names) for item in items]
+    results = bulk.apply_all(module, items, plans,
+                             lambda item, planned: apply(module, auth, item, planned, roles.names))
+    before = [a for p in plans for a in p["before"]]
+    after = [a for r in results for a in r["after"]]
+    created = [n for r in results for n in r["created"]]
+    deleted = [n for r in results for n in r["deleted"]]
+    return dict(changed=bool(created or deleted), assignments=after, created=created, deleted=deleted,
+                diff=diff({"assignments": before}, {"assignments": after}))
 
 
 def main():
@@ -318,94 +449,7 @@ def main():
         required_by={"role": ("principal_id",)},
         supports_check_mode=True,
     )
-    p = module.params
-    if p["assignments"] is not None:
-        raw = [(dict(a, state=a.get("state") or p["state"]), "assignments[%d]" % i)
-               for i, a in enumerate(p["assignments"])]
-    else:
-        raw = [(dict({k: p.get(k) for k in ITEM_KEYS}, state=p["state"]), "the assignment")]
-    try:
-        items = [normalize(item, where, lambda: module.subscription_id) for item, where in raw]
-    except InvalidAssignment as exc:
-        module.fail_json(msg=str(exc))
-
-    auth = module.client("authorization")
-    roles = RoleResolver(module, auth.role_definitions)
-    refused = []
-    for item in items:
-        definition = roles.resolve(item["role"], item["scope"])
-        item["role_guid"] = rbac.role_guid(definition.id)
-        item["role_definition_id"] = definition.id
-        if (item["state"] == "present" and not p["allow_key_access_roles"] and rbac.covers_storage(item["scope"])
-                and rbac.permits(permissions_of(definition), action=rbac.LIST_KEYS_ACTION)):
-            refused.append("'%s' at %s" % (definition.role_name, item["scope"]))
-    if refused:
-        module.fail_json(msg="refusing roles that can list storage account keys: %s. The keyless (token-only) blob "
-                             "mount needs a data role such as 'Storage Blob Data Contributor' or 'Storage Blob Data "
-                             "Reader'; set allow_key_access_roles=true only if you really need key access"
-                             % "; ".join(refused))
-
-    # One filtered listing per (scope, principal); matches compare scope case-insensitively and role by GUID.
-    listings = {}
-    for item in items:
-        key = (item["scope"].lower(), item["principal_id"])
-        if key not in listings:
-            query = "principalId eq '%s'" % item["principal_id"]
-            listings[key] = module.call("list role assignments at %s" % item["scope"],
-                                        lambda s=item["scope"], q=query: list(
-                                            auth.role_assignments.list_for_scope(s, filter=q)))
-        item["existing"] = [a for a in listings[key] if rbac.same_scope(a.scope, item["scope"])
-                            and rbac.role_guid(a.role_definition_id) == item["role_guid"]
-                            and (a.principal_id or "").lower() == item["principal_id"]]
-
-    before, after, created, deleted = [], [], 0, 0
-    for item in items:
-        current = [view(a, roles.names) for a in item["existing"]]
-        before.extend(current)
-        if item["state"] == "absent":
-            for a in item["existing"]:
-                if not module.check_mode:
-                    module.call("delete role assignment %s" % a.name, auth.role_assignments.delete, a.scope, a.name)
-                deleted += 1
-            continue
-        if current:
-            after.extend(current)
-            continue
-        name = item.get("name") or rbac.assignment_name(item["scope"], item["role_guid"], item["principal_id"])
-        planned = dict(id=None, name=name, scope=item["scope"], role_definition_id=item["role_definition_id"],
-                       role_name=roles.names.get(item["role_guid"]), principal_id=item["principal_id"],
-                       principal_type=item["principal_type"])
-        if not module.check_mode:
-            made = create(module, auth, item, name, p["principal_propagation_timeout"])
-            if made is None:  # 409 RoleAssignmentExists: it appeared since we listed
-                after.append(planned)
-                continue
-            planned = view(made, roles.names)
-        after.append(planned)
-        created += 1
-
-    module.exit_json(changed=bool(created or deleted), assignments=after, created=created, deleted=deleted,
-                     diff=diff({"assignments": before}, {"assignments": after}))
-
-
-def create(module, auth, item, name, timeout):
-    """Create one assignment; retry PrincipalNotFound (replication delay); None when it already exists."""
-    body = {"properties": {"roleDefinitionId": item["role_definition_id"], "principalId": item["principal_id"],
-                           "principalType": item["principal_type"]}}
-
-    try:
-        return retry_on_codes(lambda: auth.role_assignments.create(item["scope"], name, body),
-                              {"PrincipalNotFound"}, timeout, first_delay=2.0, max_delay=20.0)
-    except Exception as exc:  # pylint: disable=broad-except
-        code = error_code(exc)
-        if code == "RoleAssignmentExists":
-            return None
-        if code == "PrincipalNotFound":
-            module.fail_azure(exc, "assign %s to %s at %s" % (item["role"], item["principal_id"], item["scope"]),
-                              hint="principal %s is still unknown to the directory after %ss; if it was just created "
-                                   "re-run later (or raise principal_propagation_timeout), otherwise check "
-                                   "principal_id" % (item["principal_id"], timeout))
-        module.fail_azure(exc, "assign %s to %s at %s" % (item["role"], item["principal_id"], item["scope"]))
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

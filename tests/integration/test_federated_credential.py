@@ -362,7 +362,7 @@ def test_bulk_failed_write_reports_what_was_already_done(sandbox, bulk_identitie
     run = run_playbook(tmp_path, [bulk_task(bulk_items())], sandbox.env())
     assert run.rc != 0
     out = run.result("out")
-    assert "write federated credential id-bulk-c-sa0 on identities[2] (rg-fic/id-bulk-c)" in out["msg"], out
+    assert "identities[2] (rg-fic/id-bulk-c): Failed to write federated credential id-bulk-c-sa0" in out["msg"], out
     assert out["changed"] is True
     assert [r["identity_name"] for r in out["identities"]] == ["id-bulk-a", "id-bulk-b"]
     # a re-run converges the rest only

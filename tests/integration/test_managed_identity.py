@@ -260,7 +260,40 @@ def test_bulk_refuses_before_any_write(sandbox, rg, tmp_path):
     assert sandbox.counters_delta(before)["writes"] == 0
 
     run = run_playbook(tmp_path, [bulk_task([{"name": "id-ok"}, {"name": "x"}])], sandbox.env())
-    assert run.rc != 0 and "identities[1]: name 'x' is not a valid identity name" in run.failure_messages
+    assert run.rc != 0 and "identities[1] (rg-identity/x): name 'x' is not a valid identity name" in run.failure_messages
     run = run_playbook(tmp_path, [bulk_task([{"name": "id-a"}, {"name": "ID-A"}])], sandbox.env())
     assert run.rc != 0 and "listed twice" in run.failure_messages
     assert sandbox.counters_delta(before)["writes"] == 0
+
+
+def test_info_lists_each_group_once_and_reports_missing_identities(sandbox, rg, tmp_path):
+    msi = sdk.msi_client(sandbox.conn)
+    made = [msi.user_assigned_identities.create_or_update(RG, name, {"location": "westeurope", "tags": {"n": name}})
+            for name in ("id-info-a", "id-info-b")]
+    wanted = [{"name": "ID-INFO-B"}, {"name": "id-info-gone"}, {"name": "id-info-a"},
+              {"resource_group": "rg-info-missing", "name": "id-info-a"}]
+    before = sandbox.counters()
+    task = {"name": "out", "register": "out",
+            "keyless.aks_storage.managed_identity_info": {"resource_group": RG, "identities": wanted}}
+    run = run_playbook(tmp_path, [task], sandbox.env(), check=True)
+    assert run.rc == 0, run
+    out = run.result("out")
+    assert out["changed"] is False
+    found = out["identities"]
+    assert [(i["name"], i["exists"]) for i in found] == [("id-info-b", True), ("id-info-gone", False),
+                                                         ("id-info-a", True), ("id-info-a", False)]
+    assert (found[0]["client_id"], found[0]["principal_id"]) == (made[1].client_id, made[1].principal_id)
+    assert found[2]["tags"] == {"n": "id-info-a"} and found[2]["resource_group"] == RG
+    assert found[1]["client_id"] is None and found[3]["resource_group"] == "rg-info-missing"
+    delta = sandbox.counters_delta(before)
+    assert delta["writes"] == 0
+    assert delta["by_type"][IDENTITY_TYPE]["reads"] == 2  # one listing per resource group, not one read per identity
+
+    task["keyless.aks_storage.managed_identity_info"] = {"resource_group": RG}
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert sorted(i["name"] for i in run.result("out")["identities"]) == ["id-info-a", "id-info-b"]
+
+    task["keyless.aks_storage.managed_identity_info"] = {"identities": [{"name": "id-info-a"}]}
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc != 0 and run.result("out")["msg"] == (
+        "identities[0] (id-info-a): resource_group is required (set it on the item or at the top level)")

@@ -44,7 +44,7 @@ def test_lifecycle_container_scope(sandbox, principal, tmp_path):
     run = run_playbook(tmp_path, [task], env, diff=True)
     assert run.rc == 0, run
     out = run.result("out")
-    assert out["changed"] is True and out["created"] == 1
+    assert out["changed"] is True and len(out["created"]) == 1
     made = out["assignments"][0]
     scope = container_scope(sandbox)
     assert made["name"] == rbac.assignment_name(scope, BLOB_CONTRIBUTOR, principal)
@@ -68,7 +68,7 @@ def test_lifecycle_container_scope(sandbox, principal, tmp_path):
     auth = sdk.authorization_client(sandbox.conn)
     auth.role_assignments.delete(scope, made["name"])
     run = run_playbook(tmp_path, [task], env)
-    assert run.result("out")["created"] == 1, run
+    assert len(run.result("out")["created"]) == 1, run
     assert len(assignments_at(sandbox, scope, principal)) == 1
 
     # check mode: revoking is reported, nothing written
@@ -76,12 +76,12 @@ def test_lifecycle_container_scope(sandbox, principal, tmp_path):
     absent = ra_task(storage_account=ACCOUNT, resource_group=RG, container="reports",
                      role="Storage Blob Data Contributor", principal_id=principal, state="absent")
     run = run_playbook(tmp_path, [absent], env, check=True)
-    assert run.result("out")["changed"] is True and run.result("out")["deleted"] == 1, run
+    assert run.result("out")["changed"] is True and len(run.result("out")["deleted"]) == 1, run
     assert sandbox.counters_delta(before)["writes"] == 0
     assert len(assignments_at(sandbox, scope, principal)) == 1
 
     run = run_playbook(tmp_path, [absent], env)
-    assert run.result("out")["deleted"] == 1, run
+    assert len(run.result("out")["deleted"]) == 1, run
     assert assignments_at(sandbox, scope, principal) == []
     before = sandbox.counters()
     run = run_playbook(tmp_path, [absent], env)
@@ -110,7 +110,7 @@ def test_role_assignment_exists_conflict_counts_as_present(sandbox, principal, t
     run = run_playbook(tmp_path, [ra_task(storage_account=ACCOUNT, resource_group=RG, role="Storage Blob Data Reader",
                                           principal_id=principal)], sandbox.env())
     assert run.rc == 0, run
-    assert run.result("out")["created"] == 0
+    assert len(run.result("out")["created"]) == 0
     assert sandbox.counters()["faults_injected"] == 1
 
 
@@ -123,7 +123,7 @@ def test_principal_not_found_is_retried_until_replicated(sandbox, tmp_path):
     run = run_playbook(tmp_path, [ra_task(storage_account=ACCOUNT, resource_group=RG, container="reports",
                                           role="Storage Blob Data Contributor", principal_id=fresh)], sandbox.env())
     assert run.rc == 0, run
-    assert run.result("out")["created"] == 1
+    assert len(run.result("out")["created"]) == 1
     rejected = [r for r in sandbox.requests() if r["method"] == "PUT" and r["status"] == 400]
     assert rejected, "the sandbox should have answered PrincipalNotFound at least once"
 
@@ -159,7 +159,7 @@ def test_keyless_guard_override(sandbox, principal, tmp_path):
     run = run_playbook(tmp_path, [ra_task(storage_account=ACCOUNT, resource_group=RG, role="Storage Account Contributor",
                                           principal_id=principal, allow_key_access_roles=True)], sandbox.env())
     assert run.rc == 0, run
-    assert run.result("out")["created"] == 1
+    assert len(run.result("out")["created"]) == 1
 
 
 def test_bulk_twenty_assignments_in_one_task(sandbox, principal, tmp_path):
@@ -170,7 +170,7 @@ def test_bulk_twenty_assignments_in_one_task(sandbox, principal, tmp_path):
     before = sandbox.counters()
     run = run_playbook(tmp_path, [ra_task(assignments=items)], sandbox.env())
     assert run.rc == 0, run
-    assert run.result("out")["created"] == 20
+    assert len(run.result("out")["created"]) == 20
     delta = sandbox.counters_delta(before)
     assert delta["by_type"][RA_TYPE]["writes"] == 20
     assert delta["by_type"][RA_TYPE]["reads"] == 20  # one filtered listing per principal and scope
@@ -197,7 +197,7 @@ BAD_INPUTS = [
      "role 'Storage Blob Data Writer' was not found"),
     ({"assignments": [{"storage_account": ACCOUNT, "resource_group": RG, "role": "Storage Blob Data Reader",
                        "principal_id": GOOD}, {"scope": "bad", "role": "Reader", "principal_id": GOOD}]},
-     "assignments[1]: scope 'bad'"),
+     "assignments[1] (bad): scope 'bad'"),
 ]
 
 

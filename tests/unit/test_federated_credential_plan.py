@@ -87,7 +87,7 @@ def test_bulk_targets_default_resource_group_exclusive_and_state():
                                           exclusive=True, state="absent"))
     assert [(t["resource_group"], t["identity_name"], t["exclusive"]) for t in targets] == [
         ("rg-top", "id-a", True), ("rg-b", "id-b", False)]
-    assert [t["where"] for t in targets] == ["identities[0] (rg-top/id-a)", "identities[1] (rg-b/id-b)"]
+    assert [t.label for t in targets] == ["identities[0] (rg-top/id-a)", "identities[1] (rg-b/id-b)"]
     assert targets[0]["desired"] == [dict(name="id-a-0", state="absent")]  # top-level state is the default
 
 

@@ -2,30 +2,18 @@
 
 import pytest
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError as Failed
 from ansible_collections.keyless.aks_storage.plugins.modules import keyless_storage_account as ksa
 
 
-class Failed(Exception):
-    pass
+def as_item(label, fn, *args):
+    """Run ``fn(*args)`` as the bulk driver does for an item labelled ``label`` (None: the single form)."""
+    return bulk.plan_all([bulk.Item({}, label)], lambda _item: fn(*args))[0]
 
 
-class FakeModule:
-    """Just what validate() and plan_account() use."""
-
-    def __init__(self, params=None, check_mode=False, item=None):
-        self.params = params or {}
-        self.check_mode = check_mode
-        self.item = item
-        self.warnings = []
-
-    def named(self, msg):
-        return ksa.StorageAccountModule.named(self, msg)
-
-    def fail_json(self, msg, **kwargs):
-        raise Failed(self.named(msg))
-
-    def warn(self, msg):
-        self.warnings.append(msg)
+def validate(p, label=None, warnings=None):
+    return as_item(label, ksa.validate, p, (warnings if warnings is not None else []).append)
 
 
 def top_level(**options):
@@ -59,9 +47,9 @@ def test_item_value_then_top_level_value_then_single_form_default():
                     accounts=[{"name": "stone"},
                               {"name": "sttwo", "resource_group": "rg-two", "sku": "Standard_ZRS", "tags": {"a": "b"},
                                "append_tags": False, "containers": [], "blob_soft_delete_days": 0}])
-    targets = ksa.targets_of(FakeModule(top))
-    assert [t["label"] for t in targets] == ["accounts[0] (rg-top/stone)", "accounts[1] (rg-two/sttwo)"]
-    one, two = targets[0]["params"], targets[1]["params"]
+    targets = ksa.targets_of(top)
+    assert [t.label for t in targets] == ["accounts[0] (rg-top/stone)", "accounts[1] (rg-two/sttwo)"]
+    one, two = targets[0].options, targets[1].options
     assert one == dict(resource_group="rg-top", name="stone", location="westeurope", sku="Standard_LRS",
                        kind="StorageV2", access_tier=None, minimum_tls_version="TLS1_2", public_network_access=None,
                        network_acls=None, tags={"env": "dev"}, append_tags=True, containers=[],
@@ -72,9 +60,9 @@ def test_item_value_then_top_level_value_then_single_form_default():
 
 
 def test_single_form_has_one_unlabelled_target():
-    targets = ksa.targets_of(FakeModule(top_level(resource_group="rg", name="stkeyless")))
-    assert len(targets) == 1 and targets[0]["label"] is None
-    assert targets[0]["params"]["name"] == "stkeyless" and targets[0]["params"]["sku"] == "Standard_LRS"
+    targets = ksa.targets_of(top_level(resource_group="rg", name="stkeyless"))
+    assert len(targets) == 1 and targets[0].label is None
+    assert targets[0]["name"] == "stkeyless" and targets[0]["sku"] == "Standard_LRS"
 
 
 @pytest.mark.parametrize("options,message", [
@@ -85,14 +73,14 @@ def test_single_form_has_one_unlabelled_target():
 ])
 def test_validate_names_the_bulk_item(options, message):
     with pytest.raises(Failed) as failure:
-        ksa.validate(FakeModule(item="accounts[1] (rg/x)"), account(**options))
+        validate(account(**options), "accounts[1] (rg/x)")
     assert str(failure.value).startswith(message)
 
 
 def test_validate_messages_of_the_single_form_are_unprefixed():
     with pytest.raises(Failed, match="^name 'St-Bad' is not a valid"):
-        ksa.validate(FakeModule(), account(name="St-Bad"))
-    containers = ksa.validate(FakeModule(), account(containers=["a1b", {"name": "c2d", "state": "absent"}]))
+        validate(account(name="St-Bad"))
+    containers = validate(account(containers=["a1b", {"name": "c2d", "state": "absent"}]))
     assert containers == [dict(name="a1b", metadata=None, state="present"),
                           dict(name="c2d", metadata=None, state="absent")]
 
@@ -104,23 +92,22 @@ def existing(**props):
 
 
 def test_plan_create_update_noop_delete():
-    module = FakeModule()
-    plan = ksa.plan_account(module, account(tags={"env": "dev"}), None)
+    plan = ksa.plan_account(account(tags={"env": "dev"}), None)
     assert plan["write"] == "create" and plan["changes"] == ["created"]
     assert plan["body"]["properties"]["allowSharedKeyAccess"] is False and plan["body"]["location"] == "westeurope"
 
-    assert ksa.plan_account(module, account(), existing()) == dict(write=None, body=None,
-                                                                   view=ksa.account_view(existing()), changes=[])
+    assert ksa.plan_account(account(), existing()) == dict(write=None, body=None, view=ksa.account_view(existing()),
+                                                           changes=[])
 
-    plan = ksa.plan_account(module, account(tags={"team": "ml"}), existing(allowSharedKeyAccess=True))
+    plan = ksa.plan_account(account(tags={"team": "ml"}), existing(allowSharedKeyAccess=True))
     assert plan["write"] == "update"
     assert plan["changes"] == ["properties.allowSharedKeyAccess", "tags"]
     assert plan["body"] == {"properties": {"allowSharedKeyAccess": False}, "tags": {"env": "dev", "team": "ml"}}
     assert plan["view"]["properties"]["allowSharedKeyAccess"] is False
 
-    assert ksa.plan_account(module, account(state="absent"), existing())["write"] == "delete"
+    assert ksa.plan_account(account(state="absent"), existing())["write"] == "delete"
     nothing = dict(write=None, body=None, view=None, changes=[])
-    assert ksa.plan_account(module, account(state="absent"), None) == nothing
+    assert ksa.plan_account(account(state="absent"), None) == nothing
 
 
 @pytest.mark.parametrize("options,current,message", [
@@ -130,4 +117,4 @@ def test_plan_create_update_noop_delete():
 ])
 def test_plan_refuses_what_cannot_converge(options, current, message):
     with pytest.raises(Failed, match="^accounts\\[0\\] \\(rg/stkeyless\\): .*" + message.replace("(", "\\(")):
-        ksa.plan_account(FakeModule(item="accounts[0] (rg/stkeyless)"), account(**options), current)
+        as_item("accounts[0] (rg/stkeyless)", ksa.plan_account, account(**options), current)
