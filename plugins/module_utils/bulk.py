@@ -128,6 +128,11 @@ def bulk_result(items, results, list_option):
     their own diffs) under ``list_option``."""
     before = {i.key: r["diff"]["before"] for i, r in zip(items, results)}
     after = {i.key: r["diff"]["after"] for i, r in zip(items, results)}
-    entries = [{k: v for k, v in r.items() if k != "diff"} for r in results]
+    entries = [without_diff(r) for r in results]
     return {"changed": any(r["changed"] for r in results), "diff": dict(before=before, after=after),
             list_option: entries}
+
+
+def without_diff(result):
+    """An item's result as its bulk entry: everything but its own diff."""
+    return {k: v for k, v in result.items() if k != "diff"}

@@ -99,7 +99,7 @@ def converge(module, ops, items, list_option=None):
     """Plan every item (failing before any write), then apply them in order; returns the per-item results."""
     plans = bulk.plan_all(items, lambda item: plan(ops, item))
     return bulk.apply_all(module, items, plans, lambda item, planned: apply(ops, item, planned, module.check_mode),
-                          list_option, entry=lambda r: {k: v for k, v in r.items() if k != "diff"})
+                          list_option, entry=bulk.without_diff)
 
 
 def converged_result(module, ops, items, list_option):

@@ -125,28 +125,28 @@ options:
         required: true
         suboptions:
           name:
-            description: Name of the credential.
+            description: As O(credentials[].name).
             type: str
             required: true
           issuer:
-            description: The OIDC issuer URL. Required unless O(identities[].credentials[].state=absent).
+            description: As O(credentials[].issuer).
             type: str
           subject:
-            description: The token subject.
+            description: As O(credentials[].subject).
             type: str
           namespace:
-            description: Kubernetes namespace (with O(identities[].credentials[].service_account)).
+            description: As O(credentials[].namespace).
             type: str
           service_account:
-            description: Kubernetes service account (with O(identities[].credentials[].namespace)).
+            description: As O(credentials[].service_account).
             type: str
           audiences:
-            description: Audiences of the token.
+            description: As O(credentials[].audiences).
             type: list
             elements: str
             default: [api://AzureADTokenExchange]
           state:
-            description: Whether this credential should exist; defaults to O(state).
+            description: As O(credentials[].state).
             type: str
             choices: [present, absent]
       exclusive:
@@ -293,45 +293,47 @@ identities:
       type: str
       sample: id-reports
     credentials:
-      description: The identity's federated credentials after the task (in check mode, as they would be).
+      description: As RV(credentials), for this identity.
       type: list
       elements: dict
-      contains:
-        name:
-          description: Name of the credential.
-          type: str
-          sample: aks-dev-reports-writer
-        issuer:
-          description: Issuer URL.
-          type: str
-          sample: https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/11111111-1111-1111-1111-111111111111/
-        subject:
-          description: Subject.
-          type: str
-          sample: system:serviceaccount:reports:reports-writer
-        audiences:
-          description: Audiences.
-          type: list
-          elements: str
-          sample: [api://AzureADTokenExchange]
-        id:
-          description: ARM resource ID (null for a credential not yet created in check mode).
-          type: str
     created:
-      description: Names of the credentials created on this identity.
+      description: As RV(created), for this identity.
       type: list
       elements: str
     updated:
-      description: Names of the credentials updated on this identity.
+      description: As RV(updated), for this identity.
       type: list
       elements: str
     deleted:
-      description: Names of the credentials deleted from this identity.
+      description: As RV(deleted), for this identity.
       type: list
       elements: str
     changed:
       description: Whether this identity's credentials changed (or would change, in check mode).
       type: bool
+written:
+  description:
+    - When a write failed mid-way, the labels of the items converged before it that needed a write (see
+      C(docs/results.md)).
+  returned: on a failure after the first item
+  type: list
+  elements: str
+  sample: ["identities[0] (rg-keyless-dev/example)"]
+unchanged:
+  description: When a write failed mid-way, the labels of the items converged before it that were already as asked.
+  returned: on a failure after the first item
+  type: list
+  elements: str
+failed_item:
+  description: When a write failed mid-way, the label of the item that failed (the message starts with it).
+  returned: on a failure after the first item
+  type: str
+  sample: "identities[2] (rg-keyless-dev/example)"
+not_attempted:
+  description: When a write failed mid-way, the labels of the items after the failed one, not touched.
+  returned: on a failure after the first item
+  type: list
+  elements: str
 """
 
 import re

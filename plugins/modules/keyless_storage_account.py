@@ -359,6 +359,29 @@ accounts:
     changed:
       description: Whether this account was (or would be) changed.
       type: bool
+written:
+  description:
+    - When a write failed mid-way, the labels of the items converged before it that needed a write (see
+      C(docs/results.md)).
+  returned: on a failure after the first item
+  type: list
+  elements: str
+  sample: ["accounts[0] (rg-keyless-dev/example)"]
+unchanged:
+  description: When a write failed mid-way, the labels of the items converged before it that were already as asked.
+  returned: on a failure after the first item
+  type: list
+  elements: str
+failed_item:
+  description: When a write failed mid-way, the label of the item that failed (the message starts with it).
+  returned: on a failure after the first item
+  type: str
+  sample: "accounts[2] (rg-keyless-dev/example)"
+not_attempted:
+  description: When a write failed mid-way, the labels of the items after the failed one, not touched.
+  returned: on a failure after the first item
+  type: list
+  elements: str
 """
 
 import copy
@@ -676,7 +699,7 @@ def converge(module, storage, target):
     changes = list(plan["changes"])
     if p["state"] == "absent":
         return dict(account={}, containers=[], changes=changes, changed=bool(changes),
-                    before={"account": account_view(current)}, after={})
+                    diff=diff({"account": account_view(current)}, {}))
     exists = account is not None
     soft_before, soft_after = converge_soft_delete(module, storage.blob_services, p, exists)
     if soft_before != soft_after:
@@ -689,7 +712,7 @@ def converge(module, storage, target):
     if soft_after is not None:
         before["blob_soft_delete"], after["blob_soft_delete"] = soft_before, soft_after
     return dict(account=returned_account(account, view), containers=after_c, changes=changes, changed=bool(changes),
-                before=before, after=after)
+                diff=diff(before, after))
 
 
 def targets_of(params):
@@ -718,26 +741,18 @@ def labelled_warn(module, label):
     return lambda msg: module.warn("%s: %s" % (label, msg) if label else msg)
 
 
-def entry(result):
-    """A bulk item's returned entry."""
-    return {k: result[k] for k in ("account", "containers", "changes", "changed")}
-
-
 def run(module):
     bulk_form = module.params["accounts"] is not None
     targets = targets_of(module.params)
     storage, plans = prepare(module, targets)
     results = bulk.apply_all(module, targets, plans, lambda _t, planned: converge(module, storage, planned),
-                             "accounts" if bulk_form else None, entry=entry)
+                             "accounts" if bulk_form else None, entry=bulk.without_diff)
     if bulk_form:
-        return dict(changed=any(r["changed"] for r in results), accounts=[entry(r) for r in results],
-                    diff=diff({t.key: r["before"] for t, r in zip(targets, results)},
-                              {t.key: r["after"] for t, r in zip(targets, results)}))
+        return bulk.bulk_result(targets, results, "accounts")
     result = results[0]
     if targets[0]["state"] == "absent":
-        return dict(changed=result["changed"], account={}, containers=[], diff=diff(result["before"], result["after"]))
-    return dict(changed=result["changed"], changes=result["changes"], account=result["account"],
-                containers=result["containers"], diff=diff(result["before"], result["after"]))
+        return dict(changed=result["changed"], account={}, containers=[], diff=result["diff"])
+    return result
 
 
 def main():

@@ -168,6 +168,29 @@ identities:
       client_id: 11111111-2222-3333-4444-555555555555
       principal_id: 66666666-7777-8888-9999-000000000000
       tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47
+written:
+  description:
+    - When a write failed mid-way, the labels of the items converged before it that needed a write (see
+      C(docs/results.md)).
+  returned: on a failure after the first item
+  type: list
+  elements: str
+  sample: ["identities[0] (rg-keyless-dev/example)"]
+unchanged:
+  description: When a write failed mid-way, the labels of the items converged before it that were already as asked.
+  returned: on a failure after the first item
+  type: list
+  elements: str
+failed_item:
+  description: When a write failed mid-way, the label of the item that failed (the message starts with it).
+  returned: on a failure after the first item
+  type: str
+  sample: "identities[2] (rg-keyless-dev/example)"
+not_attempted:
+  description: When a write failed mid-way, the labels of the items after the failed one, not touched.
+  returned: on a failure after the first item
+  type: list
+  elements: str
 """
 
 import re

@@ -123,6 +123,29 @@ resource_groups:
   sample:
     - {name: rg-keyless-dev, location: westeurope, tags: {env: dev}, changed: false,
        id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-keyless-dev}
+written:
+  description:
+    - When a write failed mid-way, the labels of the items converged before it that needed a write (see
+      C(docs/results.md)).
+  returned: on a failure after the first item
+  type: list
+  elements: str
+  sample: ["resource_groups[0] (rg-keyless-dev/example)"]
+unchanged:
+  description: When a write failed mid-way, the labels of the items converged before it that were already as asked.
+  returned: on a failure after the first item
+  type: list
+  elements: str
+failed_item:
+  description: When a write failed mid-way, the label of the item that failed (the message starts with it).
+  returned: on a failure after the first item
+  type: str
+  sample: "resource_groups[2] (rg-keyless-dev/example)"
+not_attempted:
+  description: When a write failed mid-way, the labels of the items after the failed one, not touched.
+  returned: on a failure after the first item
+  type: list
+  elements: str
 """
 
 import re

@@ -180,6 +180,29 @@ deleted:
   returned: always
   type: list
   elements: str
+written:
+  description:
+    - When a write failed mid-way, the labels of the items converged before it that needed a write (see
+      C(docs/results.md)).
+  returned: on a failure after the first item
+  type: list
+  elements: str
+  sample: ["assignments[0] (rg-keyless-dev/example)"]
+unchanged:
+  description: When a write failed mid-way, the labels of the items converged before it that were already as asked.
+  returned: on a failure after the first item
+  type: list
+  elements: str
+failed_item:
+  description: When a write failed mid-way, the label of the item that failed (the message starts with it).
+  returned: on a failure after the first item
+  type: str
+  sample: "assignments[2] (rg-keyless-dev/example)"
+not_attempted:
+  description: When a write failed mid-way, the labels of the items after the failed one, not touched.
+  returned: on a failure after the first item
+  type: list
+  elements: str
 """
 
 from collections import namedtuple
