@@ -61,3 +61,11 @@ class AzureError(ModuleError):
         for key in ("error_code", "status_code", "hint"):
             values.setdefault(key, None)
         return values
+
+
+def refuse(problems, label=None, error=ModuleError):
+    """Raise one ``error`` (a ModuleError class) listing every problem found in an item's input (nothing when there
+    is none)."""
+    problems = [p for p in problems if p]
+    if problems:
+        raise error("; ".join(problems)).labelled(label)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import uuid
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
+
+GUID = rules.GUID
 LIST_KEYS_ACTION = "Microsoft.Storage/storageAccounts/listkeys/action"
 ROLE_DEFINITION_ID = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/roleDefinitions/(?P<guid>[^/]+)$",
                                 re.IGNORECASE)

@@ -195,12 +195,14 @@ import tempfile
 import time
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff, normalize_location
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import wait_until
 
 # Workload identity needs Kubernetes >= 1.22 on AKS (service account token volume projection with OIDC issuer).
 MIN_WORKLOAD_IDENTITY_VERSION = (1, 22)
+VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,63}$")
 BUSY_STATES = ("Creating", "Updating", "Upgrading", "Scaling", "Starting", "Stopping", "Deleting", "Migrating")
 POLL_SECONDS = 10
 # Read-only or server-managed fields dropped from the body sent back on update.
@@ -285,12 +287,27 @@ def summary(cluster):
 
 
 # ---- normalize (pure) ----------------------------------------------------------------------------------------------
+def input_problems(p):
+    """Malformed names and numbers (Microsoft Learn, AKS naming restrictions; the system pool's count is 1-1000 in
+    the managedClusters REST API)."""
+    problems = [rules.name_problem("resource group", p["resource_group"], "resource_group"),
+                rules.name_problem("cluster", p["name"], "name"),
+                rules.range_problem(p["wait_timeout"], "wait_timeout", 1)]
+    if p["state"] == "present" and p["create"]:
+        problems += [rules.name_problem("DNS prefix", p["dns_prefix"], "dns_prefix") if p["dns_prefix"] else None,
+                     rules.range_problem(p["node_count"], "node_count", 1, 1000),
+                     None if VM_SIZE.match(p["vm_size"] or "") else
+                     "vm_size '%s' is not a VM size name like Standard_D2s_v5" % p["vm_size"]]
+    return problems
+
+
 def validate(p):
     """Refuse contradictory options before any request; returns the warnings to give."""
+    refuse(input_problems(p))
     if p["workload_identity"] and not p["oidc_issuer"]:
         raise ModuleError("workload_identity needs oidc_issuer: the identity webhook's tokens are issued by the "
                           "cluster's OIDC issuer")
-    if p["kubernetes_version"] and version_tuple(p["kubernetes_version"]) is None:
+    if p["kubernetes_version"] and not re.match(r"^\d+\.\d+(\.\d+)?$", p["kubernetes_version"]):
         raise ModuleError("kubernetes_version '%s' is not a version like 1.33 or 1.33.2" % p["kubernetes_version"])
     if p["kubernetes_version"] and version_tuple(p["kubernetes_version"]) < MIN_WORKLOAD_IDENTITY_VERSION:
         raise ModuleError("kubernetes_version %s is too old for workload identity (needs %d.%d or newer)"

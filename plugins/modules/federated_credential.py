@@ -339,9 +339,9 @@ not_attempted:
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
@@ -349,8 +349,10 @@ MAX_CREDENTIALS = 20
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
 CONCURRENT_WRITE = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = rules.DNS_LABEL
+DNS_SUBDOMAIN = rules.DNS_SUBDOMAIN
+# Entra ID compares issuer, subject and audience of the token with the credential's, exactly (case and whitespace).
+EXACT = "Entra ID compares it byte for byte with the token's %s claim (a mismatch is AADSTS700213/AADSTS70021)"
 SA_PREFIX = "system:serviceaccount:"
 AKS_ISSUER_HOST = ".oic.prod-aks.azure.com"
 CREDENTIAL_KEYS = ("name", "issuer", "subject", "namespace", "service_account", "audiences", "state")
@@ -371,27 +373,42 @@ def validate(item, index):
                                 "starting with a letter or digit" % (where, name))
     if item["state"] == "absent":
         return dict(name=name, state="absent")
-    issuer = item.get("issuer")
-    parts = urlsplit(issuer or "")
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
-        raise InvalidCredential("%s: issuer '%s' must be an https URL without query or fragment, exactly as the "
-                                "cluster reports it" % (where, issuer))
-    if len(issuer) > 600:
-        raise InvalidCredential("%s: issuer must be at most 600 characters" % where)
+    issuer = desired_issuer(item, where)
     subject = desired_subject(item, where)
     audiences = sorted(set(item.get("audiences") or []))
     if not audiences or not all(isinstance(a, str) and a.strip() for a in audiences):
         raise InvalidCredential("%s: audiences must be a non-empty list of strings" % where)
+    refuse([rules.exact_problem(a, "audience", EXACT % "aud") for a in audiences], where, InvalidCredential)
     if len(audiences) > 1:
         raise InvalidCredential("%s: audiences %s: Azure allows exactly one audience per federated credential "
                                 "(api://AzureADTokenExchange for workload identity)" % (where, audiences))
     return dict(name=name, issuer=issuer, subject=subject, audiences=audiences, state="present")
 
 
+def desired_issuer(item, where):
+    """The issuer, checked: an https URL exactly as the cluster reports it (no whitespace, userinfo, query)."""
+    issuer = item.get("issuer")
+    refuse([rules.exact_problem(issuer, "issuer", EXACT % "iss")], where, InvalidCredential)
+    parts = urlsplit(issuer or "")
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise InvalidCredential("%s: issuer '%s' must be an https URL without query or fragment, exactly as the "
+                                "cluster reports it" % (where, issuer))
+    if "@" in parts.netloc:
+        raise InvalidCredential("%s: issuer '%s' carries user information (user@host); an OIDC issuer URL never does, "
+                                "and Entra ID would never match it" % (where, issuer))
+    if len(issuer) > 600:
+        raise InvalidCredential("%s: issuer must be at most 600 characters" % where)
+    return issuer
+
+
 def desired_subject(item, where):
     """The subject: given, or built from namespace and service_account; checked either way."""
     subject = item.get("subject")
     namespace, account = item.get("namespace"), item.get("service_account")
+    refuse([rules.exact_problem(subject, "subject", EXACT % "sub")], where, InvalidCredential)
+    if isinstance(subject, str) and subject.lower().startswith(SA_PREFIX) and not subject.startswith(SA_PREFIX):
+        raise InvalidCredential("%s: subject '%s' must start with %s in lowercase: Kubernetes issues the sub claim so "
+                                "and %s" % (where, subject, SA_PREFIX, EXACT % "sub"))
     if subject and (namespace or account):
         raise InvalidCredential("%s: give either subject or namespace + service_account, not both" % where)
     if not subject:
@@ -460,6 +477,7 @@ def bulk_targets(p):
         if not target["resource_group"]:
             raise InvalidCredential("resource_group is required, in the item or at the top level").labelled(
                 target.label)
+        refuse(identity_problems(target.options), target.label, InvalidCredential)
     for target, earlier in bulk.duplicates(targets, lambda t: t.key.lower()):  # ARM names are case-insensitive
         raise InvalidCredential("the identity is already listed as identities[%d]; list each identity once, with all "
                                 "of its credentials" % earlier.index).labelled(target.label)
@@ -474,8 +492,14 @@ def bulk_targets(p):
     return targets
 
 
+def identity_problems(options):
+    return [rules.name_problem("resource group", options["resource_group"], "resource_group"),
+            rules.name_problem("identity", options["identity_name"], "identity_name")]
+
+
 def single_target(p):
     """The one target of the single-identity forms (a single credential or a credentials list)."""
+    refuse(identity_problems(p), error=InvalidCredential)
     options = dict(resource_group=p["resource_group"], identity_name=p["identity_name"], desired=desired_from(p),
                    exclusive=p["exclusive"])
     return bulk.Item(options, key=identity_key(options))
@@ -609,6 +633,7 @@ def run(module):
     """Validate every target, read and plan every identity, then write identity after identity (or not, in check
     mode); returns the single form's or the bulk form's result."""
     bulk_form = module.params["identities"] is not None
+    refuse([rules.range_problem(module.params["write_retry_timeout"], "write_retry_timeout", 0)])
     targets = bulk_targets(module.params) if bulk_form else [single_target(module.params)]
     fics = module.client("msi").federated_identity_credentials
     plans = bulk.plan_all(targets, lambda target: plan_identity(module, fics, target))

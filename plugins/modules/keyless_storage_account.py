@@ -385,16 +385,17 @@ not_attempted:
 """
 
 import copy
-import re
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
     deep_merge, diff, differences, merge_tags, normalize_location)
 
-ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+# Microsoft.Storage networkRuleSet.bypass (azure-rest-api-specs storage.json): None or Logging, Metrics, AzureServices.
+BYPASS_VALUES = ("None", "Logging", "Metrics", "AzureServices")
+ACCOUNT_NAME = rules.STORAGE_ACCOUNT
+CONTAINER_NAME = rules.CONTAINER
 # The keyless baseline; not options on purpose.
 ENFORCED = {
     "allowSharedKeyAccess": False,
@@ -564,10 +565,26 @@ def validate(p, warn):
     days = p["blob_soft_delete_days"]
     if days is not None and not 0 <= days <= 365:
         raise ModuleError("blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
+    refuse([rules.name_problem("resource group", p["resource_group"], "resource_group")]
+           + rules.tag_problems(p["tags"], name_limit=128) + acl_problems(p["network_acls"]))
     acls = p["network_acls"]
     if acls and acls["default_action"] == "Allow" and (acls["ip_rules"] or acls["virtual_network_rules"]):
         warn("network_acls has rules but default_action Allow, so the rules restrict nothing")
     return desired_containers(p["containers"])
+
+
+def acl_problems(acls):
+    """Every malformed network rule (IPv4 addresses or ranges, subnet IDs)."""
+    if not acls:
+        return []
+    bypass = [t.strip() for t in (acls["bypass"] or "").split(",") if t.strip()]
+    unknown = [t for t in bypass if t not in BYPASS_VALUES]
+    bypass_problems = ["network_acls.bypass '%s': use None or a comma-separated list of %s"
+                       % (acls["bypass"], ", ".join(BYPASS_VALUES[1:]))] if unknown else []
+    return (bypass_problems
+            + [rules.ip_rule_problem(ip, "network_acls.ip_rules[%d]" % i) for i, ip in enumerate(acls["ip_rules"])]
+            + [rules.subnet_problem(v, "network_acls.virtual_network_rules[%d]" % i)
+               for i, v in enumerate(acls["virtual_network_rules"])])
 
 
 def plan_account(p, current):

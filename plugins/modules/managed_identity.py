@@ -193,16 +193,13 @@ not_attempted:
   elements: str
 """
 
-import re
-
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.identity import absent, summary
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
     Operations, converged_result)
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 ITEM_KEYS = ("resource_group", "name", "location", "tags", "append_tags", "state")
 
 
@@ -248,9 +245,8 @@ def validate(items):
         if not item["resource_group"]:
             raise ModuleError("resource_group is required (set it on the item or at the top level)").labelled(
                 item.label)
-        if not item["name"] or not NAME_PATTERN.match(item["name"]):
-            raise ModuleError("name '%s' is not a valid identity name: use 3-128 letters, digits, hyphens or "
-                              "underscores, starting with a letter or digit" % item["name"]).labelled(item.label)
+        refuse([rules.name_problem("resource group", item["resource_group"], "resource_group"),
+                rules.name_problem("identity", item["name"], "name")] + rules.tag_problems(item["tags"]), item.label)
     for item, _earlier in bulk.duplicates(items, lambda i: (i["resource_group"].lower(), i["name"].lower())):
         raise ModuleError("identity %s is listed twice" % item.key).labelled(item.label)
 

@@ -148,16 +148,12 @@ not_attempted:
   elements: str
 """
 
-import re
-
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
     Operations, converged_result)
 
-# 1-90 characters: letters, digits, underscores, hyphens, periods and parentheses; not ending in a period.
-NAME_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 ITEM_KEYS = ("name", "location", "tags", "append_tags", "force_delete_nonempty", "state")
 
 
@@ -205,10 +201,8 @@ class GroupOperations(Operations):
 
 def validate(items):
     for item in items:
-        if not NAME_PATTERN.match(item["name"] or ""):
-            raise ModuleError("name '%s' is not a valid resource group name: use 1-90 letters, digits, underscores, "
-                              "hyphens, periods or parentheses, not ending in a period" % item["name"]).labelled(
-                                  item.label)
+        refuse([rules.name_problem("resource group", item["name"], "name")] + rules.tag_problems(item["tags"]),
+               item.label)
     for item, _earlier in bulk.duplicates(items, lambda i: i["name"].lower()):
         raise ModuleError("resource group %s is listed twice" % item["name"]).labelled(item.label)
 

@@ -207,9 +207,9 @@ not_attempted:
 
 from collections import namedtuple
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rbac, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
@@ -417,6 +417,7 @@ def create(module, auth, item, planned, timeout):
 # ---- driver --------------------------------------------------------------------------------------------------------
 def run(module):
     """normalize -> resolve and guard -> read -> plan -> apply."""
+    refuse([rules.range_problem(module.params["principal_propagation_timeout"], "principal_propagation_timeout", 0)])
     items = bulk.items_from_params(module.params, "assignments", ITEM_KEYS, key_of=assignment_key)
     normalized = bulk.plan_all(items, lambda item: normalize(item.options, lambda: module.subscription_id))
     for item, options in zip(items, normalized):

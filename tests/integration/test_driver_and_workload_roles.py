@@ -1,6 +1,7 @@
 """Roles blob_csi_driver and workload against the sandbox: the validation Job is judged like Azure would."""
 
 import base64
+import tarfile
 
 import pytest
 
@@ -114,6 +115,36 @@ def test_chart_older_than_1_27_is_refused(sandbox, tmp_path):
     run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_chart_version="1.26.4"), env_for(sandbox, tmp_path))
     assert run.rc != 0
     assert "older than 1.27.0" in run.failure_messages
+
+
+def local_chart(tmp_path, version, packaged):
+    chart = tmp_path / "chart" / "blob-csi-driver"
+    chart.mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: blob-csi-driver\nversion: %s\n" % version)
+    if not packaged:
+        return str(chart)
+    archive = tmp_path / ("blob-csi-driver-%s.tgz" % version)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(chart, arcname="blob-csi-driver")
+    return str(archive)
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"blob_csi_driver_chart_version": "latest"}, "blob_csi_driver_chart_version 'latest' is not a semantic version"),
+    ({"local": ("1.26.0", False)}, "(its Chart.yaml version) 1.26.0 is older than 1.27.0"),
+    ({"local": ("v1.25.3", True)}, "(its Chart.yaml version) v1.25.3 is older than 1.27.0"),
+    ({"local": ("main", True)}, "(its Chart.yaml version) 'main' is not a semantic version"),
+], ids=["garbage version", "local chart directory", "local packaged chart", "local chart, garbage version"])
+def test_chart_versions_are_checked_before_anything_is_installed(sandbox, tmp_path, options, message):
+    """A garbage version gets its own message; a local chart is judged by its own Chart.yaml, whatever
+    blob_csi_driver_chart_version says (it is the pinned, valid default here)."""
+    if "local" in options:
+        options = {"blob_csi_driver_chart_ref": local_chart(tmp_path, *options["local"])}
+    chain = Chain(sandbox, tmp_path)
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, chain.driver_tasks(**options), env_for(sandbox, tmp_path))
+    assert run.rc != 0 and message in run.failure_messages, run
+    assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0
 
 
 def test_managed_driver_on_is_refused(sandbox, tmp_path):

@@ -91,3 +91,44 @@ def test_argument_spec_rejects_unknown_access(tmp_path):
     run, _manifests = render(tmp_path, [dict(WORKLOADS[0], access="everything")])
     assert run.rc != 0
     assert "access" in run.failure_messages and "everything" in run.failure_messages
+
+
+K8S_NAME_CASES = [
+    ({"namespace": "Reports"}, "namespace 'Reports' is not a valid DNS-1123 label name"),
+    ({"namespace": "my_ns"}, "namespace 'my_ns' is not a valid DNS-1123 label name"),
+    ({"namespace": "n" * 64}, "is not a valid DNS-1123 label name: use at most 63"),
+    ({"service_account": "SA!"}, "service_account 'SA!' is not a valid DNS-1123 subdomain name"),
+    ({"name": "Reports_1"}, "name 'Reports_1' is not a valid DNS-1123 label name"),
+    ({"container": "Bad_Container"}, "container 'Bad_Container' is not a valid container name"),
+    ({"volume": {"size": "1024Mi"}}, "volume.size '1024Mi' is written by Kubernetes as '1Gi'; use '1Gi'"),
+    ({"volume": {"size": "0.5Gi"}}, "volume.size '0.5Gi' is not a size like 10Gi"),
+    ({"volume": {"pvc_name": "PVC"}}, "volume.pvc_name 'PVC' is not a valid DNS-1123 subdomain name"),
+    ({"identity": {"name": "id-reports", "client_id": "not-a-guid"}}, "identity.client_id 'not-a-guid' must be a GUID"),
+    ({"identity": {"name": "id-reports", "tenant_id": "contoso"}}, "identity.tenant_id 'contoso' must be a GUID"),
+]
+
+
+@pytest.mark.parametrize("change,message", K8S_NAME_CASES, ids=[m.split(" is ")[0] for _c, m in K8S_NAME_CASES])
+def test_kubernetes_names_and_sizes_are_refused_before_anything_is_written(tmp_path, change, message):
+    run, manifests = render(tmp_path, [dict(WORKLOADS[0], **change)])
+    assert run.rc != 0 and manifests is None
+    assert "keyless_workloads[0] (" in run.failure_messages and message in run.failure_messages, run
+
+
+def test_names_yaml_would_coerce_stay_strings(tmp_path):
+    """A namespace "2024", a service account "007", a container "null" and a claim "yes" are valid Kubernetes names;
+    they must reach the API as strings, not as a number, null or a boolean."""
+    workload = dict(WORKLOADS[0], name="2024", namespace="2024", service_account="007", container="null",
+                    volume={"pvc_name": "yes", "pv_name": "true", "size": "10Gi"})
+    run, manifests = render(tmp_path, [workload])
+    assert run.rc == 0, run
+    by_kind = {m["kind"]: m for m in manifests}
+    assert by_kind["Namespace"]["metadata"]["name"] == "2024"
+    assert by_kind["ServiceAccount"]["metadata"] == dict(by_kind["ServiceAccount"]["metadata"], name="007",
+                                                         namespace="2024")
+    assert by_kind["PersistentVolumeClaim"]["metadata"]["name"] == "yes"
+    assert by_kind["PersistentVolumeClaim"]["spec"]["volumeName"] == "true"
+    assert by_kind["PersistentVolume"]["spec"]["csi"]["volumeAttributes"]["containerName"] == "null"
+    assert by_kind["Job"]["spec"]["template"]["spec"]["serviceAccountName"] == "007"
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.33", strict=True)
