@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 # What to do next, keyed by ARM / Entra error code (or HTTP status as a string when no code applies).
 HINTS = {
     "AuthorizationFailed": "the credential has no RBAC permission for this action at this scope; grant it a role "
@@ -34,6 +36,9 @@ HINTS = {
     "ScopeLocked": "a management lock prevents this change; remove the lock or leave the resource as it is",
 }
 
+TOKEN_SERVICE_HINT = ("the Microsoft Entra token endpoint answered HTTP %s after the bounded retries: the service "
+                      "was unavailable or throttling, the credential was not refused; re-run later, and check the "
+                      "Entra ID service health if it lasts")
 AUTH_HINT = ("authentication failed; check auth_source, tenant, client_id and secret (or the AZURE_* environment), "
              "and cloud_environment")
 
@@ -43,9 +48,19 @@ def error_code(exc):
     return getattr(getattr(exc, "error", None), "code", None)
 
 
+def http_status(exc):
+    """The HTTP status of an SDK exception: its own, its response's, or the one azure-identity writes into the
+    message of a token request that failed ("Authentication failed: HTTP Error: 503")."""
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    if status is None:
+        match = re.search(r"HTTP Error: (\d{3})\b", str(getattr(exc, "message", None) or exc))
+        status = int(match.group(1)) if match else None
+    return status
+
+
 def describe(exc):
     """Return ``(code, status, message)`` for an Azure SDK exception (or any other exception)."""
-    status = getattr(exc, "status_code", None)
+    status = http_status(exc)
     code = error_code(exc)
     message = getattr(getattr(exc, "error", None), "message", None)
     if not message:
@@ -56,9 +71,13 @@ def describe(exc):
 def hint_for(code, status, exc=None):
     if code and code in HINTS:
         return HINTS[code]
+    authentication = exc is not None and exc.__class__.__name__ in ("ClientAuthenticationError",
+                                                                    "CredentialUnavailableError")
+    if authentication and status is not None and (status >= 500 or status == 429):
+        return TOKEN_SERVICE_HINT % status  # the token service failed; the credential was not refused
     if status is not None and str(status) in HINTS:
         return HINTS[str(status)]
-    if exc is not None and exc.__class__.__name__ in ("ClientAuthenticationError", "CredentialUnavailableError"):
+    if authentication:
         return AUTH_HINT
     if exc is not None and exc.__class__.__name__ in ("ServiceRequestError", "ServiceResponseError"):
         return "the endpoint could not be reached; check network access, proxies and the CA bundle"

@@ -12,6 +12,7 @@ and turns every SDK error into one ``AzureError`` (ARM code, HTTP status, action
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -35,6 +36,10 @@ CLIENTS = {
 
 # azure-core's retry policy handles 408/429/5xx and honours Retry-After; these bound it.
 RETRY_SETTINGS = dict(retry_total=5, retry_backoff_factor=0.8, retry_backoff_max=30)
+# The longest Retry-After honoured (seconds); a longer one is cut to this, and the task says so. azure-core would
+# otherwise sleep whatever the service asks, in every retry.
+RETRY_AFTER_MAX_ENV = "KEYLESS_AZURE_RETRY_AFTER_MAX"
+RETRY_AFTER_MAX = 30
 # Used by pollers only when the service sends no Retry-After.
 POLLING_INTERVAL = 5
 LRO_TIMEOUT = 1800
@@ -89,10 +94,10 @@ class AzureModule(AnsibleModule):
         """GET a JSON document through azure-core (TLS verification, retries and proxies as for ARM)."""
         self._import("azure.core", "azure-core")
         from azure.core import PipelineClient
-        from azure.core.pipeline.policies import RetryPolicy, UserAgentPolicy
+        from azure.core.pipeline.policies import UserAgentPolicy
         from azure.core.rest import HttpRequest
         client = PipelineClient(url, policies=[UserAgentPolicy(user_agent=USER_AGENT),
-                                               RetryPolicy(**RETRY_SETTINGS)])
+                                               self.retry_policy()])
         try:
             with client:
                 response = client.send_request(HttpRequest("GET", url))
@@ -137,8 +142,27 @@ class AzureModule(AnsibleModule):
                 credential_scopes=[cloud.scope],
                 user_agent=USER_AGENT,
                 polling_interval=POLLING_INTERVAL,
-                **RETRY_SETTINGS)
+                retry_policy=self.retry_policy())
         return self._clients[name]
+
+    def retry_policy(self):
+        """azure-core's retry policy with RETRY_SETTINGS, and Retry-After capped at RETRY_AFTER_MAX (a warning says
+        when the service asked for longer)."""
+        from azure.core.pipeline.policies import RetryPolicy
+        cap = float(os.environ.get(RETRY_AFTER_MAX_ENV) or RETRY_AFTER_MAX)
+        module = self
+
+        class CappedRetryPolicy(RetryPolicy):
+            def get_retry_after(self, response):
+                asked = super().get_retry_after(response)
+                if asked and asked > cap:
+                    module.warn("Azure asked to wait %gs (Retry-After) before retrying %s %s; waited %gs, the most "
+                                "this collection waits (set %s to change it)" % (
+                                    asked, response.http_request.method, response.http_request.url.split("?")[0],
+                                    cap, RETRY_AFTER_MAX_ENV))
+                    return cap
+                return asked
+        return CappedRetryPolicy(**RETRY_SETTINGS)
 
     def _import(self, module_name, dist):
         try:

@@ -68,6 +68,9 @@ class Installer:
         if previous is None and not install_only and not args.on("--install"):
             raise HelmError(f'UPGRADE FAILED: "{name}" has no deployed releases')
         failure = "INSTALLATION FAILED" if installing else "UPGRADE FAILED"
+        if previous and str(previous["status"]).startswith("pending"):
+            # Helm 3 pkg/action/upgrade.go: a release whose last revision is pending-* is locked (errPending).
+            raise HelmError(f"{failure}: another operation (install/upgrade/rollback) is in progress")
         chart = self._chart(chart_ref)
         try:
             user = values.from_flags(args)

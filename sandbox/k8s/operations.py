@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import controllers, errors, managed_fields, patches
+from . import controllers, decoding, errors, managed_fields, patches
 from .meta import generated_name, timestamp
 from .validation import apply_defaults, validate
 
@@ -38,11 +38,10 @@ class WriteOptions:
 def _check_identity(kind, body, namespace, name=None):
     if not isinstance(body, dict):
         raise errors.bad_request(f"the body of the request must be a {kind.kind} object")
+    decoding.decode(kind, body)
     meta = body.get("metadata")
     if meta is None:
         meta = body["metadata"] = {}
-    if not isinstance(meta, dict):
-        raise errors.bad_request("metadata must be an object")
     if body.get("apiVersion") not in (None, kind.api_version):
         raise errors.bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the "
                                  f"expected API version ({kind.api_version})")

@@ -147,6 +147,38 @@ def test_chart_versions_are_checked_before_anything_is_installed(sandbox, tmp_pa
     assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0
 
 
+def set_release_status(kubeconfig, status):
+    """Rewrite the newest revision of the blob-csi-driver release the way an interrupted helm run leaves it."""
+    import json
+    import kubernetes
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(kubeconfig)))
+    secrets = core.list_namespaced_secret("kube-system", label_selector="owner=helm,name=blob-csi-driver").items
+    newest = max(secrets, key=lambda s: int(s.metadata.labels["version"]))
+    record = json.loads(base64.b64decode(newest.data["release"]))
+    record["status"] = status
+    newest.data["release"] = base64.b64encode(json.dumps(record).encode()).decode()
+    newest.metadata.labels["status"] = status
+    core.replace_namespaced_secret(newest.metadata.name, "kube-system", newest)
+
+
+def test_a_release_lock_is_waited_for_bounded_then_explained(sandbox, tmp_path):
+    chain = Chain(sandbox, tmp_path)
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    set_release_status(chain.kubeconfig, "pending-upgrade")
+    run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_lock_retries=2, blob_csi_driver_lock_delay=0),
+                       env)
+    assert run.rc != 0
+    assert ("Helm release blob-csi-driver in kube-system is still locked by another operation after 2 retries 0s apart"
+            in run.failure_messages), run
+    assert "helm rollback" in run.failure_messages
+    helm = next(r for name, r in run.results.items() if "Install or upgrade the release" in name)
+    assert helm.get("attempts", 0) >= 2, helm  # the lock was retried, not given up on at once
+    set_release_status(chain.kubeconfig, "deployed")  # the other operation finished
+    run = run_playbook(tmp_path, chain.driver_tasks(), env)
+    assert run.rc == 0 and run.stats["changed"] == 0, run
+
+
 def test_managed_driver_on_is_refused(sandbox, tmp_path):
     chain = Chain(sandbox, tmp_path, blob_driver=True)
     run = run_playbook(tmp_path, chain.driver_tasks(), env_for(sandbox, tmp_path))

@@ -44,3 +44,15 @@ def test_connection_error_hint_and_whitespace_folding():
 def test_unknown_error_has_no_hint():
     text, fields = azure_errors.format_failure("do", RuntimeError("boom"))
     assert text == "Failed to do: boom" and fields["hint"] is None
+
+
+def test_token_service_outage_is_not_called_a_bad_secret():
+    exc = ClientAuthenticationError(message="Authentication failed: HTTP Error: 503")
+    assert azure_errors.http_status(exc) == 503
+    _text, fields = azure_errors.format_failure("read identity", exc)
+    assert fields["status_code"] == 503 and fields["hint"] == azure_errors.TOKEN_SERVICE_HINT % 503
+    throttled = ClientAuthenticationError(message="Authentication failed: HTTP Error: 429")
+    assert azure_errors.format_failure("x", throttled)[1]["hint"] == azure_errors.TOKEN_SERVICE_HINT % 429
+    # a refusal (4xx) still points at the credential
+    refused = ClientAuthenticationError(message="Authentication failed: HTTP Error: 401")
+    assert azure_errors.format_failure("x", refused)[1]["hint"] == azure_errors.AUTH_HINT
