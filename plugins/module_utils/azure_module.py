@@ -11,6 +11,7 @@ and turns every SDK error into one ``AzureError`` (ARM code, HTTP status, action
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import shutil
@@ -32,7 +33,10 @@ CLIENTS = {
     "storage": ("azure.mgmt.storage", "StorageManagementClient", "azure-mgmt-storage"),
     "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient", "azure-mgmt-authorization"),
     "containerservice": ("azure.mgmt.containerservice", "ContainerServiceClient", "azure-mgmt-containerservice"),
+    # tenant-level client: no subscription in its constructor
+    "subscriptions": ("azure.mgmt.resource.subscriptions", "SubscriptionClient", "azure-mgmt-resource-subscriptions"),
 }
+TENANT_CLIENTS = ("subscriptions",)
 
 # azure-core's retry policy handles 408/429/5xx and honours Retry-After; these bound it.
 RETRY_SETTINGS = dict(retry_total=5, retry_backoff_factor=0.8, retry_backoff_max=30)
@@ -65,6 +69,7 @@ class AzureModule(AnsibleModule):
         self._credential = None
         self._subscription_id = None
         self._clients = {}
+        self._locations = None
         self.writes = 0  # Azure writes made by this run (a failed bulk task is changed when any was made)
 
     def run(self, body):
@@ -72,7 +77,9 @@ class AzureModule(AnsibleModule):
         try:
             result = body()
         except ModuleError as exc:
-            self.fail_json(**exc.result())
+            failure = exc.result()
+            failure.setdefault("changed", self.writes > 0)  # a failed task that wrote something changed something
+            self.fail_json(**failure)
         self.exit_json(**result)
 
     # ---- endpoints and credentials -------------------------------------------------------------------------
@@ -136,8 +143,9 @@ class AzureModule(AnsibleModule):
             module_name, class_name, dist = CLIENTS[name]
             client_class = getattr(self._import(module_name, dist), class_name)
             cloud = self.cloud
+            scope = () if name in TENANT_CLIENTS else (self.subscription_id,)
             self._clients[name] = client_class(
-                self.credential, self.subscription_id,
+                self.credential, *scope,
                 base_url=cloud.resource_manager.rstrip("/"),
                 credential_scopes=[cloud.scope],
                 user_agent=USER_AGENT,
@@ -195,6 +203,21 @@ class AzureModule(AnsibleModule):
             if isinstance(exc.cause, ResourceNotFoundError) and exc.error_code != "SubscriptionNotFound":
                 return None
             raise
+
+    def check_location(self, location, field="location"):
+        """Refuse, before any write, a location the subscription does not have (one listing per module run)."""
+        if self._locations is None:
+            listing = self.call("list the locations of subscription %s" % self.subscription_id,
+                                lambda: list(self.client("subscriptions").subscriptions.list_locations(
+                                    self.subscription_id)))
+            self._locations = {loc.name.lower(): loc.display_name for loc in listing}
+        wanted = "".join(str(location).split()).lower()
+        if wanted not in self._locations:
+            close = difflib.get_close_matches(wanted, list(self._locations), n=3)
+            raise ModuleError("%s '%s' is not a location of subscription %s%s; see az account list-locations -o table"
+                              % (field, location, self.subscription_id,
+                                 " (did you mean %s?)" % ", ".join(close) if close else ""))
+        return wanted
 
     def wait(self, action, poller, timeout=LRO_TIMEOUT):
         """Wait (bounded) for a long-running operation and return its result."""

@@ -35,6 +35,10 @@ class Operations:
     def check_delete(self, item, current):
         """Raise ModuleError when ``current`` must not be deleted as asked (reads only)."""
 
+    def check_new_location(self, location):
+        """Refuse a location the subscription does not have, before anything is created."""
+        self.module.check_location(location)
+
     def create(self, item, location, tags):
         raise NotImplementedError
 
@@ -55,7 +59,10 @@ def diff_view(view):
 
 def plan(ops, item):
     """Read ``item`` and decide what to do: {action (create/update/delete/None), before, after, ...}."""
-    return decide(ops, item, ops.read(item))
+    planned = decide(ops, item, ops.read(item))
+    if planned["action"] == "create":
+        ops.check_new_location(planned["location"])
+    return planned
 
 
 def decide(ops, item, current):

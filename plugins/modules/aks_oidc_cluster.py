@@ -465,6 +465,8 @@ def run(module):
     if cluster is not None and p["state"] == "present":
         cluster = settled(read, cluster, p)
     planned = plan(p, cluster)
+    if planned["action"] == "create":
+        module.check_location(planned["body"]["location"])
     cluster = apply(module, clusters, planned, cluster)
     result, changes = result_of(p, planned, cluster), list(planned["changes"])
     if p["kubeconfig_path"] and p["state"] == "present":

@@ -750,7 +750,10 @@ def prepare(module, targets):
         p = target.options
         current = as_rest(module.get_or_none("read storage account %s" % p["name"],
                                              storage.storage_accounts.get_properties, p["resource_group"], p["name"]))
-        return dict(params=p, containers=wanted_containers, current=current, plan=plan_account(p, current))
+        planned = plan_account(p, current)
+        if planned["write"] == "create":
+            module.check_location(planned["body"]["location"])
+        return dict(params=p, containers=wanted_containers, current=current, plan=planned)
     return storage, bulk.plan_all(targets, read_and_plan, containers)
 
 

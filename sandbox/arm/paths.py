@@ -59,6 +59,8 @@ def parse(path: str) -> ArmPath:
     if prov is None:
         if not rest:
             return ArmPath(sub, "", None, RESOURCES_NS, ["subscriptions"], [sub], builtin=True)
+        if rest[0].lower() == "locations" and len(rest) == 1:  # GET /subscriptions/{s}/locations
+            return ArmPath(sub, sub_scope, None, RESOURCES_NS, ["subscriptions", "locations"], [sub], builtin=True)
         if rest[0].lower() == "resourcegroups" and len(rest) <= 2:
             return ArmPath(sub, sub_scope, rest[1] if len(rest) == 2 else None, RESOURCES_NS,
                            ["resourceGroups"], rest[1:2], builtin=True)
@@ -93,7 +95,7 @@ def build_id(path: ArmPath, canonical_type: str, depth=None) -> str:
     names = path.names if depth is None else path.names[:depth]
     namespace, *types = canonical_type.split("/")
     if path.builtin:
-        if types == ["subscriptions"]:
+        if types[:1] == ["subscriptions"] and len(names) == 1:
             return f"/subscriptions/{names[0]}"
         return f"{path.scope}/resourceGroups/{names[0]}"
     types = types[:len(names)]

@@ -18,6 +18,12 @@ def normalize_location(value) -> str:
     return "".join(str(value).split()).lower()
 
 
+def known_location(value, type_name) -> str:
+    """The normalized location of a PUT, refused as ARM refuses one the subscription does not have."""
+    from . import locations
+    return locations.require(normalize_location(value), type_name)
+
+
 def validate_tags(tags) -> dict:
     if tags is None:
         return {}
@@ -79,7 +85,7 @@ class StoredResourceType(ResourceType):
         if self.tracked:
             if not body.get("location"):
                 raise location_required()
-            location = normalize_location(body["location"])
+            location = known_location(body["location"], self.type_name)
             if existing and existing.get("location") != location:
                 raise invalid_location_change(call.name, call.resource_group, existing.get("location"), location)
             record["location"] = location

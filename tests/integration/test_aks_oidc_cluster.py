@@ -224,3 +224,22 @@ def test_create_with_user_assigned_control_plane_identity(sandbox, tmp_path):
     assert cluster["identity"]["type"] == "UserAssigned"
     assert [k.lower() for k in cluster["identity"]["userAssignedIdentities"]] == [control_plane.id.lower()]
     assert cluster["properties"]["oidcIssuerProfile"]["enabled"] is True
+
+
+def test_a_create_that_timed_out_is_waited_for_by_the_next_run(sandbox, tmp_path):
+    """The first run gives up waiting (the operation goes on in Azure); a plain re-run finds the cluster still
+    Creating, waits for it (bounded by wait_timeout) instead of failing or writing again, and converges."""
+    sdk.create_resource_group(sandbox.conn, RG)
+    # the create needs more polls than one second allows; Azure finishes it on its own a few seconds later
+    sandbox.configure(lro_polls=100000, lro_max_seconds=5)
+    task = aks_task(name="aks-slow", create=True, location="westeurope", wait_timeout=1)
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc != 0 and "Timed out after 1s waiting to create cluster aks-slow" in run.result("out")["msg"], run
+    assert run.result("out")["changed"] is True  # the create was sent: something was written
+    before = sandbox.counters()
+    del task["keyless.aks_storage.aks_oidc_cluster"]["wait_timeout"]
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc == 0, run
+    out = run.result("out")
+    assert out["changed"] is False and out["provisioning_state"] == "Succeeded" and out["oidc_issuer_url"]
+    assert sandbox.counters_delta(before)["by_type"][CLUSTER_TYPE]["writes"] == 0

@@ -122,3 +122,32 @@ def test_valid_edge_cases_pass_the_rules(sandbox, tmp_path, options):
                                    "keyless.aks_storage.keyless_storage_account": options}], sandbox.env(), check=True)
     assert run.rc == 0, run
     assert run.result("out")["changed"] is True
+
+
+LOCATION_CASES = [
+    ("resource_group", dict(name="rg-new-place", location="westeuropa")),
+    ("managed_identity", dict(resource_group=RG, name="id-new-place", location="West Europa")),
+    ("keyless_storage_account", account(name="stnewplace", location="westeurop")),
+    ("aks_oidc_cluster", cluster(name="aks-new-place", location="mars")),
+]
+
+
+@pytest.mark.parametrize("module,options", LOCATION_CASES, ids=[m for m, _o in LOCATION_CASES])
+def test_an_unknown_region_is_refused_before_anything_is_created(sandbox, tmp_path, module, options):
+    from . import sdk
+    sdk.create_resource_group(sandbox.conn, RG)
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [{"name": "out", "register": "out", "keyless.aks_storage.%s" % module: options}],
+                       sandbox.env())
+    out = run.result("out")
+    normalized = options["location"].replace(" ", "").lower()
+    assert run.rc != 0 and "location '%s' is not a location of subscription" % normalized in out["msg"], out
+    if options["location"] != "mars":
+        assert "(did you mean westeurope" in out["msg"]
+    assert sandbox.counters_delta(before)["writes"] == 0 and out["changed"] is False
+
+
+def test_a_known_region_in_any_spelling_is_accepted(sandbox, tmp_path):
+    run = run_playbook(tmp_path, [{"name": "out", "register": "out", "keyless.aks_storage.resource_group": {
+        "name": "rg-spelled", "location": "North Europe"}}], sandbox.env())
+    assert run.rc == 0 and run.result("out")["location"] == "northeurope", run

@@ -5,9 +5,10 @@ import copy
 import re
 
 from ...server import Response
+from .. import locations
 from ..errors import ArmError, location_required, resource_group_not_found
 from ..registry import ResourceType
-from ..stored import normalize_location, validate_tags
+from ..stored import known_location, validate_tags
 
 # 1-90 chars: letters/digits (Unicode), underscores, hyphens, periods, parentheses; not ending in a period.
 RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
@@ -31,6 +32,14 @@ class Subscriptions(ResourceType):
         return call.list_response([self._body(call)])
 
 
+class Locations(ResourceType):
+    """GET /subscriptions/{s}/locations: the regions of the subscription (see sandbox/arm/locations.py)."""
+    type_name = "Microsoft.Resources/subscriptions/locations"
+
+    def list(self, call):
+        return call.list_response([locations.body(call.app.subscription_id, r) for r in locations.REGIONS])
+
+
 class ResourceGroups(ResourceType):
     type_name = "Microsoft.Resources/resourceGroups"
 
@@ -47,7 +56,7 @@ class ResourceGroups(ResourceType):
         existing = call.existing
         if not body.get("location"):
             raise location_required()
-        location = normalize_location(body["location"])
+        location = known_location(body["location"], self.type_name)
         if existing is None:
             if not RG_NAME.fullmatch(call.name) or call.name.endswith("."):
                 raise ArmError(400, "InvalidResourceGroupName",
@@ -132,5 +141,6 @@ class ResourceGroupResources(ResourceType):
 
 def register(registry):
     registry.register(Subscriptions())
+    registry.register(Locations())
     registry.register(ResourceGroups())
     registry.register(ResourceGroupResources())

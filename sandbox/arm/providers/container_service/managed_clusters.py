@@ -25,7 +25,7 @@ from ...errors import (
     location_required,
 )
 from ...registry import Action
-from ...stored import StoredResourceType, normalize_location, validate_tags
+from ...stored import StoredResourceType, known_location, validate_tags
 from . import cluster_body, common, identity
 from .addons import reconcile_blob_driver
 
@@ -57,7 +57,7 @@ class ManagedClusters(StoredResourceType):
             self.validate_name(call)
         if not body.get("location"):
             raise location_required()
-        location = normalize_location(body["location"])
+        location = known_location(body["location"], self.type_name)
         if existing is not None and existing.get("location") != location:
             raise invalid_location_change(call.name, call.resource_group, existing.get("location"), location)
         if existing is not None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 from ....server import Response
 from ...errors import ArmError, invalid_location_change, invalid_request_content, location_required
 from ...registry import Action, ResourceType
-from ...stored import StoredResourceType, normalize_location, validate_tags
+from ...stored import StoredResourceType, known_location, validate_tags
 from . import account_body
 from .common import (ACCOUNT_NAME, ACCOUNTS, NAMESPACE, account_name_invalid, invalid_name_message, iso_now,
                      taken_message)
@@ -55,7 +55,7 @@ class StorageAccounts(StoredResourceType):
                 raise conflict
         if not body.get("location"):
             raise location_required()
-        location = normalize_location(body["location"])
+        location = known_location(body["location"], self.type_name)
         existing = call.existing
         if existing is not None:
             if existing.get("location") != location:
