@@ -359,6 +359,8 @@ def plan(p, cluster):
     after = wanted_features(p, before)
     check_existing(p, cluster, before, after)
     changes = [k for k in after if after[k] != before[k]]
+    if provisioning_state(cluster) == "Failed":
+        changes.append("reconcile")  # AKS reconciles a Failed cluster on a PUT, even one that changes nothing
     return dict(action="update" if changes else None, body=update_body(cluster, after) if changes else None,
                 before=before, after=after, changes=changes)
 
@@ -398,7 +400,9 @@ def kubeconfig_marker(cluster):
     """First line of the kubeconfig we write: which cluster (and which incarnation of it) the file belongs to."""
     props = cluster.get("properties") or {}
     fqdn = props.get("fqdn") or props.get("privateFQDN") or ""
-    return ("# keyless.aks_storage: %s %s\n" % ((cluster.get("id") or "").lower(), fqdn)).encode()
+    # resourceUID tells apart clusters that reuse one ARM ID (create, delete, create): same name, new credentials
+    return ("# keyless.aks_storage: %s %s %s\n" % ((cluster.get("id") or "").lower(), props.get("resourceUID") or "-",
+                                                    fqdn)).encode()
 
 
 def kubeconfig_current(path, marker):

@@ -161,6 +161,19 @@ def test_failed_cluster_is_refused_unless_reconcile_failed(sandbox, legacy_clust
     assert live(sandbox)["provisioningState"] == "Succeeded"
 
 
+def test_reconcile_failed_sends_the_reconcile_even_when_the_features_match(sandbox, legacy_cluster, tmp_path):
+    """A cluster whose features are already as asked but whose last operation failed is reconciled by a PUT."""
+    assert run_playbook(tmp_path, [aks_task()], sandbox.env()).rc == 0  # features converged
+    sandbox.merge_resource(legacy_cluster.id, {"properties": {"provisioningState": "Failed"}})
+    before = sandbox.counters()
+    run = run_playbook(tmp_path, [aks_task(reconcile_failed=True)], sandbox.env())
+    assert run.rc == 0 and run.result("out")["changes"] == ["reconcile"], run
+    assert sandbox.counters_delta(before)["by_type"][CLUSTER_TYPE]["writes"] == 1
+    assert live(sandbox)["provisioningState"] == "Succeeded"
+    run = run_playbook(tmp_path, [aks_task(reconcile_failed=True)], sandbox.env())
+    assert run.rc == 0 and run.result("out")["changed"] is False  # settled: no more PUTs
+
+
 def test_delete_with_force(sandbox, legacy_cluster, tmp_path):
     run = run_playbook(tmp_path, [aks_task(state="absent", force=True)], sandbox.env())
     assert run.result("out")["changed"] is True, run
@@ -243,3 +256,22 @@ def test_a_create_that_timed_out_is_waited_for_by_the_next_run(sandbox, tmp_path
     out = run.result("out")
     assert out["changed"] is False and out["provisioning_state"] == "Succeeded" and out["oidc_issuer_url"]
     assert sandbox.counters_delta(before)["by_type"][CLUSTER_TYPE]["writes"] == 0
+
+
+def test_a_cluster_recreated_under_the_same_name_gets_a_new_kubeconfig(sandbox, tmp_path):
+    """Deleted and created again: same ARM ID and API server FQDN, new credentials. The kubeconfig marker carries
+    the cluster's resourceUID, so the file of the old incarnation is not taken for this one's."""
+    sdk.create_resource_group(sandbox.conn, RG)
+    kubeconfig = tmp_path / "kube" / "aks-dev.yaml"
+    task = aks_task(create=True, location="westeurope", kubeconfig_path=str(kubeconfig))
+    assert run_playbook(tmp_path, [task], sandbox.env()).rc == 0
+    first = kubeconfig.read_text()
+    clusters = sdk.containerservice_client(sandbox.conn).managed_clusters
+    clusters.begin_delete(RG, "aks-dev").result()
+    run = run_playbook(tmp_path, [task], sandbox.env())
+    assert run.rc == 0 and run.result("out")["changes"] == ["created", "kubeconfig"], run
+    second = kubeconfig.read_text()
+    assert second.splitlines()[0] != first.splitlines()[0]
+    stored = next(r for r in sandbox.state()["resources"] if r["id"].lower().endswith("/managedclusters/aks-dev"))
+    assert second.splitlines()[0].split()[3] == stored["properties"]["resourceUID"]
+    assert yaml.safe_load(second)["users"] != yaml.safe_load(first)["users"]  # the new cluster's credentials

@@ -102,3 +102,30 @@ def test_existing_cluster_in_another_region_than_the_storage(sandbox, tmp_path):
     assert cluster.oidc_issuer_profile.enabled and cluster.security_profile.workload_identity.enabled
     accounts = sdk.storage_client(sandbox.conn).storage_accounts.list_by_resource_group("rg-keyless-sandbox")
     assert [a.location for a in accounts] == ["westeurope"]
+
+
+BYPASS_ATTEMPTS = [
+    ("--start-at-task", "Identities"),
+    ("--start-at-task", "Storage accounts and their data (only with keyless_teardown_delete_data=true)",
+     "-e", "keyless_teardown_delete_data=true"),
+    ("--start-at-task", "Workload objects, newest first (namespaces are kept)"),
+    ("--skip-tags", "always", "-e", "keyless_teardown_delete_data=true"),
+    ("-e", "keyless_teardown_confirm=another-cluster", "-e", "keyless_teardown_delete_data=true"),
+    # (key=value extra vars are stripped by Ansible; JSON keeps the trailing space)
+    ("--limit", "sandbox-aks-1", "-e", '{"keyless_teardown_confirm": "sandbox-aks-1 "}', "-e",
+     "keyless_teardown_delete_data=true"),
+]
+
+
+def test_no_task_selection_deletes_anything_unconfirmed(sandbox, tmp_path):
+    """Every destructive task checks the confirmation itself: skipping the assert skips no guard."""
+    assert playbook(sandbox, tmp_path, "site.yml").returncode == 0
+    msi = sdk.msi_client(sandbox.conn).user_assigned_identities
+    for attempt in BYPASS_ATTEMPTS:
+        before = sandbox.counters()
+        playbook(sandbox, tmp_path, "teardown.yml", *attempt)
+        delta = sandbox.counters_delta(before)
+        assert (delta["writes"], delta["kubernetes"]["writes"]) == (0, 0), (attempt, delta)
+        assert len(list(msi.list_by_resource_group("rg-keyless-sandbox"))) == 2, attempt
+    assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties("rg-keyless-sandbox",
+                                                                            "stkeylesssandbox01").name

@@ -82,6 +82,12 @@ def test_plan_refuses_what_azure_would_refuse(extra, current, message):
 
 def test_a_failed_cluster_is_planned_with_reconcile_failed():
     assert aks.plan(params(reconcile_failed=True), cluster(state="Failed"))["action"] == "update"
+    # features already as asked: the reconcile PUT is still sent
+    converged_but_failed = aks.plan(params(reconcile_failed=True), cluster(state="Failed", oidc=True, wi=True,
+                                                                           blob=False))
+    assert (converged_but_failed["action"], converged_but_failed["changes"]) == ("update", ["reconcile"])
+    assert aks.features(converged_but_failed["body"]) == dict(oidc_issuer=True, workload_identity=True,
+                                                              managed_blob_driver=False)
 
 
 def test_a_busy_cluster_is_polled_until_it_settles_bounded_by_wait_timeout():
