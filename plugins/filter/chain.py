@@ -8,7 +8,7 @@ from __future__ import annotations
 DATA_ROLES = {"readwrite": "Storage Blob Data Contributor", "read": "Storage Blob Data Reader"}
 
 
-def _identity_key(workload, default_resource_group):
+def identity_key(workload, default_resource_group):
     identity = workload["identity"]
     return identity.get("resource_group") or default_resource_group, identity["name"]
 
@@ -17,7 +17,7 @@ def workload_identities(workloads, default_resource_group):
     """The distinct identities the workloads use: [{name, resource_group}], in first-use order."""
     seen, result = set(), []
     for workload in workloads or []:
-        key = _identity_key(workload, default_resource_group)
+        key = identity_key(workload, default_resource_group)
         if key not in seen:
             seen.add(key)
             result.append({"resource_group": key[0], "name": key[1]})
@@ -28,7 +28,7 @@ def federated_credentials(workloads, identity, default_resource_group, issuer, c
     """Federated credentials the cluster's service accounts need on ``identity`` ({name, resource_group})."""
     creds, seen = [], set()
     for workload in workloads or []:
-        if _identity_key(workload, default_resource_group) != (identity["resource_group"], identity["name"]):
+        if identity_key(workload, default_resource_group) != (identity["resource_group"], identity["name"]):
             continue
         subject = (workload["namespace"], workload["service_account"])
         if subject in seen:
@@ -47,7 +47,7 @@ def data_role_assignments(workloads, principal_ids, default_resource_group):
     """
     result = []
     for workload in workloads or []:
-        key = "%s/%s" % _identity_key(workload, default_resource_group)
+        key = "%s/%s" % identity_key(workload, default_resource_group)
         result.append({"storage_account": workload["storage_account"], "resource_group": workload["resource_group"],
                        "container": workload["container"], "role": DATA_ROLES[workload.get("access", "readwrite")],
                        "principal_id": principal_ids.get(key)})

@@ -401,8 +401,8 @@ def kubeconfig_marker(cluster):
     props = cluster.get("properties") or {}
     fqdn = props.get("fqdn") or props.get("privateFQDN") or ""
     # resourceUID tells apart clusters that reuse one ARM ID (create, delete, create): same name, new credentials
-    return ("# keyless.aks_storage: %s %s %s\n" % ((cluster.get("id") or "").lower(), props.get("resourceUID") or "-",
-                                                    fqdn)).encode()
+    uid = props.get("resourceUID") or "-"
+    return ("# keyless.aks_storage: %s %s %s\n" % ((cluster.get("id") or "").lower(), uid, fqdn)).encode()
 
 
 def kubeconfig_current(path, marker):

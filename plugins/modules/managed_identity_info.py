@@ -26,6 +26,11 @@ options:
   name:
     description: Name of one identity in O(resource_group).
     type: str
+  federated_credentials:
+    description:
+      - Also return the names of each existing identity's federated identity credentials (one listing per identity).
+    type: bool
+    default: false
   identities:
     description: The identities to return, in this order. Mutually exclusive with O(name).
     type: list
@@ -97,6 +102,11 @@ identities:
     tenant_id:
       description: Tenant of the identity.
       type: str
+    federated_credentials:
+      description: Names of its federated identity credentials.
+      returned: with O(federated_credentials=true), for an identity that exists
+      type: list
+      elements: str
 """
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk
@@ -138,6 +148,13 @@ def run(module):
         identities = [dict(v, exists=True) for v in groups[p["resource_group"].lower()].values()]
     else:
         identities = [entry(groups[i["resource_group"].lower()], i) for i in items]
+    if p["federated_credentials"]:
+        fics = module.client("msi").federated_identity_credentials
+        for identity in identities:
+            if identity["exists"]:
+                identity["federated_credentials"] = module.call(
+                    "list federated credentials of identity %s" % identity["name"],
+                    lambda i=identity: sorted(c.name for c in fics.list(i["resource_group"], i["name"])))
     return dict(changed=False, identities=identities)
 
 
@@ -154,6 +171,7 @@ def main():
         argument_spec=dict(
             resource_group=dict(type="str"),
             name=dict(type="str"),
+            federated_credentials=dict(type="bool", default=False),
             identities=dict(type="list", elements="dict", options=dict(
                 resource_group=dict(type="str"),
                 name=dict(type="str", required=True),

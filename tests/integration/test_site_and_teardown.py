@@ -105,7 +105,7 @@ def test_existing_cluster_in_another_region_than_the_storage(sandbox, tmp_path):
 
 
 BYPASS_ATTEMPTS = [
-    ("--start-at-task", "Identities"),
+    ("--start-at-task", "Identities (those no other cluster uses)"),
     ("--start-at-task", "Storage accounts and their data (only with keyless_teardown_delete_data=true)",
      "-e", "keyless_teardown_delete_data=true"),
     ("--start-at-task", "Workload objects, newest first (namespaces are kept)"),

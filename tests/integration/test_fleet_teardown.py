@@ -1,0 +1,66 @@
+"""Two clusters sharing workload identities and storage through group_vars: tearing one down removes only what is
+its own, and the other cluster's chain keeps working."""
+
+import subprocess
+
+from .test_preflight import BIN, REPO, inventory
+from .playbook import ansible_env
+from . import sdk
+
+RG = "rg-keyless-sandbox"
+
+
+def run(sandbox, tmp_path, playbook, *extra):
+    env = dict(sandbox.env(), KEYLESS_HELM_BINARY=sandbox.conn["helm_binary"], ANSIBLE_STDOUT_CALLBACK="default",
+               TMPDIR=str(tmp_path))
+    root = tmp_path / "inventory"
+    if not root.exists():
+        inventory(tmp_path, {name: {"keyless_kubeconfig_path": "%s/kubeconfig-%s" % (tmp_path, name)}
+                             for name in ("aks-a", "aks-b")})
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(root),
+                           str(REPO / "playbooks" / playbook)] + list(extra), env=ansible_env(env),
+                          capture_output=True, text=True, timeout=900, check=False)
+
+
+def credentials(sandbox):
+    fics = sdk.msi_client(sandbox.conn).federated_identity_credentials
+    return sorted(c.name for identity in ("id-reports", "id-archive") for c in fics.list(RG, identity))
+
+
+def assignments(sandbox):
+    scope = "/subscriptions/%s/resourceGroups/%s" % (sandbox.conn["subscription_id"], RG)
+    return list(sdk.authorization_client(sandbox.conn).role_assignments.list_for_scope(scope))
+
+
+def test_tearing_one_cluster_down_keeps_what_the_other_uses(sandbox, tmp_path):
+    site = run(sandbox, tmp_path, "site.yml")
+    assert site.returncode == 0, site.stdout[-4000:]
+    assert credentials(sandbox) == ["aks-a-archive-archive-reader", "aks-a-reports-reports-writer",
+                                    "aks-b-archive-archive-reader", "aks-b-reports-reports-writer"]
+    shared_assignments = len(assignments(sandbox))
+    assert shared_assignments == 2  # one per workload: both clusters' workloads need the same two
+
+    down = run(sandbox, tmp_path, "teardown.yml", "--limit", "aks-a", "-e", "keyless_teardown_confirm=aks-a",
+               "-e", "keyless_teardown_delete_data=true")
+    assert down.returncode == 0, down.stdout[-4000:]
+    # only aks-a's own credentials went; identities, data roles and the account are still aks-b's
+    assert credentials(sandbox) == ["aks-b-archive-archive-reader", "aks-b-reports-reports-writer"]
+    assert len(assignments(sandbox)) == shared_assignments
+    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG))) == 2
+    assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties(RG, "stkeylesssandbox01").name
+    assert "identity %s/id-reports: used by another cluster of the inventory" % RG in down.stdout
+    assert "storage account stkeylesssandbox01: used by another cluster of the inventory" in down.stdout
+
+    # aks-b's chain still converges with nothing to repair, and its validation Jobs stay green
+    again = run(sandbox, tmp_path, "site.yml", "--limit", "aks-b")
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert "changed=0" in [line for line in again.stdout.splitlines() if line.startswith("aks-b ")][0]
+    decisions = sandbox.call("GET", "/kubelet/decisions")["decisions"]
+    assert [d["outcome"] for d in decisions if "aks-b" in str(d)] and all(
+        d["outcome"] == "succeeded" for d in decisions)
+
+    # the last cluster's teardown removes the shared resources too
+    last = run(sandbox, tmp_path, "teardown.yml", "--limit", "aks-b", "-e", "keyless_teardown_confirm=aks-b")
+    assert last.returncode == 0, last.stdout[-4000:]
+    assert list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG)) == []
+    assert assignments(sandbox) == []
