@@ -96,28 +96,57 @@ def plan_all(items, plan, *extra):
     return plans
 
 
-def apply_all(module, items, plans, apply, list_option=None, entry=None):
+def apply_all(module, items, plans, apply, list_option=None, entry=None, own_failure=None):
     """``apply(item, plan)`` in order; each returns the item's result with ``changed``. A failure is re-raised with
-    the item's label and the partial result (``entry(result)`` of each item done goes under ``list_option``)."""
-    results, writes_before = [], module.writes
+    the item's label and the partial result (``entry(result)`` of each item done goes under ``list_option``).
+
+    ``own_failure(error)`` says which failures are the item's alone (a principal that never replicated, a name taken
+    elsewhere in Azure): those do not stop the items after it; the task fails at the end, listing every one."""
+    results, failures, writes_before = [], [], module.writes
     for position, (item, planned) in enumerate(zip(items, plans)):
         try:
             results.append(apply(item, planned))
         except ModuleError as exc:
-            done = [entry(r) if entry else r for r in results]
-            raise exc.labelled(item.label).with_result(**partial_result(
+            exc.labelled(item.label)
+            if own_failure is not None and own_failure(exc):
+                failures.append((item, exc))
+                results.append(dict(changed=False, failed=True))
+                continue
+            done = [entry(r) if entry else r for r in results if not r.get("failed")]
+            raise exc.with_result(**partial_result(
                 items, results, position, module.writes > writes_before, list_option, done))
+    if failures:
+        raise items_failed(items, results, failures, module.writes > writes_before, list_option, entry)
     return results
+
+
+def items_failed(items, results, failures, wrote, list_option, entry):
+    """The error of a task whose independent items failed on their own, after every item was attempted."""
+    first_item, first = failures[0]
+    error = ModuleError("%d of %d items failed, the others were converged: %s" % (
+        len(failures), len(items), " | ".join(exc.msg for _item, exc in failures)),
+        error_code=first.error_code, status_code=first.status_code, hint=first.hint, action=first.action,
+        cause=first.cause)
+    values = dict(outcome(items, results), changed=wrote or any(r.get("changed") for r in results),
+                  failed_item=first_item.name, not_attempted=[])
+    if list_option:
+        values[list_option] = [entry(r) if entry else r for r in results if not r.get("failed")]
+    return error.with_result(**values)
+
+
+def outcome(items, results):
+    """Which of the items attempted were written, already as asked, or failed on their own."""
+    pairs = list(zip(items, results))
+    return dict(written=[i.name for i, r in pairs if r.get("changed") and not r.get("failed")],
+                unchanged=[i.name for i, r in pairs if not r.get("changed") and not r.get("failed")],
+                failed_items=[i.name for i, r in pairs if r.get("failed")])
 
 
 def partial_result(items, results, failed_at, wrote, list_option=None, done=None):
     """The result of a task whose item ``failed_at`` failed after ``results`` of the items before it."""
-    finished = list(zip(items, results))
-    values = dict(changed=wrote or any(r.get("changed") for r in results),
-                  written=[i.name for i, r in finished if r.get("changed")],
-                  unchanged=[i.name for i, r in finished if not r.get("changed")],
-                  failed_item=items[failed_at].name,
-                  not_attempted=[i.name for i in items[failed_at + 1:]])
+    values = dict(outcome(items, results), changed=wrote or any(r.get("changed") for r in results),
+                  failed_item=items[failed_at].name, not_attempted=[i.name for i in items[failed_at + 1:]])
+    values["failed_items"].append(items[failed_at].name)
     if list_option:
         values[list_option] = done if done is not None else results
     return values

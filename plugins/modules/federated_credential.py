@@ -329,6 +329,13 @@ failed_item:
   returned: on a failure after the first item
   type: str
   sample: "identities[2] (rg-keyless-dev/example)"
+failed_items:
+  description:
+    - When items failed, the labels of all of them; an item whose failure is its own (see C(docs/results.md)) does not
+      stop the items after it.
+  returned: on a failure
+  type: list
+  elements: str
 not_attempted:
   description: When a write failed mid-way, the labels of the items after the failed one, not touched.
   returned: on a failure after the first item

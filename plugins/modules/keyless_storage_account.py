@@ -377,6 +377,13 @@ failed_item:
   returned: on a failure after the first item
   type: str
   sample: "accounts[2] (rg-keyless-dev/example)"
+failed_items:
+  description:
+    - When items failed, the labels of all of them; an item whose failure is its own (see C(docs/results.md)) does not
+      stop the items after it.
+  returned: on a failure
+  type: list
+  elements: str
 not_attempted:
   description: When a write failed mid-way, the labels of the items after the failed one, not touched.
   returned: on a failure after the first item
@@ -395,6 +402,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile impo
 # Microsoft.Storage networkRuleSet.bypass (azure-rest-api-specs storage.json): None or Logging, Metrics, AzureServices.
 BYPASS_VALUES = ("None", "Logging", "Metrics", "AzureServices")
 ACCOUNT_NAME = rules.STORAGE_ACCOUNT
+NAME_TAKEN = ("StorageAccountAlreadyTaken", "StorageAccountInAnotherResourceGroup")
 CONTAINER_NAME = rules.CONTAINER
 # The keyless baseline; not options on purpose.
 ENFORCED = {
@@ -765,8 +773,10 @@ def run(module):
     bulk_form = module.params["accounts"] is not None
     targets = targets_of(module.params)
     storage, plans = prepare(module, targets)
+    # a name taken elsewhere in Azure is that account's own failure: the other accounts still converge
     results = bulk.apply_all(module, targets, plans, lambda _t, planned: converge(module, storage, planned),
-                             "accounts" if bulk_form else None, entry=bulk.without_diff)
+                             "accounts" if bulk_form else None, entry=bulk.without_diff,
+                             own_failure=lambda error: error.error_code in NAME_TAKEN)
     if bulk_form:
         return bulk.bulk_result(targets, results, "accounts")
     result = results[0]

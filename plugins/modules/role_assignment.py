@@ -198,6 +198,13 @@ failed_item:
   returned: on a failure after the first item
   type: str
   sample: "assignments[2] (rg-keyless-dev/example)"
+failed_items:
+  description:
+    - When items failed, the labels of all of them; an item whose failure is its own (see C(docs/results.md)) does not
+      stop the items after it.
+  returned: on a failure
+  type: list
+  elements: str
 not_attempted:
   description: When a write failed mid-way, the labels of the items after the failed one, not touched.
   returned: on a failure after the first item
@@ -430,8 +437,10 @@ def run(module):
     guard(items, definitions, module.params["allow_key_access_roles"])
     listings = list_existing(module, auth, items)
     plans = [plan(item, matching(item, listings), roles.names) for item in items]
+    # a principal that never replicated is that assignment's own failure: the independent ones after it still converge
     results = bulk.apply_all(module, items, plans,
-                             lambda item, planned: apply(module, auth, item, planned, roles.names))
+                             lambda item, planned: apply(module, auth, item, planned, roles.names),
+                             own_failure=lambda error: error.error_code == "PrincipalNotFound")
     before = [a for p in plans for a in p["before"]]
     after = [a for r in results for a in r["after"]]
     created = [n for r in results for n in r["created"]]

@@ -392,3 +392,17 @@ def test_bulk_write_failure_names_the_account_and_returns_those_done(sandbox, rg
     assert "accounts[1] (%s/%s): " % (RG, TWO) in out["msg"] and "create storage account %s" % TWO in out["msg"]
     assert out["changed"] is True
     assert [a["account"]["name"] for a in out["accounts"]] == [ONE]
+
+
+def test_a_name_taken_elsewhere_fails_alone_and_the_other_accounts_converge(sandbox, rg, tmp_path):
+    sandbox.configure(storage_names_taken_elsewhere=[ONE])
+    run = run_playbook(tmp_path, [bulk_task(BULK_ITEMS)], sandbox.env())
+    assert run.rc != 0
+    out = run.result("out")
+    assert out["msg"].startswith("1 of 2 items failed, the others were converged: accounts[0] (%s/%s): " % (RG, ONE))
+    assert "StorageAccountAlreadyTaken" in out["msg"] and "choose another name" in out["msg"]
+    assert out["failed_items"] == ["accounts[0] (%s/%s)" % (RG, ONE)] and out["changed"] is True
+    assert out["written"] == ["accounts[1] (%s/%s)" % (RG, TWO)]
+    assert [a["account"]["name"] for a in out["accounts"]] == [TWO]
+    storage = sdk.storage_client(sandbox.conn)
+    assert [a.name for a in storage.storage_accounts.list_by_resource_group(RG)] == [TWO]

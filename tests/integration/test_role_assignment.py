@@ -137,6 +137,28 @@ def test_principal_that_never_appears_fails_with_advice(sandbox, principal, tmp_
     assert "PrincipalNotFound" in msg and "principal_propagation_timeout" in msg
 
 
+def test_a_principal_that_never_appears_fails_alone_in_a_bulk_task(sandbox, principal, tmp_path):
+    """Its failure is its own: the independent assignments after it are still made, and the task fails at the end
+    naming it; a re-run with the principal fixed converges the rest."""
+    ghost = str(uuid.uuid4())
+    items = [{"storage_account": ACCOUNT, "resource_group": RG, "container": c, "role": "Storage Blob Data Reader",
+              "principal_id": p} for c, p in (("reports", principal), ("archive", ghost), ("archive", principal))]
+    run = run_playbook(tmp_path, [ra_task(assignments=items, principal_propagation_timeout=2)], sandbox.env())
+    assert run.rc != 0
+    out = run.result("out")
+    assert out["msg"].startswith("1 of 3 items failed, the others were converged: assignments[1] (%s/%s/archive): "
+                                 "Failed to assign" % (RG, ACCOUNT)), out["msg"]
+    assert out["error_code"] == "PrincipalNotFound" and out["changed"] is True
+    assert out["failed_items"] == ["assignments[1] (%s/%s/archive)" % (RG, ACCOUNT)]
+    assert out["written"] == ["assignments[0] (%s/%s/reports)" % (RG, ACCOUNT),
+                              "assignments[2] (%s/%s/archive)" % (RG, ACCOUNT)]
+    assert len(assignments_at(sandbox, container_scope(sandbox, "archive"), principal)) == 1
+    items[1]["principal_id"] = principal
+    items[1]["role"] = "Storage Blob Data Contributor"
+    run = run_playbook(tmp_path, [ra_task(assignments=items)], sandbox.env())
+    assert run.rc == 0 and len(run.result("out")["created"]) == 1, run
+
+
 @pytest.mark.parametrize("role,scope_kind", [
     ("Storage Account Contributor", "account"),
     ("Storage Account Key Operator Service Role", "account"),

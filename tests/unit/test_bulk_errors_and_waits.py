@@ -154,3 +154,36 @@ def test_wait_until_is_bounded_by_count_when_the_clock_does_not_move():
     with pytest.raises(ModuleError):
         wait_until(lambda: 0, lambda v: False, 50, 10, lambda v: "late", sleep=clock.sleep, clock=clock.time)
     assert len(clock.sleeps) == 5
+
+
+def test_own_failures_do_not_stop_independent_items():
+    items = bulk.items_from_params(dict(xs=[{"name": n} for n in "abcd"]), "xs", ("name",))
+    module = Module()
+
+    def apply(item, _planned):
+        if item["name"] in ("b", "c"):
+            raise ModuleError("principal of %s unknown" % item["name"], error_code="PrincipalNotFound")
+        module.writes += 1
+        return dict(name=item["name"], changed=True)
+    with pytest.raises(ModuleError) as failure:
+        bulk.apply_all(module, items, [None] * 4, apply, "xs", own_failure=lambda e: e.error_code == "PrincipalNotFound")
+    result = failure.value.result()
+    assert result["msg"] == ("2 of 4 items failed, the others were converged: xs[1] (b): principal of b unknown | "
+                             "xs[2] (c): principal of c unknown")
+    assert (result["written"], result["failed_items"], result["failed_item"]) == (
+        ["xs[0] (a)", "xs[3] (d)"], ["xs[1] (b)", "xs[2] (c)"], "xs[1] (b)")
+    assert result["changed"] is True and result["not_attempted"] == [] and result["xs"] == [
+        dict(name="a", changed=True), dict(name="d", changed=True)]
+
+
+def test_a_stopping_failure_after_an_own_failure_lists_both():
+    items = bulk.items_from_params(dict(xs=[{"name": n} for n in "abc"]), "xs", ("name",))
+
+    def apply(item, _planned):
+        raise ModuleError(item["name"], error_code="PrincipalNotFound" if item["name"] == "a" else "BadRequest")
+    with pytest.raises(ModuleError) as failure:
+        bulk.apply_all(Module(), items, [None] * 3, apply, own_failure=lambda e: e.error_code == "PrincipalNotFound")
+    result = failure.value.result()
+    assert (result["failed_items"], result["failed_item"], result["not_attempted"]) == (
+        ["xs[0] (a)", "xs[1] (b)"], "xs[1] (b)", ["xs[2] (c)"])
+    assert result["written"] == [] and result["unchanged"] == [] and result["changed"] is False
