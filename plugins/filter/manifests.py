@@ -32,6 +32,49 @@ def unconverged(manifests, live, skip=None):
     return [m for m in manifests or [] if not _contains(m, by_key.get(_key(m)))]
 
 
+def replacements(manifests, live):
+    """The static volumes whose immutable CSI source changed (a new identity client ID, account or container):
+    ``[{pv, claim: "namespace/name", changed: [attribute, ...]}]``. Kubernetes refuses to update such a
+    PersistentVolume (422), so it and its claim must be deleted and created again."""
+    by_key = {_key(obj): obj for obj in live or []}
+    claims = {(m.get("spec") or {}).get("volumeName"): "%s/%s" % (m["metadata"].get("namespace"), m["metadata"]["name"])
+              for m in manifests or [] if m.get("kind") == "PersistentVolumeClaim"}
+    found = []
+    for pv in (m for m in manifests or [] if m.get("kind") == "PersistentVolume"):
+        current = by_key.get(_key(pv))
+        want, have = (pv.get("spec") or {}).get("csi") or {}, ((current or {}).get("spec") or {}).get("csi") or {}
+        if current is None or _contains(want, have):
+            continue
+        attributes = set(want.get("volumeAttributes") or {}) | set(have.get("volumeAttributes") or {})
+        changed = sorted(a for a in attributes if (want.get("volumeAttributes") or {}).get(a)
+                         != (have.get("volumeAttributes") or {}).get(a))
+        found.append({"pv": pv["metadata"]["name"], "claim": claims.get(pv["metadata"]["name"]),
+                      "changed": changed or ["csi"]})
+    return found
+
+
+def claim_users(pods, claims):
+    """``{"namespace/claim": [pod, ...]}`` of the pods still running (not Succeeded or Failed) that mount a claim."""
+    users = {}
+    for pod in pods or []:
+        if ((pod.get("status") or {}).get("phase")) in ("Succeeded", "Failed"):
+            continue
+        meta = pod.get("metadata") or {}
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            key = "%s/%s" % (meta.get("namespace"), (volume.get("persistentVolumeClaim") or {}).get("claimName"))
+            if key in (claims or []):
+                users.setdefault(key, []).append(meta.get("name"))
+    return users
+
+
+def without(live, replaced):
+    """``live`` minus the volumes and claims of ``replaced`` (they are deleted, so they count as missing)."""
+    gone = {("PersistentVolume", "", r["pv"]) for r in replaced or []}
+    gone |= {("PersistentVolumeClaim",) + tuple(r["claim"].split("/", 1)) for r in replaced or [] if r["claim"]}
+    return [obj for obj in live or [] if _key(obj) not in gone]
+
+
 class FilterModule:
     def filters(self):
-        return {"unconverged": unconverged}
+        return {"unconverged": unconverged, "volume_replacements": replacements, "claim_users": claim_users,
+                "without_replaced": without}

@@ -129,3 +129,46 @@ def test_no_task_selection_deletes_anything_unconfirmed(sandbox, tmp_path):
         assert len(list(msi.list_by_resource_group("rg-keyless-sandbox"))) == 2, attempt
     assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties("rg-keyless-sandbox",
                                                                             "stkeylesssandbox01").name
+
+
+def test_an_identity_recreated_behind_our_back_is_converged(sandbox, tmp_path):
+    """A new client ID cannot be patched into the immutable PersistentVolume: the volume and its claim are replaced
+    (no pod is running on them), the chain is rebuilt for the new identity and its validation Job runs green."""
+    assert playbook(sandbox, tmp_path, "site.yml").returncode == 0
+    msi = sdk.msi_client(sandbox.conn).user_assigned_identities
+    old = msi.get("rg-keyless-sandbox", "id-reports").client_id
+    msi.delete("rg-keyless-sandbox", "id-reports")
+    new = msi.create_or_update("rg-keyless-sandbox", "id-reports", {"location": "westeurope"}).client_id
+    assert new != old
+    again = playbook(sandbox, tmp_path, "site.yml")
+    assert again.returncode == 0, again.stdout[-5000:]
+    kubeconfig = str(tmp_path / "kubeconfig")
+    import kubernetes
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=kubeconfig))
+    pv = core.read_persistent_volume("pv-reports-reports")
+    assert pv.spec.csi.volume_attributes["clientID"] == new
+    assert core.read_namespaced_persistent_volume_claim("reports-blob", "reports").status.phase == "Bound"
+    outcomes = [d["outcome"] for d in sandbox.call("GET", "/kubelet/decisions")["decisions"]]
+    assert outcomes.count("succeeded") == 3  # both workloads once, the recreated identity's again
+    assert recap_changed(playbook(sandbox, tmp_path, "site.yml").stdout) == 0
+
+
+def test_a_volume_in_use_is_not_replaced(sandbox, tmp_path):
+    assert playbook(sandbox, tmp_path, "site.yml").returncode == 0
+    import kubernetes
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(
+        config_file=str(tmp_path / "kubeconfig")))
+    core.create_namespaced_pod("reports", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reports-app"},
+        "spec": {"serviceAccountName": "reports-writer", "containers": [{"name": "app", "image": "busybox"}],
+                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "reports-blob"}}]}})
+    msi = sdk.msi_client(sandbox.conn).user_assigned_identities
+    msi.delete("rg-keyless-sandbox", "id-reports")
+    msi.create_or_update("rg-keyless-sandbox", "id-reports", {"location": "westeurope"})
+    before = sandbox.counters()
+    again = playbook(sandbox, tmp_path, "site.yml", "--tags", "workloads")
+    assert again.returncode != 0
+    assert ("PersistentVolumeClaim reports/reports-blob must be replaced (its volume's clientID changed" in again.stdout
+            and "running pods mount it: reports-app" in again.stdout), again.stdout[-5000:]
+    assert core.read_persistent_volume("pv-reports-reports") is not None
+    assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0
