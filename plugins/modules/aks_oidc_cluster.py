@@ -414,12 +414,34 @@ def kubeconfig_current(path, marker):
         return False
 
 
+def kubeconfig_accepted(path):
+    """Whether the API server still accepts the kubeconfig: one authenticated discovery read (GET /api/v1). A 401
+    (rotated credentials) or a TLS failure (a new cluster CA) says to fetch it again; anything this cannot judge
+    (no kubernetes library, an exec plugin such as kubelogin, the server unreachable) keeps the file."""
+    try:
+        from kubernetes import client, config
+        from kubernetes.client.rest import ApiException
+        from urllib3.exceptions import MaxRetryError, SSLError
+    except ImportError:
+        return True
+    try:
+        client.CoreV1Api(config.new_client_from_config(config_file=path)).get_api_resources(_request_timeout=15)
+    except ApiException as exc:
+        return exc.status != 401
+    except (SSLError, MaxRetryError) as exc:
+        tls = exc if isinstance(exc, SSLError) else getattr(exc, "reason", None)
+        return not isinstance(tls, SSLError)
+    except Exception:  # pylint: disable=broad-except
+        return True
+    return True
+
+
 def write_kubeconfig(module, clusters, cluster, path):
     """Write the user kubeconfig when its content differs; return whether it changed."""
     p = module.params
     marker = kubeconfig_marker(cluster)
-    if not p["kubeconfig_refresh"] and kubeconfig_current(path, marker):
-        return False  # no credential read on a re-run: the file is this cluster's
+    if not p["kubeconfig_refresh"] and kubeconfig_current(path, marker) and kubeconfig_accepted(path):
+        return False  # no credential read on a re-run: the file is this cluster's and its API server accepts it
     result = as_rest(module.call("read the user kubeconfig of %s" % p["name"],
                                  clusters.list_cluster_user_credentials, p["resource_group"], p["name"]))
     kubeconfigs = (result or {}).get("kubeconfigs") or []

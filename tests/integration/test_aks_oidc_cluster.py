@@ -258,6 +258,40 @@ def test_a_create_that_timed_out_is_waited_for_by_the_next_run(sandbox, tmp_path
     assert sandbox.counters_delta(before)["by_type"][CLUSTER_TYPE]["writes"] == 0
 
 
+@pytest.mark.parametrize("breakage", ["token", "ca"])
+def test_a_kubeconfig_the_api_server_refuses_is_fetched_again(sandbox, legacy_cluster, tmp_path, breakage):
+    """The marker still names this cluster, but the file no longer works (rotated credentials: 401; a new cluster
+    CA: TLS fails): one authenticated discovery read finds out, and the credentials are fetched again."""
+    kubeconfig = tmp_path / "kube" / "aks-dev.yaml"
+    assert run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig))], sandbox.env()).rc == 0
+    marker, body = kubeconfig.read_text().split("\n", 1)
+    config = yaml.safe_load(body)
+    if breakage == "token":
+        config["users"][0]["user"]["token"] = "rotated-away"
+    else:
+        import base64
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        import datetime
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "other-ca")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(pem).decode()
+    kubeconfig.write_text(marker + "\n" + yaml.safe_dump(config))
+    kubeconfig.chmod(0o600)
+    run = run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig))], sandbox.env())
+    assert run.rc == 0 and run.result("out")["changes"] == ["kubeconfig"], run
+    assert yaml.safe_load(kubeconfig.read_text().split("\n", 1)[1]) != config
+    run = run_playbook(tmp_path, [aks_task(kubeconfig_path=str(kubeconfig))], sandbox.env())
+    assert run.result("out")["changed"] is False  # accepted again: no credential read
+
+
 def test_a_cluster_recreated_under_the_same_name_gets_a_new_kubeconfig(sandbox, tmp_path):
     """Deleted and created again: same ARM ID and API server FQDN, new credentials. The kubeconfig marker carries
     the cluster's resourceUID, so the file of the old incarnation is not taken for this one's."""
