@@ -14,6 +14,9 @@ from ansible_collections.keyless.aks_storage.plugins.filter.chain import (
     DATA_ROLES, federated_credentials, identity_key, workload_identities)
 
 
+STILL_USED = "still used by another cluster, or trusted by a federated credential that is not this cluster's"
+
+
 def _host_usage(host):
     """(identities, assignments, accounts) a host's inventory uses, as comparable keys."""
     default_rg = host.get("keyless_identity_resource_group") or host.get("keyless_resource_group")
@@ -55,7 +58,31 @@ def fleet_usage(hostvars, hosts, this_host, live=None):
             continue
         for index, keys in enumerate(_host_usage(hostvars[host])):
             usage[index] |= keys
+    for index, keys in enumerate(_trusted_elsewhere(hostvars[this_host], this_host, live)):
+        usage[index] |= keys
     return {"identities": sorted(usage[0]), "assignments": sorted(usage[1]), "accounts": sorted(usage[2])}
+
+
+def _trusted_elsewhere(host, hostname, live):
+    """What this cluster's workloads use through identities that also trust someone else: an identity holding a
+    federated credential that is not this cluster's (a cluster outside the inventory, a CI system) stays, and so do
+    the data roles and accounts of the workloads that use it."""
+    default_rg = host.get("keyless_identity_resource_group") or host.get("keyless_resource_group")
+    cluster = host.get("keyless_cluster_name") or hostname
+    foreign = set()
+    for entry in live or []:
+        if not entry.get("exists"):
+            continue
+        identity = {"resource_group": entry["resource_group"], "name": entry["name"]}
+        mine = {c["name"] for c in federated_credentials(host.get("keyless_workloads"), identity, default_rg, None,
+                                                         cluster)}
+        if set(entry.get("federated_credentials") or []) - mine:
+            foreign.add((entry["resource_group"].lower(), entry["name"].lower()))
+    workloads = [w for w in host.get("keyless_workloads") or []
+                 if tuple(k.lower() for k in identity_key(w, default_rg)) in foreign]
+    _identities, assignments, accounts = _host_usage(dict(host, keyless_workloads=workloads,
+                                                          keyless_storage_accounts=[]))
+    return foreign, assignments, accounts
 
 
 def not_shared_identities(identities, usage):
@@ -84,12 +111,12 @@ def not_shared_accounts(accounts, usage):
 
 def kept_report(usage, identities, workloads, accounts, default_resource_group):
     """One line per resource teardown keeps because another cluster uses it."""
-    lines = ["identity %s/%s: used by another cluster of the inventory" % (i["resource_group"], i["name"])
+    lines = ["identity %s/%s: %s" % (i["resource_group"], i["name"], STILL_USED)
              for i in identities or [] if i not in not_shared_identities([i], usage)]
     lines += ["data role of %s on %s/%s: another cluster's workload needs it" % (
         w["identity"]["name"], w["storage_account"], w["container"])
         for w in workloads or [] if not not_shared_assignments([w], usage, default_resource_group)]
-    lines += ["storage account %s: used by another cluster of the inventory" % a["name"]
+    lines += ["storage account %s: %s" % (a["name"], STILL_USED)
               for a in accounts or [] if not not_shared_accounts([a], usage)]
     return lines
 

@@ -26,9 +26,9 @@ def test_other_clusters_in_use_keep_what_they_share():
         dict(WORKLOAD, access="read")]  # aks-b needs the Contributor role, not the Reader one
     assert fleet.not_shared_accounts([{"name": "stshared"}, {"name": "stmine"}], usage) == [{"name": "stmine"}]
     assert fleet.kept_report(usage, identities, [WORKLOAD], [{"name": "stshared"}], "rg") == [
-        "identity rg/id-reports: used by another cluster of the inventory",
+        "identity rg/id-reports: " + fleet.STILL_USED,
         "data role of id-reports on stshared/reports: another cluster's workload needs it",
-        "storage account stshared: used by another cluster of the inventory"]
+        "storage account stshared: " + fleet.STILL_USED]
 
 
 def test_a_cluster_counts_only_while_azure_holds_its_credentials():
@@ -38,3 +38,9 @@ def test_a_cluster_counts_only_while_azure_holds_its_credentials():
     assert fleet.still_federated(HOSTVARS["aks-b"], "aks-b", None) is True  # nothing read: assume in use
     usage = fleet.fleet_usage(HOSTVARS, list(HOSTVARS), "aks-a", live("aks-a-reports-writer"))
     assert usage["identities"] == [] and usage["accounts"] == []  # aks-b torn down; aks-c holds no credential
+
+
+def test_an_identity_trusted_outside_the_inventory_is_kept_with_its_roles():
+    usage = fleet.fleet_usage(HOSTVARS, ["aks-a"], "aks-a", live("aks-a-reports-writer", "github-actions-deploy"))
+    assert [list(k) for k in usage["identities"]] == [["rg", "id-reports"]]
+    assert fleet.not_shared_assignments([WORKLOAD], usage, "rg") == [] and usage["accounts"] == ["stshared"]
