@@ -32,6 +32,26 @@ def unconverged(manifests, live, skip=None):
     return [m for m in manifests or [] if not _contains(m, by_key.get(_key(m)))]
 
 
+def keep_claim_sizes(manifests, live):
+    """The manifests with each existing static claim's requested storage as the cluster has it.
+
+    A workload's ``volume.size`` is its PersistentVolume's capacity (informational for blob storage). A claim that is
+    not dynamically provisioned cannot be resized (PersistentVolumeClaimResize admission answers 403), so a changed
+    size is applied to the volume only and the claim keeps the size it was created with."""
+    by_key = {_key(obj): obj for obj in live or []}
+    kept = []
+    for manifest in manifests or []:
+        current = by_key.get(_key(manifest))
+        spec = manifest.get("spec") or {}
+        if manifest.get("kind") == "PersistentVolumeClaim" and current and spec.get("storageClassName") == "":
+            requests = ((current.get("spec") or {}).get("resources") or {}).get("requests") or {}
+            if requests.get("storage"):
+                manifest = dict(manifest, spec=dict(spec, resources=dict(spec.get("resources") or {},
+                                                                         requests=dict(requests))))
+        kept.append(manifest)
+    return kept
+
+
 def replacements(manifests, live):
     """The static volumes whose immutable CSI source changed (a new identity client ID, account or container):
     ``[{pv, claim: "namespace/name", changed: [attribute, ...]}]``. Kubernetes refuses to update such a
@@ -77,4 +97,4 @@ def without(live, replaced):
 class FilterModule:
     def filters(self):
         return {"unconverged": unconverged, "volume_replacements": replacements, "claim_users": claim_users,
-                "without_replaced": without}
+                "without_replaced": without, "keep_claim_sizes": keep_claim_sizes}

@@ -29,6 +29,11 @@ def namespace_not_found(name) -> KubeError:
     return KubeError(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
 
 
+def forbidden(kind, name, why) -> KubeError:
+    """403 from an admission plugin: '<resource> "<name>" is forbidden: <why>'."""
+    return KubeError(403, "Forbidden", f'{kind.resource_name} "{name}" is forbidden: {why}', _details(kind, name))
+
+
 def already_exists(kind, name) -> KubeError:
     return KubeError(409, "AlreadyExists", f'{kind.resource_name} "{name}" already exists', _details(kind, name))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import controllers, decoding, errors, managed_fields, patches
+from . import admission, controllers, decoding, errors, managed_fields, patches
 from .meta import generated_name, timestamp
 from .validation import apply_defaults, validate
 
@@ -107,6 +107,8 @@ def _finish(cluster, kind, old, new, opts, subresource="", fields_done=False):
     problems = validate(kind, new, None if creating else old)
     if problems:
         raise errors.invalid(kind, meta.get("name", ""), problems)
+    if not creating and subresource != "status":
+        admission.check_update(cluster, kind, old, new)
     if kind.generation and not creating and _spec_part(new) != _spec_part(old):
         meta["generation"] = int(old["metadata"].get("generation") or 1) + 1
     if not fields_done:

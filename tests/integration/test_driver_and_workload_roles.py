@@ -269,3 +269,22 @@ def test_workload_check_mode_before_the_namespaces_exist(sandbox, tmp_path):
     run = run_playbook(tmp_path, [{"name": "ns", "kubernetes.core.k8s_info": {
         "kind": "Namespace", "name": "reports", "kubeconfig": str(chain.kubeconfig)}, "register": "ns"}], env)
     assert run.result("ns")["resources"] == []
+
+
+def test_a_changed_size_resizes_the_volume_never_the_static_claim(sandbox, tmp_path):
+    """The API server refuses to resize a claim that was not dynamically provisioned (403), so volume.size goes to
+    the PersistentVolume's capacity and the claim keeps the size it was created with."""
+    chain = Chain(sandbox, tmp_path).healthy()
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    assert run_playbook(tmp_path, chain.workload_tasks(), env).rc == 0
+    bigger = [dict(w, volume={"size": "20Gi"}) for w in chain.workloads()]
+    run = run_playbook(tmp_path, chain.workload_tasks(bigger), env)
+    assert run.rc == 0, run
+    import kubernetes
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(chain.kubeconfig)))
+    assert core.read_persistent_volume("pv-reports-reports").spec.capacity["storage"] == "20Gi"
+    claim = core.read_namespaced_persistent_volume_claim("reports-blob", "reports")
+    assert claim.spec.resources.requests["storage"] == "10Gi" and claim.status.phase == "Bound"
+    again = run_playbook(tmp_path, chain.workload_tasks(bigger), env)
+    assert again.rc == 0 and again.stats["changed"] == 0, again

@@ -201,7 +201,8 @@ def test_list_for_scope_semantics_and_paging(sandbox, conn, scopes, auth_client)
 
 
 def test_new_principal_is_not_found_during_propagation(sandbox, conn, rm_client, msi_client, auth_client):
-    sandbox.configure(principal_propagation_seconds=0.6)
+    # a window far longer than the calls before the first assignment take, even on a loaded machine
+    sandbox.configure(principal_propagation_seconds=3)
     rm_client.resource_groups.create_or_update("rg-prop", {"location": "eastus"})
     identity = msi_client.user_assigned_identities.create_or_update("rg-prop", "id-new", {"location": "eastus"})
     created_at = time.monotonic()
@@ -211,7 +212,7 @@ def test_new_principal_is_not_found_during_propagation(sandbox, conn, rm_client,
         assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name)  # principalType given, too
     assert info.value.status_code == 400 and info.value.error.code == "PrincipalNotFound"
     assert "replication delay" in info.value.error.message
-    time.sleep(max(0.0, 0.65 - (time.monotonic() - created_at)))
+    time.sleep(max(0.0, 3.05 - (time.monotonic() - created_at)))
     assert assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name).name == name
 
     sandbox.configure(principal_type_skips_propagation=True)
@@ -220,3 +221,17 @@ def test_new_principal_is_not_found_during_propagation(sandbox, conn, rm_client,
     with pytest.raises(HttpResponseError) as info:
         assign(auth_client, conn, scope, READER, other.principal_id, principal_type=None)
     assert info.value.error.code == "PrincipalNotFound"
+
+
+def test_principal_propagation_by_count_of_writes(sandbox, conn, rm_client, msi_client, auth_client):
+    """Count-based propagation: the first N writes naming the new principal are refused, whatever the clock says."""
+    sandbox.configure(principal_propagation_writes=2)
+    rm_client.resource_groups.create_or_update("rg-prop-n", {"location": "eastus"})
+    identity = msi_client.user_assigned_identities.create_or_update("rg-prop-n", "id-n", {"location": "eastus"})
+    scope = f"/subscriptions/{conn['subscription_id']}/resourceGroups/rg-prop-n"
+    name = str(uuid.uuid4())
+    for _attempt in range(2):
+        with pytest.raises(HttpResponseError) as info:
+            assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name)
+        assert info.value.error.code == "PrincipalNotFound"
+    assert assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name).name == name

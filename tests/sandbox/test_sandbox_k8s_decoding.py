@@ -66,3 +66,49 @@ def test_null_values_decode_as_unset(kube):
     status, _h, reply = kube.raw("POST", NS, ns(name="nulls", labels={"a": None}, annotations=None))
     assert status in (201, 422), reply  # decoded; whatever validation says, it is not a decoding error
     assert "cannot be handled" not in str(reply)
+
+
+# ---- PersistentVolumeClaimResize admission (on by default in kube-apiserver) ---------------------------------------
+def claim(name, storage="1Gi", storage_class="", volume=None):
+    spec = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": storage}},
+            "storageClassName": storage_class}
+    if volume:
+        spec["volumeName"] = volume
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": spec}
+
+
+def volume(name, storage="1Gi"):
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+            "spec": {"capacity": {"storage": storage}, "accessModes": ["ReadWriteMany"], "storageClassName": "",
+                     "csi": {"driver": "blob.csi.azure.com", "volumeHandle": name}}}
+
+
+def resize(kube, name, storage):
+    return kube.raw("PATCH", PVC + "/" + name, {"spec": {"resources": {"requests": {"storage": storage}}}},
+                    content_type="application/merge-patch+json")
+
+
+def test_a_static_claim_cannot_be_resized(kube):
+    assert kube.raw("POST", "/api/v1/persistentvolumes", volume("pv-static", "10Gi"))[0] == 201
+    assert kube.raw("POST", PVC, claim("static", "1Gi", volume="pv-static"))[0] == 201
+    assert kube.raw("GET", PVC + "/static")[2]["status"]["phase"] == "Bound"
+    status, _h, reply = resize(kube, "static", "2Gi")
+    assert (status, reply["reason"]) == (403, "Forbidden"), reply
+    assert reply["message"] == ('persistentvolumeclaims "static" is forbidden: only dynamically provisioned pvc can be '
+                                'resized and the storageclass that provisions the pvc must support resize')
+    status, _h, reply = resize(kube, "static", "512Mi")
+    assert status == 422 and "field can not be less than previous value" in reply["message"], reply
+    assert resize(kube, "static", "1Gi")[0] == 200  # the same size is no resize
+
+
+def test_an_unbound_claim_cannot_be_resized_and_an_expandable_class_allows_growth(kube):
+    assert kube.raw("POST", PVC, claim("pending", "1Gi", storage_class="nowhere"))[0] == 201
+    status, _h, reply = resize(kube, "pending", "2Gi")
+    assert status == 403 and "Only bound persistent volume claims can be expanded" in reply["message"], reply
+    assert kube.raw("POST", "/apis/storage.k8s.io/v1/storageclasses", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "expandable"},
+        "provisioner": "blob.csi.azure.com", "allowVolumeExpansion": True})[0] == 201
+    assert kube.raw("POST", "/api/v1/persistentvolumes",
+                    dict(volume("pv-dyn"), spec=dict(volume("pv-dyn")["spec"], storageClassName="expandable")))[0] == 201
+    assert kube.raw("POST", PVC, claim("dynamic", "1Gi", storage_class="expandable", volume="pv-dyn"))[0] == 201
+    assert resize(kube, "dynamic", "2Gi")[0] == 200

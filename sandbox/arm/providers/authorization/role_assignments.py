@@ -56,7 +56,8 @@ def is_below(assignment_scope, scope) -> bool:
 
 class RoleAssignments(ResourceType):
     type_name = TYPE
-    config_defaults: ClassVar[dict] = {"principal_propagation_seconds": 0, "principal_type_skips_propagation": False}
+    config_defaults: ClassVar[dict] = {"principal_propagation_seconds": 0, "principal_propagation_writes": 0,
+                                       "principal_type_skips_propagation": False}
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -93,7 +94,7 @@ class RoleAssignments(ResourceType):
 
     def _principal_type(self, call, principal_id, requested_type):
         """The principalType to store, or PrincipalNotFound / UnmatchedPrincipalType."""
-        entry = directory.lookup(call, principal_id)
+        entry = directory.lookup(call, principal_id, write=True)
         config = call.store.config
         if entry is None or not entry["visible"]:
             if requested_type and config.get("principal_type_skips_propagation"):
