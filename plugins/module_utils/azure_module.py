@@ -22,6 +22,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_c
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
     AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import normalize_location
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "keyless.aks_storage/%s" % COLLECTION_VERSION
@@ -211,7 +212,7 @@ class AzureModule(AnsibleModule):
                                 lambda: list(self.client("subscriptions").subscriptions.list_locations(
                                     self.subscription_id)))
             self._locations = {loc.name.lower(): loc.display_name for loc in listing}
-        wanted = "".join(str(location).split()).lower()
+        wanted = normalize_location(str(location))
         if wanted not in self._locations:
             close = difflib.get_close_matches(wanted, list(self._locations), n=3)
             raise ModuleError("%s '%s' is not a location of subscription %s%s; see az account list-locations -o table"

@@ -112,43 +112,31 @@ def apply_all(module, items, plans, apply, list_option=None, entry=None, own_fai
                 failures.append((item, exc))
                 results.append(dict(changed=False, failed=True))
                 continue
-            done = [entry(r) if entry else r for r in results if not r.get("failed")]
-            raise exc.with_result(**partial_result(
-                items, results, position, module.writes > writes_before, list_option, done))
+            raise exc.with_result(**failure_result(items, results + [dict(changed=False, failed=True)], item,
+                                                   items[position + 1:], module.writes > writes_before,
+                                                   list_option, entry))
     if failures:
-        raise items_failed(items, results, failures, module.writes > writes_before, list_option, entry)
+        first_item, first = failures[0]
+        error = ModuleError("%d of %d items failed, the others were converged: %s" % (
+            len(failures), len(items), " | ".join(exc.msg for _item, exc in failures)),
+            error_code=first.error_code, status_code=first.status_code, hint=first.hint, action=first.action,
+            cause=first.cause)
+        raise error.with_result(**failure_result(items, results, first_item, [], module.writes > writes_before,
+                                                 list_option, entry))
     return results
 
 
-def items_failed(items, results, failures, wrote, list_option, entry):
-    """The error of a task whose independent items failed on their own, after every item was attempted."""
-    first_item, first = failures[0]
-    error = ModuleError("%d of %d items failed, the others were converged: %s" % (
-        len(failures), len(items), " | ".join(exc.msg for _item, exc in failures)),
-        error_code=first.error_code, status_code=first.status_code, hint=first.hint, action=first.action,
-        cause=first.cause)
-    values = dict(outcome(items, results), changed=wrote or any(r.get("changed") for r in results),
-                  failed_item=first_item.name, not_attempted=[])
+def failure_result(items, results, failed_item, not_attempted, wrote, list_option=None, entry=None):
+    """The partial result of a failed task: ``results`` of the items attempted, in order (an item that failed is
+    ``{"failed": True}``), the item the message names and the items not attempted."""
+    pairs = list(zip(items, results))
+    values = dict(changed=wrote or any(r.get("changed") for r in results),
+                  written=[i.name for i, r in pairs if r.get("changed") and not r.get("failed")],
+                  unchanged=[i.name for i, r in pairs if not r.get("changed") and not r.get("failed")],
+                  failed_items=[i.name for i, r in pairs if r.get("failed")], failed_item=failed_item.name,
+                  not_attempted=[i.name for i in not_attempted])
     if list_option:
         values[list_option] = [entry(r) if entry else r for r in results if not r.get("failed")]
-    return error.with_result(**values)
-
-
-def outcome(items, results):
-    """Which of the items attempted were written, already as asked, or failed on their own."""
-    pairs = list(zip(items, results))
-    return dict(written=[i.name for i, r in pairs if r.get("changed") and not r.get("failed")],
-                unchanged=[i.name for i, r in pairs if not r.get("changed") and not r.get("failed")],
-                failed_items=[i.name for i, r in pairs if r.get("failed")])
-
-
-def partial_result(items, results, failed_at, wrote, list_option=None, done=None):
-    """The result of a task whose item ``failed_at`` failed after ``results`` of the items before it."""
-    values = dict(outcome(items, results), changed=wrote or any(r.get("changed") for r in results),
-                  failed_item=items[failed_at].name, not_attempted=[i.name for i in items[failed_at + 1:]])
-    values["failed_items"].append(items[failed_at].name)
-    if list_option:
-        values[list_option] = done if done is not None else results
     return values
 
 

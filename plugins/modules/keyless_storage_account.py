@@ -401,9 +401,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile impo
 
 # Microsoft.Storage networkRuleSet.bypass (azure-rest-api-specs storage.json): None or Logging, Metrics, AzureServices.
 BYPASS_VALUES = ("None", "Logging", "Metrics", "AzureServices")
-ACCOUNT_NAME = rules.STORAGE_ACCOUNT
 NAME_TAKEN = ("StorageAccountAlreadyTaken", "StorageAccountInAnotherResourceGroup")
-CONTAINER_NAME = rules.CONTAINER
 # The keyless baseline; not options on purpose.
 ENFORCED = {
     "allowSharedKeyAccess": False,
@@ -535,7 +533,7 @@ def desired_containers(containers):
         if unknown:
             raise ModuleError("%s: unknown keys %s (allowed: name, metadata, state)" % (where, sorted(unknown)))
         name = spec["name"]
-        if not CONTAINER_NAME.match(name):
+        if not rules.CONTAINER.match(name):
             raise ModuleError("%s: container name '%s' is invalid; use 3-63 lowercase letters, digits and single "
                               "hyphens, starting and ending with a letter or digit" % (where, name))
         if str(spec.get("public_access", "None")) not in ("None", "none"):
@@ -567,9 +565,7 @@ def validate(p, warn):
     if not p["resource_group"]:
         raise ModuleError("resource_group is required for storage account %s (set it on the account or at the top "
                           "level)" % p["name"])
-    if not ACCOUNT_NAME.match(p["name"]):
-        raise ModuleError("name '%s' is not a valid storage account name: use 3-24 lowercase letters and digits"
-                          % p["name"])
+    refuse([rules.name_problem("storage account", p["name"], "name")])
     days = p["blob_soft_delete_days"]
     if days is not None and not 0 <= days <= 365:
         raise ModuleError("blob_soft_delete_days must be between 0 (off) and 365, not %s" % days)
