@@ -23,6 +23,7 @@ from .msi import ManagedIdentityEndpoint
 from .oidc import OidcIssuers
 from .server import Response, Router
 from .state import Store
+from .storage_data import StorageDataPlane
 
 DEFAULT_ARM_AUDIENCE = "https://management.keyless-sandbox.local/"
 
@@ -59,7 +60,7 @@ class App:
         self.helm_binary = helm_wrapper.write(self.workdir)  # helm stand-in for kubernetes.core.helm
         self.router = Router()
         for component in (ControlApi(self), CloudMetadata(self), ManagedIdentityEndpoint(self), self.oidc,
-                          self.kubelet, KubeApi(self, self.kube),
+                          self.kubelet, KubeApi(self, self.kube), StorageDataPlane(self),
                           ArmFramework(self, self.registry),
                           self.entra):  # last: its /{tenant}/... routes are the broadest
             component.register_routes(self.router)
@@ -77,10 +78,16 @@ class App:
     def authority_host(self):
         return self.base_url
 
+    @property
+    def arm_audiences(self) -> list:
+        """Token audiences ARM accepts, like Azure's pair: the metadata audience (the analogue of
+        https://management.core.windows.net/) and the ARM URL itself (https://management.azure.com/)."""
+        return [self.arm_audience] + ([self.arm_url] if self.base_url else [])
+
     def is_arm_audience(self, audience: str) -> bool:
         def strip(value):
-            return value.removesuffix("/")
-        return strip(audience).lower() == strip(self.arm_audience).lower()
+            return value.removesuffix("/").lower()
+        return any(strip(audience) == strip(allowed) for allowed in self.arm_audiences)
 
     def connection_info(self, tls_files) -> dict:
         return {

@@ -152,8 +152,10 @@ class Entra:
                           f"have sent your authentication request to the wrong tenant.")
 
     def known_audience(self, resource: str) -> bool:
+        """ARM's audiences (the metadata audience and the ARM URL itself: `<arm_url>.default` works, as for
+        https://management.azure.com/.default), the built-in ones and config `extra_audiences`."""
         wanted = _strip_slash(resource).lower()
-        known = [self.app.arm_audience, *BUILTIN_AUDIENCES, *self.app.store.config.get("extra_audiences", [])]
+        known = [*self.app.arm_audiences, *BUILTIN_AUDIENCES, *self.app.store.config.get("extra_audiences", [])]
         return any(_strip_slash(a).lower() == wanted for a in known)
 
     def check_resource(self, resource: str):

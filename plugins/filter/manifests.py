@@ -73,28 +73,58 @@ def replacements(manifests, live):
     return found
 
 
-def claim_users(pods, claims):
-    """``{"namespace/claim": [pod, ...]}`` of the pods still running (not Succeeded or Failed) that mount a claim."""
-    users = {}
+VALIDATION_LABEL = "keyless.aks-storage/validation"
+
+
+def _holders(pods, claims):
+    """``(claim, pod)`` for every scheduled pod that mounts one of ``claims`` ("namespace/name"), whatever its phase:
+    the pvc-protection controller keeps a deleted claim until every such pod is deleted, completed ones included."""
     for pod in pods or []:
-        if ((pod.get("status") or {}).get("phase")) in ("Succeeded", "Failed"):
+        spec, meta = pod.get("spec") or {}, pod.get("metadata") or {}
+        if not spec.get("nodeName"):
             continue
-        meta = pod.get("metadata") or {}
-        for volume in (pod.get("spec") or {}).get("volumes") or []:
+        for volume in spec.get("volumes") or []:
             key = "%s/%s" % (meta.get("namespace"), (volume.get("persistentVolumeClaim") or {}).get("claimName"))
             if key in (claims or []):
-                users.setdefault(key, []).append(meta.get("name"))
+                yield key, pod
+
+
+def _validation_job(pod):
+    """``namespace/job`` when ``pod`` belongs to one of this role's validation Jobs, else None."""
+    meta = pod.get("metadata") or {}
+    if (meta.get("labels") or {}).get(VALIDATION_LABEL) != "true":
+        return None
+    owner = next((r for r in meta.get("ownerReferences") or [] if r.get("kind") == "Job"), None)
+    return "%s/%s" % (meta.get("namespace"), owner["name"]) if owner else None
+
+
+def claim_users(pods, claims):
+    """``{"namespace/claim": [pod, ...]}``: the pods, other than this role's validation Jobs' pods, that hold a claim
+    (running or completed: either keeps a deleted claim in Terminating)."""
+    users = {}
+    for claim, pod in _holders(pods, claims):
+        if _validation_job(pod) is None:
+            users.setdefault(claim, []).append(pod["metadata"].get("name"))
     return users
 
 
-def without(live, replaced):
-    """``live`` minus the volumes and claims of ``replaced`` (they are deleted, so they count as missing)."""
+def claim_jobs(pods, claims):
+    """``["namespace/job", ...]``: this role's validation Jobs whose pods hold one of the claims; they are deleted,
+    with their pods, before the claims."""
+    return sorted({job for job in (_validation_job(pod) for _claim, pod in _holders(pods, claims)) if job})
+
+
+def without(live, replaced, jobs=None):
+    """``live`` minus the volumes and claims of ``replaced`` and the Jobs ``jobs`` ("namespace/name"): they are
+    deleted, so they count as missing."""
     gone = {("PersistentVolume", "", r["pv"]) for r in replaced or []}
     gone |= {("PersistentVolumeClaim",) + tuple(r["claim"].split("/", 1)) for r in replaced or [] if r["claim"]}
+    gone |= {("Job",) + tuple(job.split("/", 1)) for job in jobs or []}
     return [obj for obj in live or [] if _key(obj) not in gone]
 
 
 class FilterModule:
     def filters(self):
         return {"unconverged": unconverged, "volume_replacements": replacements, "claim_users": claim_users,
+                "claim_jobs": claim_jobs,
                 "without_replaced": without, "keep_claim_sizes": keep_claim_sizes}

@@ -48,6 +48,20 @@ RETRY_AFTER_MAX = 30
 # Used by pollers only when the service sends no Retry-After.
 POLLING_INTERVAL = 5
 LRO_TIMEOUT = 1800
+# The warning of a parent that check mode found missing (see AzureModule.parent_missing).
+ASSUMED_PARENT = "%s was not found: this check-mode result assumes an earlier task creates it (check mode created nothing)"
+
+
+def group_parent(resource_group):
+    """How a resource group is named as a missing parent."""
+    return "resource group %s" % resource_group
+
+
+def is_not_found(error):
+    """Whether an AzureError is a 404 saying the resource (or its resource group, or its parent) does not exist; a
+    subscription that does not exist is a configuration error, not a missing resource."""
+    from azure.core.exceptions import ResourceNotFoundError
+    return isinstance(error.cause, ResourceNotFoundError) and error.error_code != "SubscriptionNotFound"
 
 
 def as_rest(model):
@@ -71,6 +85,7 @@ class AzureModule(AnsibleModule):
         self._subscription_id = None
         self._clients = {}
         self._locations = None
+        self._assumed_parents = set()  # parents check mode found missing and warned about (lowered)
         self.writes = 0  # Azure writes made by this run (a failed bulk task is changed when any was made)
 
     def run(self, body):
@@ -197,13 +212,45 @@ class AzureModule(AnsibleModule):
 
     def get_or_none(self, action, fn, *args, **kwargs):
         """Like call(), but a 404 (the resource, or its resource group, does not exist) returns None."""
-        from azure.core.exceptions import ResourceNotFoundError
+        return self.get_in_group(None, action, fn, *args, **kwargs)
+
+    def get_in_group(self, resource_group, action, fn, *args, **kwargs):
+        """get_or_none() of a resource in ``resource_group``. In check mode a missing group (ResourceGroupNotFound)
+        is also a parent_missing() warning; outside check mode the result is None all the same (the write that
+        follows fails on the missing group, as ever). No ``resource_group`` (an item to remove) warns of nothing."""
         try:
             return self.call(action, fn, *args, **kwargs)
         except AzureError as exc:
-            if isinstance(exc.cause, ResourceNotFoundError) and exc.error_code != "SubscriptionNotFound":
-                return None
-            raise
+            if not is_not_found(exc):
+                raise
+            if resource_group and exc.error_code == "ResourceGroupNotFound" and self.check_mode:
+                self.parent_missing(group_parent(resource_group), exc)
+            return None
+
+    def call_under(self, parent, action, fn, *args, **kwargs):
+        """call() of a read that needs ``parent`` (named as for parent_missing) to exist: a 404 is
+        parent_missing(parent, that error), so None in check mode and the error outside it."""
+        try:
+            return self.call(action, fn, *args, **kwargs)
+        except AzureError as exc:
+            if not is_not_found(exc):
+                raise
+            self.parent_missing(parent, exc)
+            return None
+
+    def parent_missing(self, parent, error):
+        """``parent`` (what the task needs to exist, named for the user: "resource group rg-dev", "managed identity
+        id-reports in resource group rg-dev", "scope <ARM ID>") does not exist.
+
+        Outside check mode that is ``error`` (a ModuleError), raised. In check mode it is what an earlier task of
+        the play would have created (check mode created nothing): a warning, once per parent, says that the result
+        assumes so, and the caller goes on as if the parent existed and held nothing, reporting what it would
+        write."""
+        if not self.check_mode:
+            raise error
+        if parent.lower() not in self._assumed_parents:
+            self._assumed_parents.add(parent.lower())
+            self.warn(ASSUMED_PARENT % parent)
 
     def check_location(self, location, field="location"):
         """Refuse, before any write, a location the subscription does not have (one listing per module run)."""

@@ -29,8 +29,9 @@ class Operations:
         raise NotImplementedError
 
     def default_location(self, item):
-        """Location of a new resource whose item sets none (None: location is required)."""
-        return None
+        """Location of a new resource whose item sets none; by default there is none: location is required. None
+        when it is not known yet (check mode: a parent it comes from is not created yet)."""
+        raise ModuleError("location is required to create %s %s" % (self.kind, item["name"]))
 
     def check_delete(self, item, current):
         """Raise ModuleError when ``current`` must not be deleted as asked (reads only)."""
@@ -60,7 +61,7 @@ def diff_view(view):
 def plan(ops, item):
     """Read ``item`` and decide what to do: {action (create/update/delete/None), before, after, ...}."""
     planned = decide(ops, item, ops.read(item))
-    if planned["action"] == "create":
+    if planned["action"] == "create" and planned["location"]:
         ops.check_new_location(planned["location"])
     return planned
 
@@ -74,8 +75,6 @@ def decide(ops, item, current):
         return dict(action="delete" if current else None, before=current, after=None)
     location = normalize_location(item.get("location") or (None if current else ops.default_location(item)))
     if current is None:
-        if not location:
-            raise ModuleError("location is required to create %s %s" % (ops.kind, name))
         tags = dict(item.get("tags") or {})
         return dict(action="create", location=location, tags=tags, before=None,
                     after=dict(ops.unknown(item), name=name, location=location, tags=tags))

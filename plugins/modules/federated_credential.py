@@ -104,7 +104,8 @@ options:
       - Mutually exclusive with O(identity_name), O(name), O(issuer), O(subject), O(namespace), O(service_account) and
         O(credentials).
       - Every item is validated and every identity's credentials are read before the first write; an invalid item or a
-        missing identity fails the task, naming the identity, and nothing is written.
+        missing identity fails the task, naming the identity, and nothing is written (a missing identity is no error
+        in check mode, see the notes).
       - An identity may be listed only once.
     type: list
     elements: dict
@@ -173,12 +174,21 @@ options:
         same identity was in progress.
     type: int
     default: 120
+notes:
+  - In check mode an identity that does not exist yet is not an error, in either form. An earlier task of the play
+    (M(keyless.aks_storage.managed_identity)) would have created it, but check mode created nothing; so the task
+    plans the identity's credentials as if it existed holding none, reports C(changed) with what it would write
+    (RV(credentials), RV(created), the diff, as for any check-mode create) and warns that the identity was not
+    found and that the result assumes an earlier task creates it. Outside check mode a missing identity fails the
+    task before any write, naming it.
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
 attributes:
   check_mode:
     support: full
-    description: Validates everything and reports what would change; makes no write.
+    description:
+      - Validates everything and reports what would change; makes no write.
+      - An identity not created yet is planned as empty, with a warning (see the notes).
   diff_mode:
     support: full
     description:
@@ -349,6 +359,7 @@ from urllib.parse import urlsplit
 from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
+from ansible_collections.keyless.aks_storage.plugins.module_utils.identity import missing as missing_identity
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
@@ -581,8 +592,9 @@ def plan_identity(module, fics, target):
     action = "list federated credentials of identity " + identity
     existing = module.get_or_none(action, lambda: [view(c) for c in fics.list(rg, identity)])
     if existing is None:
-        raise ModuleError("managed identity %s was not found in resource group %s; create it first with "
-                          "keyless.aks_storage.managed_identity" % (identity, rg))
+        # an error, except in check mode: then an earlier task creates the identity, holding no credential yet
+        module.parent_missing(*missing_identity(rg, identity))
+        existing = []
     creates, updates, deletes, final = plan(target["desired"], existing, target["exclusive"])
     prefix = target.label + ": " if target.label else ""
     return dict(existing=existing, creates=creates, updates=updates, deletes=deletes, final=final,

@@ -193,6 +193,13 @@ options:
         description: Whether the account should exist. Defaults to O(state).
         type: str
         choices: [present, absent]
+notes:
+  - In check mode a resource group that does not exist yet is not an error. An earlier task of the play
+    (M(keyless.aks_storage.resource_group)) would have created it, but check mode created nothing; so the account
+    and its containers are reported as to be created (C(changed), RV(account), RV(containers), RV(changes), the
+    diff, as for any check-mode create) and a warning says that the group was not found and that the result
+    assumes an earlier task creates it. Outside check mode the account's creation fails on the missing group
+    (C(ResourceGroupNotFound)).
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
   - keyless.aks_storage.tags
@@ -200,7 +207,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change; makes no write.
+    description:
+      - Reports what would change; makes no write.
+      - A resource group not created yet is no error, with a warning (see the notes).
   diff_mode:
     support: full
     description:
@@ -752,8 +761,10 @@ def prepare(module, targets):
 
     def read_and_plan(target, wanted_containers):
         p = target.options
-        current = as_rest(module.get_or_none("read storage account %s" % p["name"],
-                                             storage.storage_accounts.get_properties, p["resource_group"], p["name"]))
+        # in check mode a resource group not created yet warns (an earlier task creates it): all is to be created
+        current = as_rest(module.get_in_group(p["resource_group"] if p["state"] == "present" else None,
+                                              "read storage account %s" % p["name"],
+                                              storage.storage_accounts.get_properties, p["resource_group"], p["name"]))
         planned = plan_account(p, current)
         if planned["write"] == "create":
             module.check_location(planned["body"]["location"])

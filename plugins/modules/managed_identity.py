@@ -62,6 +62,13 @@ options:
         description: Whether the identity should exist (default O(state)).
         type: str
         choices: [present, absent]
+notes:
+  - In check mode a resource group that does not exist yet is not an error. An earlier task of the play
+    (M(keyless.aks_storage.resource_group)) would have created it, but check mode created nothing; so the identity
+    is reported as to be created (C(changed), its values and the diff, as for any check-mode create; RV(location)
+    is null when O(location) is not given, since it would be the group's) and a warning says that the group was
+    not found and that the result assumes an earlier task creates it. Outside check mode a missing group fails the
+    task (C(ResourceGroupNotFound)).
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
   - keyless.aks_storage.tags
@@ -69,7 +76,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change and makes no write.
+    description:
+      - Reports what would change and makes no write.
+      - A resource group not created yet is no error, with a warning (see the notes).
   diff_mode:
     support: full
     description: Shows the identity's name, location and tags before and after.
@@ -128,7 +137,8 @@ resource_group:
   type: str
   sample: rg-keyless-dev
 location:
-  description: Region of the identity.
+  description:
+    - Region of the identity (null in check mode when it would be that of a resource group not created yet).
   returned: single form, when the identity exists or would be created
   type: str
   sample: westeurope
@@ -201,7 +211,7 @@ not_attempted:
 """
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, group_parent
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.identity import absent, summary
 from ansible_collections.keyless.aks_storage.plugins.module_utils.tagged_resource import (
@@ -219,15 +229,19 @@ class IdentityOperations(Operations):
         self.group_locations = {}
 
     def read(self, item):
-        return summary(self.module.get_or_none("read identity %s" % item["name"], self.api.get,
-                                               item["resource_group"], item["name"]), item["resource_group"])
+        rg = item["resource_group"]
+        return summary(self.module.get_in_group(rg if item["state"] == "present" else None,
+                                                "read identity %s" % item["name"], self.api.get, rg, item["name"]),
+                       rg)
 
     def default_location(self, item):
-        # Like the Azure CLI: a new identity defaults to its resource group's region (read once per group).
+        # Like the Azure CLI: a new identity defaults to its resource group's region (read once per group). A
+        # group that does not exist fails the task, except in check mode (not known yet, see parent_missing).
         rg = item["resource_group"]
         if rg not in self.group_locations:
-            self.group_locations[rg] = self.module.call(
-                "read resource group %s" % rg, self.module.client("resource").resource_groups.get, rg).location
+            group = self.module.call_under(group_parent(rg), "read resource group %s" % rg,
+                                           self.module.client("resource").resource_groups.get, rg)
+            self.group_locations[rg] = group.location if group is not None else None
         return self.group_locations[rg]
 
     def create(self, item, location, tags):

@@ -45,8 +45,26 @@ options:
       - Built-in or custom role name (V(Storage Blob Data Contributor)), role definition GUID, or role definition ID.
     type: str
   principal_id:
-    description: Object ID of the principal (for a managed identity, its C(principal_id)).
+    description:
+      - Object ID of the principal (for a managed identity, its C(principal_id)).
+      - One of O(principal_id) and O(identity) is required with O(role); they are mutually exclusive.
     type: str
+  identity:
+    description:
+      - The principal as a user-assigned managed identity, instead of O(principal_id); the module reads the
+        identity's principal ID (one read per identity in the task).
+      - An identity that does not exist fails the task, except in check mode (see the notes) and with
+        O(state=absent) (nothing is assigned to it through this option to remove).
+    type: dict
+    suboptions:
+      resource_group:
+        description: Resource group of the identity.
+        type: str
+        required: true
+      name:
+        description: Name of the identity.
+        type: str
+        required: true
   principal_type:
     description:
       - Type of the principal. Sending it lets Azure create the assignment before a new principal has replicated.
@@ -80,9 +98,20 @@ options:
         type: str
         required: true
       principal_id:
-        description: Object ID of the principal.
+        description: Object ID of the principal; one of it and O(assignments[].identity) is required.
         type: str
-        required: true
+      identity:
+        description: The principal as a user-assigned managed identity, as O(identity).
+        type: dict
+        suboptions:
+          resource_group:
+            description: Resource group of the identity.
+            type: str
+            required: true
+          name:
+            description: Name of the identity.
+            type: str
+            required: true
       principal_type:
         description: Type of the principal.
         type: str
@@ -105,13 +134,28 @@ options:
     description: Seconds to keep retrying C(PrincipalNotFound) for a newly created principal.
     type: int
     default: 300
+notes:
+  - 'In check mode a parent that an earlier task of the play would have created is not an error: a principal given
+    as O(identity) whose identity does not exist yet (M(keyless.aks_storage.managed_identity) in check mode created
+    nothing), and a scope that does not exist yet (a storage account, or its resource group, not created yet). The
+    task plans the assignment as if the parent existed and held no assignment, reports C(changed) with what it
+    would create (RV(assignments), RV(created), the diff, as for any check-mode create; the principal ID and the
+    GUID name stay null while the identity does not exist) and warns that the parent was not found and that the
+    result assumes an earlier task creates it. Outside check mode each fails the task as it always did: a missing
+    identity before any write, naming it; a missing scope with Azure''s error (C(ResourceGroupNotFound),
+    C(ResourceNotFound)).'
+  - A principal given by O(principal_id) is not looked up before the write (Azure Resource Manager has no such
+    read); one that does not exist is reported by the write (C(PrincipalNotFound), after
+    O(principal_propagation_timeout)), so check mode reports it as to be assigned.
 extends_documentation_fragment:
   - keyless.aks_storage.azure_auth
   - keyless.aks_storage.state
 attributes:
   check_mode:
     support: full
-    description: Validates everything (roles are resolved) and reports what would change; makes no write.
+    description:
+      - Validates everything (roles are resolved) and reports what would change; makes no write.
+      - An identity or a scope not created yet is planned as empty, with a warning (see the notes).
   diff_mode:
     support: full
     description: Shows the matching assignments before and after.
@@ -125,6 +169,16 @@ EXAMPLES = r"""
     container: reports
     role: Storage Blob Data Contributor
     principal_id: "{{ reports_identity.principal_id }}"
+
+- name: The same, naming the principal by its managed identity (works in check mode before the identity exists)
+  keyless.aks_storage.role_assignment:
+    storage_account: stkeylessdev
+    resource_group: rg-keyless-dev
+    container: reports
+    role: Storage Blob Data Contributor
+    identity:
+      resource_group: rg-keyless-dev
+      name: id-reports
 
 - name: Many workloads in one task
   keyless.aks_storage.role_assignment:
@@ -152,7 +206,7 @@ assignments:
       description: ARM ID of the assignment (null when not created yet in check mode).
       type: str
     name:
-      description: GUID name.
+      description: GUID name (null in check mode for a principal whose identity is not created yet).
       type: str
     scope:
       description: Scope.
@@ -165,13 +219,15 @@ assignments:
       type: str
       sample: Storage Blob Data Contributor
     principal_id:
-      description: Principal object ID.
+      description: Principal object ID (null in check mode for an identity not created yet).
       type: str
     principal_type:
       description: Principal type.
       type: str
 created:
-  description: Names (GUIDs) of the assignments created (or that would be, in check mode).
+  description:
+    - Names (GUIDs) of the assignments created (or that would be, in check mode; null for one whose principal's
+      identity is not created yet).
   returned: always
   type: list
   elements: str
@@ -217,12 +273,13 @@ from collections import namedtuple
 from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rbac, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError, refuse
+from ansible_collections.keyless.aks_storage.plugins.module_utils.identity import missing as missing_identity
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import retry_on_codes
 
 PRINCIPAL_TYPES = ["ServicePrincipal", "User", "Group", "ForeignGroup", "Device"]
-ITEM_KEYS = ("scope", "storage_account", "resource_group", "container", "role", "principal_id", "principal_type",
-             "name", "state")
+ITEM_KEYS = ("scope", "storage_account", "resource_group", "container", "role", "principal_id", "identity",
+             "principal_type", "name", "state")
 
 
 class InvalidAssignment(ModuleError):
@@ -256,12 +313,48 @@ def normalize(item, subscription_id):
                                 "resourceGroups/<name>/providers/Microsoft.Storage/storageAccounts/<name>)" % scope)
     if not item.get("role"):
         raise InvalidAssignment("role is required")
-    if not rbac.is_guid(item.get("principal_id")):
-        raise InvalidAssignment("principal_id '%s' must be the principal's object ID (a GUID)"
-                                % item.get("principal_id"))
+    check_principal(item)
     if item.get("name") and not rbac.is_guid(item["name"]):
         raise InvalidAssignment("name '%s' must be a GUID" % item["name"])
-    return dict(item, scope=scope.rstrip("/") or "/", principal_id=item["principal_id"].lower())
+    return dict(item, scope=scope.rstrip("/") or "/", principal_id=(item.get("principal_id") or "").lower() or None)
+
+
+def check_principal(item):
+    """The principal is given once: by its object ID (principal_id) or as a managed identity (identity)."""
+    ref, principal_id = item.get("identity"), item.get("principal_id")
+    if ref and principal_id:
+        raise InvalidAssignment("give either principal_id or identity, not both")
+    if not ref and not principal_id:
+        raise InvalidAssignment("principal_id or identity is required")
+    if not ref:
+        if not rbac.is_guid(principal_id):
+            raise InvalidAssignment("principal_id '%s' must be the principal's object ID (a GUID)" % principal_id)
+        return
+    refuse([rules.name_problem("resource group", ref.get("resource_group"), "identity.resource_group"),
+            rules.name_problem("identity", ref.get("name"), "identity.name"),
+            None if item.get("principal_type") in (None, "ServicePrincipal") else
+            "principal_type %s: a managed identity's principal is a ServicePrincipal" % item["principal_type"]],
+           error=InvalidAssignment)
+
+
+# ---- principals named as managed identities --------------------------------------------------------------------
+def principal_of(module, identities, item):
+    """The item's principal ID: principal_id, or the principal of its identity (read once per identity, into
+    ``identities``). An identity that does not exist has none (None): that fails an assignment to be made, except
+    in check mode (an earlier task creates the identity, see AzureModule.parent_missing); one to remove has nothing
+    of it to remove."""
+    ref = item.get("identity")
+    if not ref:
+        return item["principal_id"]
+    rg, name = ref["resource_group"], ref["name"]
+    key = (rg.lower(), name.lower())
+    if key not in identities:
+        found = module.get_or_none("read identity %s" % name, module.client("msi").user_assigned_identities.get,
+                                   rg, name)
+        identities[key] = found.principal_id.lower() if found is not None and found.principal_id else None
+    if identities[key] is None and item["state"] == "present":
+        module.parent_missing(*missing_identity(rg, name))
+    return identities[key]
 
 
 def view(assignment, role_names):
@@ -347,21 +440,24 @@ def guard(items, definitions, allowed):
 
 # ---- read ----------------------------------------------------------------------------------------------------------
 def list_existing(module, auth, items):
-    """One principal-filtered listing per (scope, principal); returns {(scope lowered, principal): [assignment]}."""
+    """One principal-filtered listing per (scope, principal); returns {(scope lowered, principal): [assignment]}.
+
+    A principal not known yet (None) has nothing to list. A scope that does not exist fails the task, except in
+    check mode (an earlier task creates it: nothing is assigned at it yet, see AzureModule.parent_missing)."""
     listings = {}
     for item in items:
         key = (item["scope"].lower(), item["principal_id"])
-        if key not in listings:
+        if key not in listings and item["principal_id"] is not None:
             query = "principalId eq '%s'" % item["principal_id"]
-            listings[key] = module.call("list role assignments at %s" % item["scope"],
-                                        lambda s=item["scope"], q=query: list(
-                                            auth.role_assignments.list_for_scope(s, filter=q)))
+            listings[key] = module.call_under("scope %s" % item["scope"], "list role assignments at %s" % item["scope"],
+                                              lambda s=item["scope"], q=query: list(
+                                                  auth.role_assignments.list_for_scope(s, filter=q))) or []
     return listings
 
 
 def matching(item, listings):
     """The listed assignments that are this item's: same scope (any case), role GUID and principal."""
-    return [a for a in listings[(item["scope"].lower(), item["principal_id"])]
+    return [a for a in listings.get((item["scope"].lower(), item["principal_id"]), [])
             if rbac.same_scope(a.scope, item["scope"]) and rbac.role_guid(a.role_definition_id) == item["role_guid"]
             and (a.principal_id or "").lower() == item["principal_id"]]
 
@@ -375,7 +471,9 @@ def plan(item, existing, role_names):
         return dict(action="delete" if existing else None, before=current, after=[], remove=list(existing))
     if current:
         return dict(action=None, before=current, after=current, remove=[])
-    name = item.get("name") or rbac.assignment_name(item["scope"], item["role_guid"], item["principal_id"])
+    # a principal not known yet (check mode, its identity not created yet) has no deterministic name yet
+    name = item.get("name") or (rbac.assignment_name(item["scope"], item["role_guid"], item["principal_id"])
+                                if item["principal_id"] else None)
     after = dict(id=None, name=name, scope=item["scope"], role_definition_id=item["role_definition_id"],
                  role_name=role_names.get(item["role_guid"]), principal_id=item["principal_id"],
                  principal_type=item["principal_type"])
@@ -429,6 +527,9 @@ def run(module):
     normalized = bulk.plan_all(items, lambda item: normalize(item.options, lambda: module.subscription_id))
     for item, options in zip(items, normalized):
         item.options = options
+    identities = {}
+    for item, principal in zip(items, bulk.plan_all(items, lambda item: principal_of(module, identities, item))):
+        item.options["principal_id"] = principal
     auth = module.client("authorization")
     roles = RoleResolver(module, auth.role_definitions)
     definitions = bulk.plan_all(items, lambda item: roles.resolve(item["role"], item["scope"]))
@@ -449,6 +550,10 @@ def run(module):
                 diff=diff({"assignments": before}, {"assignments": after}))
 
 
+def identity_spec():
+    return dict(resource_group=dict(type="str", required=True), name=dict(type="str", required=True))
+
+
 def main():
     item_spec = dict(
         scope=dict(type="str"),
@@ -456,7 +561,8 @@ def main():
         resource_group=dict(type="str"),
         container=dict(type="str"),
         role=dict(type="str", required=True),
-        principal_id=dict(type="str", required=True),
+        principal_id=dict(type="str"),
+        identity=dict(type="dict", options=identity_spec()),
         principal_type=dict(type="str", choices=PRINCIPAL_TYPES, default="ServicePrincipal"),
         name=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"]),
@@ -469,6 +575,7 @@ def main():
             container=dict(type="str"),
             role=dict(type="str"),
             principal_id=dict(type="str"),
+            identity=dict(type="dict", options=identity_spec()),
             principal_type=dict(type="str", choices=PRINCIPAL_TYPES, default="ServicePrincipal"),
             name=dict(type="str"),
             assignments=dict(type="list", elements="dict", options=item_spec),
@@ -477,9 +584,9 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         mutually_exclusive=[("assignments", "scope"), ("assignments", "role"), ("assignments", "principal_id"),
-                            ("assignments", "storage_account"), ("assignments", "name")],
+                            ("assignments", "identity"), ("assignments", "storage_account"), ("assignments", "name"),
+                            ("principal_id", "identity")],
         required_one_of=[("assignments", "role")],
-        required_by={"role": ("principal_id",)},
         supports_check_mode=True,
     )
     module.run(lambda: run(module))

@@ -20,6 +20,24 @@ def _utc(ts):
     return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(ts))
 
 
+def check_api_version(handler, api_version):
+    """Only the api-versions a type declares are served (GET .../providers lists the same ones). ARM itself
+    serves Microsoft.Resources and answers InvalidApiVersionParameter, newest first (azure-rest-api-specs
+    issue 11711); a resource provider's type answers NoRegisteredProviderFound, oldest first (azure-cli
+    issue 28496)."""
+    if api_version in handler.api_versions:
+        return
+    namespace, _sep, type_path = handler.type_name.partition("/")
+    if namespace.lower() == "microsoft.resources":
+        raise ArmError(400, "InvalidApiVersionParameter",
+                       f"The api-version '{api_version}' is invalid. The supported versions are "
+                       f"'{','.join(sorted(handler.api_versions, reverse=True))}'.")
+    raise ArmError(400, "NoRegisteredProviderFound",
+                   f"No registered resource provider found for location 'global' and API version "
+                   f"'{api_version}' for type '{type_path}'. The supported api-versions are "
+                   f"'{', '.join(sorted(handler.api_versions))}'.")
+
+
 class ArmCall:
     """Everything a resource-type handler needs for one request."""
 
@@ -156,11 +174,12 @@ class ArmFramework:
                 f"The access token is from the wrong issuer '{info['issuer']}'. It must match the tenant "
                 f"'{self.app.authority_host}/{self.app.tenant_id}/' associated with this subscription.")
         if not self.app.is_arm_audience(info["audience"]):
-            allowed = self.app.arm_audience
+            allowed = ",".join(f"'{variant}'" for audience in self.app.arm_audiences
+                               for variant in (audience, audience.removesuffix("/")))
             raise self._unauthorized(
                 "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{info['audience']}'. It "
-                f"should exactly match with one of the allowed audiences '{allowed}','{allowed.rstrip('/')}'.")
+                f"should exactly match with one of the allowed audiences {allowed}.")
         now = time.time()
         if info["expires_on"] <= now:
             raise self._unauthorized(
@@ -199,11 +218,7 @@ class ArmFramework:
                 handler = parent
         if action is None:
             handler = self.registry.require(path.type_key(), api_version)
-        if handler.api_versions and api_version not in handler.api_versions:
-            raise ArmError(400, "NoRegisteredProviderFound",
-                           f"No registered resource provider found for location 'global' and API version "
-                           f"'{api_version}' for type '{handler.type_name.split('/', 1)[1]}'. The supported "
-                           f"api-versions are '{', '.join(handler.api_versions)}'.")
+        check_api_version(handler, api_version)
         call = ArmCall(app, request, path, handler, api_version, token)
         if action is not None:
             call.action = path.types[-1]

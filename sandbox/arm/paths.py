@@ -5,6 +5,7 @@ Forms understood:
   /subscriptions/{s}                                     Microsoft.Resources/subscriptions
   /subscriptions/{s}/resourcegroups[/{rg}]               Microsoft.Resources/resourceGroups
   /subscriptions/{s}/resourcegroups/{rg}/resources       Microsoft.Resources/resourceGroups/resources (list)
+  /subscriptions/{s}/providers[/{ns}]                    Microsoft.Resources/providers (resource providers)
   {scope}/providers/{ns}/{type}/{name}[/{type}/{name}...][/{type}]
 where {scope} is empty (tenant level), the subscription, a resource group or (extension resources such as role
 assignments) any resource id. The *last* "providers" segment separates scope and resource.
@@ -61,6 +62,8 @@ def parse(path: str) -> ArmPath:
             return ArmPath(sub, "", None, RESOURCES_NS, ["subscriptions"], [sub], builtin=True)
         if rest[0].lower() == "locations" and len(rest) == 1:  # GET /subscriptions/{s}/locations
             return ArmPath(sub, sub_scope, None, RESOURCES_NS, ["subscriptions", "locations"], [sub], builtin=True)
+        if rest[0].lower() == "providers" and len(rest) <= 2:  # GET /subscriptions/{s}/providers[/{ns}]
+            return ArmPath(sub, sub_scope, None, RESOURCES_NS, ["providers"], rest[1:2], builtin=True)
         if rest[0].lower() == "resourcegroups" and len(rest) <= 2:
             return ArmPath(sub, sub_scope, rest[1] if len(rest) == 2 else None, RESOURCES_NS,
                            ["resourceGroups"], rest[1:2], builtin=True)
@@ -97,6 +100,8 @@ def build_id(path: ArmPath, canonical_type: str, depth=None) -> str:
     if path.builtin:
         if types[:1] == ["subscriptions"] and len(names) == 1:
             return f"/subscriptions/{names[0]}"
+        if types == ["providers"]:
+            return f"{path.scope}/providers/{names[0]}"
         return f"{path.scope}/resourceGroups/{names[0]}"
     types = types[:len(names)]
     return path.scope + "/providers/" + namespace + "".join(f"/{t}/{n}" for t, n in zip(types, names))

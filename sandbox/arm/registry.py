@@ -1,7 +1,8 @@
 """Resource-type handlers and the registry the ARM framework dispatches to.
 
-A provider module defines ResourceType subclasses and calls `registry.register(...)` from its
-`register(registry)` function; `sandbox.arm.providers` discovers provider modules by itself, so a
+A provider module defines ResourceType subclasses (each with its `type_name` and the `api_versions` it
+serves: the framework refuses others and GET .../providers lists them) and calls `registry.register(...)`
+from its `register(registry)` function; `sandbox.arm.providers` discovers provider modules by itself, so a
 new provider (storage, authorization, container service) needs no change to the framework.
 """
 
@@ -20,7 +21,7 @@ class Action:
 
 class ResourceType:
     type_name = ""          # canonical, e.g. "Microsoft.ManagedIdentity/userAssignedIdentities"
-    api_versions = None     # None: any well-formed api-version; else the accepted ones
+    api_versions = ()       # the api-versions served, required (GET .../providers lists them); others: 400
     actions: ClassVar[dict] = {}      # lowercased action name -> Action
     config_defaults: ClassVar[dict] = {}  # tunables this provider adds to POST /_sandbox/config
     post_is_write = True    # False for read-only collection POSTs such as checkNameAvailability
@@ -68,11 +69,20 @@ class Registry:
 
     def register(self, handler: ResourceType) -> None:
         key = handler.type_name.lower()
+        versions = handler.api_versions
+        if not isinstance(versions, (tuple, list)) or not versions or not all(isinstance(v, str) for v in versions):
+            raise ValueError(f"resource type {handler.type_name} declares no api_versions")
         if key in self.types:
             raise ValueError(f"resource type {handler.type_name} registered twice")
         self.types[key] = handler
         namespace = handler.type_name.split("/")[0]
         self.namespaces[namespace.lower()] = namespace
+
+    def provider_types(self, namespace: str):
+        """(resource type path, handler) of every type registered under `namespace` (case-insensitive)."""
+        prefix = namespace.lower() + "/"
+        return [(handler.type_name.split("/", 1)[1], handler) for key, handler in self.types.items()
+                if key.startswith(prefix)]
 
     def lookup(self, type_key: str):
         return self.types.get(type_key.lower())

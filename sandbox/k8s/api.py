@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 from ..server import Response
-from . import errors, kinds, operations, protobuf, selectors, tables, watch
+from . import controllers, errors, kinds, operations, protection, protobuf, scale, selectors, tables, watch
 from .hub import PATH_PREFIX
 
 JSON = "application/json"
@@ -86,6 +86,8 @@ class KubeApi:
             with store.lock:
                 self.hub.counts["unauthorized"] += 1
             return _error(errors.unauthorized())
+        with store.lock:
+            self.hub.sync_nodes(cluster)  # node pools may have changed through ARM since the last request
         rest = urllib.parse.unquote(match.group("rest") or "/")
         segments = [s for s in rest.split("/") if s]
         try:
@@ -162,6 +164,8 @@ class KubeApi:
             self._count("unknown", request.method not in READ_METHODS)
             return _not_found()
         request.meta["resource_type"] = path.kind.resource_name  # "configmaps", "jobs.batch"
+        with self.app.store.lock:
+            protection.tick(cluster, controllers.after_delete)   # the emulated kubelets' clock: one per request
         write = request.method not in READ_METHODS
         self._count(path.kind.kind + (f"/{path.subresource}" if path.subresource else ""), write)
         query = request.query
@@ -171,7 +175,8 @@ class KubeApi:
             return self._read(request, cluster, path)
         options = operations.WriteOptions(dry_run=self._dry_run(query), manager=self._manager(request),
                                           force=query.get("force") in ("true", "1"),
-                                          explicit_manager=bool(query.get("fieldManager")))
+                                          explicit_manager=bool(query.get("fieldManager")),
+                                          force_given="force" in query)
         with self.app.store.lock:
             response = self._write(request, cluster, path, options)
             if write and not options.dry_run:
@@ -210,6 +215,8 @@ class KubeApi:
                 raise errors.not_found(path.kind, path.name)
             if path.subresource == "log":
                 return self._log(request, cluster, obj)
+            if path.subresource == "scale":
+                return _respond(200, scale.scale_of(obj))
             if tables.wanted(request):
                 return _respond(200, tables.table(path.kind, {"items": [obj], "metadata": {}}), tables.TABLE_TYPE)
             return _respond(200, obj)
@@ -255,6 +262,14 @@ class KubeApi:
 
     def _write(self, request, cluster, path, options):
         kind, method = path.kind, request.method
+        if _verb(method, path) not in kind.allowed_verbs:
+            raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+        if path.subresource == "scale" and path.name is not None:
+            if method not in ("PUT", "PATCH"):
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+            content_type = (request.header("Content-Type", "") or "").split(";")[0].strip().lower()
+            return _respond(200, scale.write(cluster, kind, path.namespace, path.name, method, content_type,
+                                             request.body, options))
         if method == "POST":
             if path.name is not None:
                 raise errors.method_not_allowed("the server does not allow this method on the requested resource")
@@ -289,6 +304,12 @@ class KubeApi:
                 options.update(body)
         if request.query.get("propagationPolicy"):
             options["propagationPolicy"] = request.query["propagationPolicy"]
+        if request.query.get("gracePeriodSeconds"):
+            try:
+                options["gracePeriodSeconds"] = int(request.query["gracePeriodSeconds"])
+            except ValueError:
+                raise errors.bad_request(f'invalid value for gracePeriodSeconds: '
+                                         f'"{request.query["gracePeriodSeconds"]}"') from None
         if "dryRun" in options and options["dryRun"] not in ([], ["All"]):
             raise errors.invalid_dry_run(options["dryRun"])
         return options
@@ -305,6 +326,12 @@ class KubeApi:
         body["items"] = deleted
         body["metadata"] = {"resourceVersion": str(cluster.rv)}
         return _respond(200, body)
+
+
+def _verb(method, path) -> str:
+    if method == "DELETE":
+        return "delete" if path.name is not None else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "get")
 
 
 def _as_item(obj):

@@ -42,6 +42,11 @@ class KubeCluster:
         self.deleted = collections.deque(maxlen=DELETED_LIMIT)  # (rv, kind.key, object) tombstones
         self.pod_logs = {}           # (namespace, pod) -> {container: text}
         self.rv = 0
+        self.node_pools = None       # standalone clusters: their node pools (None: the ARM record's, or one)
+        self.node_key = None         # what the Node objects were last built from (nodes.sync), not persisted
+        self.requests = 0            # requests served: the emulated kubelet's clock (protection.tick)
+        self.terminating = {}        # (namespace, pod) -> request count at which its kubelet removes it
+        self.releasing = False       # protection.release() is running
 
     # ------------------------------------------------------------------ reads
     def get(self, kind, namespace, name):
@@ -104,6 +109,7 @@ class KubeCluster:
         return {"id": self.id, "slug": self.slug, "token": self.token, "created": self.created,
                 "kubernetes_version": self.kubernetes_version, "oidc_issuer_url": self.oidc_issuer_url,
                 "rv": self.rv, "objects": [obj for bucket in self.objects.values() for obj in bucket.values()],
+                "node_pools": self.node_pools,
                 "pod_logs": [[ns, pod, logs] for (ns, pod), logs in self.pod_logs.items()]}
 
     @classmethod
@@ -112,6 +118,7 @@ class KubeCluster:
                       oidc_issuer_url=data.get("oidc_issuer_url"), token=data["token"],
                       created=data.get("created"), hub=hub)
         cluster.rv = int(data.get("rv", 0))
+        cluster.node_pools = data.get("node_pools")
         for obj in data.get("objects", []):
             kind = kinds.by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
             if kind is None:

@@ -8,7 +8,9 @@
   events say why not.
 - jobs: one pod per Job, then `hub.on_job_created(cluster, job)` asks the registered job hooks (the
   later "kubelet") for a decision; `apply_job_decision()` completes, fails or parks the Job.
-- Deployments/DaemonSets/StatefulSets/ReplicaSets report ready at once (no pods are created for them).
+- Deployments/DaemonSets/StatefulSets/ReplicaSets: readiness decided from the nodes and the template's
+  ServiceAccount (workloads.py; no pods are created for them); a new ServiceAccount re-evaluates the
+  workloads of its namespace.
 
 Controllers write with `cluster.commit()` directly (no validation, no field ownership), and only when
 something changed, so resourceVersions stay stable.
@@ -17,7 +19,7 @@ something changed, so resourceVersions stay stable.
 import copy
 import secrets
 
-from . import kinds
+from . import kinds, protection, scheduling, workloads
 from .meta import generated_name, timestamp
 from .quantity import parse as quantity
 
@@ -25,10 +27,11 @@ K = kinds.BY_KEY
 NS, SA, CM, POD, PV, PVC, EVENT = (K["/namespaces"], K["/serviceaccounts"], K["/configmaps"], K["/pods"],
                                    K["/persistentvolumes"], K["/persistentvolumeclaims"], K["/events"])
 JOB = K["batch/jobs"]
-WORKLOADS = ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet")
+WORKLOADS = workloads.WORKLOADS
 EVENT_LIMIT = 2000      # events kept per cluster (oldest dropped)
 GC_DEPTH = 5
-NODE_NAME = "aks-nodepool1-00000000-vmss000000"
+NODE_NAME = "aks-nodepool1-00000000-vmss000000"  # a pod's node when the cluster has no node at all
+NODE = K["/nodes"]
 
 
 # ---------------------------------------------------------------------- small write helpers
@@ -105,7 +108,9 @@ def after_write(cluster, kind, obj, old) -> None:
     elif name == "Pod" and old is None:
         _pod_created(cluster, obj)
     elif name in WORKLOADS:
-        _workload_ready(cluster, kind, obj)
+        workloads.reconcile(cluster, kind, obj)
+    elif name == "ServiceAccount" and old is None:
+        workloads.reconcile_namespace(cluster, obj["metadata"].get("namespace"))
 
 
 def after_delete(cluster, kind, obj, policy="Background") -> None:
@@ -118,6 +123,7 @@ def after_delete(cluster, kind, obj, policy="Background") -> None:
     _collect_dependents(cluster, obj["metadata"].get("uid"), policy, GC_DEPTH)
     if kind.kind in ("PersistentVolume", "PersistentVolumeClaim", "Namespace"):
         bind_volumes(cluster)  # claims may be gone: their volumes become Released
+    protection.release(cluster, after_delete)  # a claim no pod holds any more, a volume no longer bound
 
 
 def _collect_dependents(cluster, uid, policy, depth) -> None:
@@ -131,6 +137,8 @@ def _collect_dependents(cluster, uid, policy, depth) -> None:
             if policy == "Orphan":
                 kept = [r for r in refs if r.get("uid") != uid]
                 update(cluster, kind, item, lambda o, kept=kept: o["metadata"].__setitem__("ownerReferences", kept))
+            elif len(refs) == 1 and kind is POD and protection.grace_seconds(item, {}):
+                protection.mark_terminating(cluster, item, protection.grace_seconds(item, {}), False)
             elif len(refs) == 1:
                 cluster.remove(kind, item["metadata"].get("namespace"), item["metadata"]["name"])
                 _collect_dependents(cluster, item["metadata"].get("uid"), "Background", depth - 1)
@@ -158,42 +166,40 @@ def _namespace_created(cluster, namespace) -> None:
                           "data": {"ca.crt": ca}})
 
 
-def _workload_ready(cluster, kind, obj) -> None:
-    spec, generation = obj.get("spec") or {}, obj["metadata"].get("generation", 1)
-    if kind.kind == "DaemonSet":
-        nodes = cluster.hub.node_count(cluster) if cluster.hub is not None else 1
-        status = {"currentNumberScheduled": nodes, "desiredNumberScheduled": nodes, "numberAvailable": nodes,
-                  "numberMisscheduled": 0, "numberReady": nodes, "observedGeneration": generation,
-                  "updatedNumberScheduled": nodes}
-    else:
-        replicas = spec.get("replicas", 1)
-        status = {"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
-                  "availableReplicas": replicas, "updatedReplicas": replicas}
-        if kind.kind == "StatefulSet":
-            status.update(currentReplicas=replicas, currentRevision=f"{obj['metadata']['name']}-1",
-                          updateRevision=f"{obj['metadata']['name']}-1")
-        if kind.kind == "Deployment":
-            status["conditions"] = [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                                     "message": "Deployment has minimum availability.",
-                                     "lastUpdateTime": timestamp(), "lastTransitionTime": timestamp()}]
-        if not replicas:
-            for field in ("readyReplicas", "availableReplicas", "updatedReplicas"):
-                status.pop(field)
-    old_status = obj.get("status") or {}
-    comparable = {k: v for k, v in old_status.items() if k != "conditions"}
-    if comparable != {k: v for k, v in status.items() if k != "conditions"}:
-        update(cluster, kind, obj, lambda o: o.__setitem__("status", status))
-
-
 # ---------------------------------------------------------------------- pods and jobs
+def _node_for(cluster, pod_spec) -> str:
+    """The node a (Job) pod is assigned to: the first that fits, else the first node (Job pods stay lenient)."""
+    candidates = cluster.items(NODE)
+    fitting, _reasons = scheduling.filter_nodes(pod_spec, candidates)
+    chosen = (fitting or candidates or [None])[0]
+    return chosen["metadata"]["name"] if chosen else NODE_NAME
+
+
 def _pod_created(cluster, pod) -> None:
+    node = pod["spec"].get("nodeName") or _node_for(cluster, pod["spec"])
+
     def pending(o):
         o["status"] = {"phase": "Pending", "qosClass": "BestEffort",
                        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": timestamp()}]}
-        o["spec"].setdefault("nodeName", NODE_NAME)
+        o["spec"].setdefault("nodeName", node)
     pod = update(cluster, POD, pod, pending)
     record_event(cluster, pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
-                 f"{pod['metadata']['name']} to {NODE_NAME}", component="default-scheduler")
+                 f"{pod['metadata']['name']} to {node}", component="default-scheduler")
+
+
+def unschedule(cluster, pod, message) -> dict:
+    """The scheduler could not place ``pod`` (a volume it needs is not ready): no node, PodScheduled False and
+    a FailedScheduling event instead of the Scheduled one (an unscheduled pod holds no claim)."""
+    def unscheduled(o):
+        o["spec"].pop("nodeName", None)
+        o["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                      "message": message, "lastTransitionTime": timestamp()}]
+    for event in events_for(cluster, pod):
+        if event.get("reason") == "Scheduled":
+            cluster.remove(EVENT, event["metadata"]["namespace"], event["metadata"]["name"])
+    pod = update(cluster, POD, pod, unscheduled)
+    record_event(cluster, pod, "FailedScheduling", message, "Warning", "default-scheduler")
+    return pod
 
 
 def job_pods(cluster, job) -> list:
@@ -211,12 +217,12 @@ def _job_created(cluster, job) -> None:
         return
     template = copy.deepcopy(spec.get("template") or {})
     pod_spec = template.get("spec") or {}
-    account = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default"
+    account = workloads.service_account(pod_spec)
     pod_name = generated_name(job["metadata"]["name"] + "-")
     if cluster.get(SA, namespace, account) is None:
-        record_event(cluster, job, "FailedCreate", f'Error creating: pods "{pod_name}" is forbidden: error looking '
-                     f'up service account {namespace}/{account}: serviceaccount "{account}" not found',
-                     "Warning", "job-controller")
+        # The admission error names the pod by its generateName, as the API server does.
+        record_event(cluster, job, "FailedCreate", workloads.failed_create_message(
+            job["metadata"]["name"] + "-", namespace, account), "Warning", "job-controller")
         return
     pod_spec.setdefault("serviceAccountName", account)
     pod = {"metadata": {"name": pod_name, "namespace": namespace,

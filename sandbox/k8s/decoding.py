@@ -25,6 +25,7 @@ META = {"name": S, "generateName": S, "namespace": S, "uid": S, "resourceVersion
 POD_SPEC = {"serviceAccountName": S, "restartPolicy": S, "containers": OBJECTS, "volumes": OBJECTS,
             "nodeSelector": MAP}
 CONTAINER = {"name": S, "image": S, "command": STRINGS, "args": STRINGS, "volumeMounts": OBJECTS}
+TEMPLATE = {"metadata": {"labels": MAP, "annotations": MAP}, "spec": POD_SPEC}
 SCHEMAS = {
     "Namespace": {"spec": {"finalizers": STRINGS}},
     "ServiceAccount": {"automountServiceAccountToken": B, "secrets": OBJECTS, "imagePullSecrets": OBJECTS},
@@ -39,10 +40,20 @@ SCHEMAS = {
                                        "volumeMode": S, "resources": {"requests": QMAP, "limits": QMAP}}},
     "StorageClass": {"provisioner": S, "parameters": MAP, "reclaimPolicy": S, "volumeBindingMode": S,
                      "allowVolumeExpansion": B, "mountOptions": STRINGS},
+    "Deployment": {"spec": {"replicas": I, "template": TEMPLATE}},
+    "StatefulSet": {"spec": {"replicas": I, "template": TEMPLATE}},
+    "ReplicaSet": {"spec": {"replicas": I, "template": TEMPLATE}},
+    "DaemonSet": {"spec": {"template": TEMPLATE}},
+    "NetworkPolicy": {"spec": {"podSelector": {"matchLabels": MAP, "matchExpressions": OBJECTS},
+                               "policyTypes": STRINGS, "ingress": OBJECTS, "egress": OBJECTS}},
     "Job": {"spec": {"backoffLimit": I, "activeDeadlineSeconds": "int64", "ttlSecondsAfterFinished": I,
                      "completions": I, "parallelism": I,
                      "template": {"metadata": {"labels": MAP, "annotations": MAP}, "spec": POD_SPEC}}},
 }
+# Nested structs whose Go type is not <outer struct><Field>.
+STRUCT_NAMES = {"NetworkPolicySpecPodSelector": "LabelSelector", "DeploymentSpecTemplate": "PodTemplateSpec",
+                "StatefulSetSpecTemplate": "PodTemplateSpec", "ReplicaSetSpecTemplate": "PodTemplateSpec",
+                "DaemonSetSpecTemplate": "PodTemplateSpec", "PodTemplateSpecSpec": "PodSpec"}
 JSON_TYPES = ((bool, "bool"), (int, "number"), (float, "number"), (str, "string"), (list, "array"),
               (dict, "object"))
 
@@ -85,7 +96,10 @@ def _walk(obj, schema, struct, path):
 
 def _struct_of(struct, field):
     """The Go struct a nested object decodes into: ObjectMeta for metadata, else <outer struct><Field>."""
-    return "ObjectMeta" if field == "metadata" else struct + field[:1].upper() + field[1:]
+    if field == "metadata":
+        return "ObjectMeta"
+    name = struct + field[:1].upper() + field[1:]
+    return STRUCT_NAMES.get(name, name)
 
 
 def _inside(value, go_type, struct, where):

@@ -44,15 +44,35 @@ def conflict(kind, name, why="the object has been modified; please apply your ch
                      _details(kind, name))
 
 
-def invalid(kind, name, causes: list) -> KubeError:
-    """causes: [(field, message)] -> 422 Invalid with FieldValueInvalid causes."""
+# field.ErrorType of k8s.io/apimachinery/pkg/util/validation/field, by the message's prefix
+CAUSE_REASONS = (("Required value", "FieldValueRequired"), ("Forbidden", "FieldValueForbidden"),
+                 ("Unsupported value", "FieldValueNotSupported"), ("Duplicate value", "FieldValueDuplicate"),
+                 ("Too long", "FieldValueTooLong"), ("Too many", "FieldValueTooMany"),
+                 ("Not found", "FieldValueNotFound"))
+
+
+def _cause_reason(message):
+    return next((reason for prefix, reason in CAUSE_REASONS if message.startswith(prefix)), "FieldValueInvalid")
+
+
+def invalid(kind, name, causes: list, kind_name=None, group=None) -> KubeError:
+    """causes: [(field, message)] -> 422 Invalid; ``kind_name``/``group`` name a kind outside the table
+    (``PatchOptions`` of ``meta.k8s.io``)."""
+    own = kind_name is None
+    kind_name = kind.kind if own else kind_name
+    group = kind.group if own else group
     text = ", ".join(f"{f}: {m}" for f, m in causes)
-    details = {"name": name, "kind": kind.kind, "causes": [
-        {"reason": "FieldValueInvalid" if "Invalid value" in m else "FieldValueRequired", "message": m, "field": f}
-        for f, m in causes]}
-    if kind.group:
-        details["group"] = kind.group
-    return KubeError(422, "Invalid", f'{kind.kind} "{name}" is invalid: {text}', details)
+    details = {"name": name, "kind": kind_name, "causes": [
+        {"reason": _cause_reason(m), "message": m, "field": f} for f, m in causes]}
+    if group:
+        details["group"] = group
+    qualified = f"{kind_name}.{group}" if group else kind_name  # "Job.batch", as GroupKind.String()
+    return KubeError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}', details)
+
+
+def invalid_patch_options(field, message) -> KubeError:
+    """k8s.io/apimachinery ValidatePatchOptions: checked before the object is looked up."""
+    return invalid(None, "", [(field, message)], kind_name="PatchOptions", group="meta.k8s.io")
 
 
 def bad_request(message: str) -> KubeError:

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import controllers
+from . import controllers, nodes, protection, workloads
 from .cluster import KubeCluster
 
 DEFAULT_VERSION = "1.33.2"
@@ -43,9 +43,10 @@ class KubeHub:
         self.by_slug = {}    # slug -> KubeCluster
         self.counts = {}
         self.job_hooks = []
-        # Callables `hook(cluster) -> int | None`: how many nodes DaemonSets are scheduled on (1 if none says).
+        # Kept for callers that still register one; node counts now come from the emulated Node objects.
         self.node_count_hooks = []
         self.store.register_section("kubernetes", self)
+        self.store.add_config_defaults(protection.CONFIG_DEFAULTS)
 
     def on_job_created(self, cluster, job) -> dict | None:
         for hook in self.job_hooks:
@@ -55,11 +56,16 @@ class KubeHub:
         return None  # undecided: the Job stays active
 
     def node_count(self, cluster) -> int:
-        for hook in self.node_count_hooks:
-            count = hook(cluster)
-            if count:
-                return int(count)
-        return 1
+        """How many nodes the cluster has (its node pools' counts, see nodes.py)."""
+        with self.store.lock:
+            self.sync_nodes(cluster)
+            return len(cluster.items(nodes.NODE))
+
+    def sync_nodes(self, cluster) -> None:
+        """Bring the Node objects in line with the node pools; workloads are re-decided when nodes changed."""
+        with self.store.lock:
+            if nodes.sync(cluster):
+                workloads.reconcile_all(cluster)
 
     # ------------------------------------------------------------------ Store section protocol
     def reset(self) -> None:
@@ -90,8 +96,10 @@ class KubeHub:
         return os.path.join(self.app.workdir, "ca.pem")
 
     def add_cluster(self, cluster_id: str, *, kubernetes_version: str = DEFAULT_VERSION,
-                    oidc_issuer_url: str | None = None) -> KubeEndpoint:
-        """Create the cluster's API server; for an existing id only version/issuer are updated."""
+                    oidc_issuer_url: str | None = None, node_pools: list | None = None) -> KubeEndpoint:
+        """Create the cluster's API server; for an existing id only version/issuer/node pools are updated.
+        node_pools (standalone clusters): [{name, count, mode, vmSize, osType, nodeLabels, nodeTaints}];
+        without them an AKS cluster's nodes follow its ARM agent pools, any other cluster has one node."""
         with self.store.lock:
             cluster = self.clusters.get(cluster_id.lower())
             if cluster is None:
@@ -103,6 +111,9 @@ class KubeHub:
                 cluster.kubernetes_version = kubernetes_version or cluster.kubernetes_version
                 if oidc_issuer_url is not None:
                     cluster.oidc_issuer_url = oidc_issuer_url
+            if node_pools is not None:
+                cluster.node_pools = [dict(p) for p in node_pools]
+            self.sync_nodes(cluster)
             self.store.dirty = True
             return self._endpoint(cluster)
 
@@ -120,7 +131,10 @@ class KubeHub:
 
     def cluster(self, cluster_id: str) -> KubeCluster | None:
         with self.store.lock:
-            return self.clusters.get(cluster_id.lower())
+            cluster = self.clusters.get(cluster_id.lower())
+            if cluster is not None:
+                self.sync_nodes(cluster)
+            return cluster
 
     def list_clusters(self) -> list:
         with self.store.lock:

@@ -2,12 +2,17 @@
 
 Add a kind by adding a `_kind(...)` line. `names` selects the name validation (see meta.py);
 `generation` marks kinds whose metadata.generation tracks spec changes; `status` adds a /status
-subresource; `extra` lists other subresources (served by api.py when it knows them).
+subresource; `extra` lists other subresources (served by api.py: `log` for pods, `scale` for the
+replicated workloads, answered as autoscaling/v1 Scale); `verbs` narrows the verbs (default: all).
 """
 
 from dataclasses import dataclass, field
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+READ_VERBS = ("get", "list", "watch")
+SUBRESOURCE_VERBS = ["get", "patch", "update"]
+# The Scale kind the `scale` subresources answer with (k8s.io/api autoscaling/v1).
+SCALE_KIND = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,11 @@ class Kind:
     extra: tuple = ()
     categories: tuple = ()
     singular: str = field(default="")
+    verbs: tuple = ()
+
+    @property
+    def allowed_verbs(self) -> list:
+        return list(self.verbs) if self.verbs else list(ALL_VERBS)
 
     @property
     def api_version(self) -> str:
@@ -59,14 +69,18 @@ KINDS = [
     _kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, "pvc", status=True),
     _kind("v1", "Pod", "pods", True, "po", status=True, extra=("log",), categories=("all",)),
     _kind("v1", "Event", "events", True, "ev"),
-    _kind("apps/v1", "Deployment", "deployments", True, "deploy", generation=True, status=True,
+    # Nodes come from the cluster's node pools (nodes.py): read-only here.
+    _kind("v1", "Node", "nodes", False, "no", verbs=READ_VERBS),
+    _kind("apps/v1", "Deployment", "deployments", True, "deploy", generation=True, status=True, extra=("scale",),
           categories=("all",)),
     _kind("apps/v1", "DaemonSet", "daemonsets", True, "ds", generation=True, status=True, categories=("all",)),
-    _kind("apps/v1", "StatefulSet", "statefulsets", True, "sts", generation=True, status=True,
+    _kind("apps/v1", "StatefulSet", "statefulsets", True, "sts", generation=True, status=True, extra=("scale",),
           categories=("all",)),
-    _kind("apps/v1", "ReplicaSet", "replicasets", True, "rs", generation=True, status=True, categories=("all",)),
+    _kind("apps/v1", "ReplicaSet", "replicasets", True, "rs", generation=True, status=True, extra=("scale",),
+          categories=("all",)),
     _kind("batch/v1", "Job", "jobs", True, generation=True, status=True, categories=("all",)),
     _kind("batch/v1", "CronJob", "cronjobs", True, "cj", generation=True, status=True, categories=("all",)),
+    _kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", True, "netpol", generation=True),
     _kind("storage.k8s.io/v1", "CSIDriver", "csidrivers", False),
     _kind("storage.k8s.io/v1", "StorageClass", "storageclasses", False, "sc"),
     _kind("rbac.authorization.k8s.io/v1", "Role", "roles", True, names="path"),
@@ -103,9 +117,13 @@ def groups() -> dict:
 
 
 # ---------------------------------------------------------------------- discovery documents
+def _verbs(k: Kind) -> list:
+    return [v for v in k.allowed_verbs if not (k is NAMESPACES and v == "deletecollection")]
+
+
 def _resource_entries(k: Kind) -> list:
     entry = {"name": k.plural, "singularName": k.singular_name, "namespaced": k.namespaced, "kind": k.kind,
-             "verbs": list(ALL_VERBS if k is not NAMESPACES else [v for v in ALL_VERBS if v != "deletecollection"])}
+             "verbs": _verbs(k)}
     if k.short_names:
         entry["shortNames"] = list(k.short_names)
     if k.categories:
@@ -113,11 +131,15 @@ def _resource_entries(k: Kind) -> list:
     entries = [entry]
     if k.status:
         entries.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
-                        "kind": k.kind, "verbs": ["get", "patch", "update"]})
+                        "kind": k.kind, "verbs": list(SUBRESOURCE_VERBS)})
     for sub in k.extra:
         if sub == "log":
             entries.append({"name": f"{k.plural}/log", "singularName": "", "namespaced": k.namespaced,
                             "kind": k.kind, "verbs": ["get"]})
+        elif sub == "scale":  # another group's kind: the entry names it (group/version/kind)
+            entries.append({"name": f"{k.plural}/scale", "singularName": "", "namespaced": k.namespaced,
+                            "group": SCALE_KIND["group"], "version": SCALE_KIND["version"],
+                            "kind": SCALE_KIND["kind"], "verbs": list(SUBRESOURCE_VERBS)})
     return entries
 
 
@@ -145,6 +167,17 @@ def api_group_list() -> dict:
             "groups": [api_group(name) for name in groups() if name]}
 
 
+def _aggregated_subresources(k: Kind, group: str, version: str) -> list:
+    subs = [{"subresource": "status", "responseKind": {"group": group, "version": version, "kind": k.kind},
+             "verbs": list(SUBRESOURCE_VERBS)}] if k.status else []
+    if "scale" in k.extra:
+        subs.append({"subresource": "scale", "responseKind": dict(SCALE_KIND), "verbs": list(SUBRESOURCE_VERBS)})
+    if "log" in k.extra:
+        subs.append({"subresource": "log", "responseKind": {"group": "", "version": "", "kind": ""},
+                     "verbs": ["get"]})
+    return subs
+
+
 def aggregated_discovery(core: bool) -> dict:
     """apidiscovery.k8s.io/v2 APIGroupDiscoveryList for /api (core) or /apis (named groups)."""
     items = []
@@ -163,11 +196,7 @@ def aggregated_discovery(core: bool) -> dict:
                     item["shortNames"] = list(k.short_names)
                 if k.categories:
                     item["categories"] = list(k.categories)
-                subs = [{"subresource": "status", "responseKind": {"group": name, "version": version, "kind": k.kind},
-                         "verbs": ["get", "patch", "update"]}] if k.status else []
-                if "log" in k.extra:
-                    subs.append({"subresource": "log", "responseKind": {"group": "", "version": "", "kind": ""},
-                                 "verbs": ["get"]})
+                subs = _aggregated_subresources(k, name, version)
                 if subs:
                     item["subresources"] = subs
                 resources.append(item)

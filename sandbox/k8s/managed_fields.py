@@ -184,15 +184,30 @@ def apply(current, config, manager, force, api_version, merge):
     return result
 
 
+def without_times(entries) -> list:
+    return [{k: v for k, v in e.items() if k != "time"} for e in entries or []]
+
+
+def keep_times_of_noop(old, new, unchanged) -> None:
+    """A write that changes nothing but the time of a managedFields entry is a no-op: the old entries stay
+    (k8s.io/apiserver fieldmanager IgnoreManagedFieldsTimestampsTransformer, kube-apiserver >= 1.26).
+    ``unchanged``: the object is otherwise equal to ``old``."""
+    old_entries = (old.get("metadata") or {}).get("managedFields")
+    new_entries = new.get("metadata", {}).get("managedFields")
+    if unchanged and old_entries and without_times(old_entries) == without_times(new_entries):
+        new["metadata"]["managedFields"] = copy.deepcopy(old_entries)
+
+
 def record_update(old, new, manager, api_version, subresource="") -> None:
     """Give `manager` (operation Update) the fields of `new` whose values differ from `old`."""
     entries = _entries(old) if old else []
     owners = _owners(entries, subresource)
     before = leaves(old, include_status=bool(subresource)) if old else {}
     after = leaves(new, include_status=bool(subresource))
-    if subresource:
-        after = {p: v for p, v in after.items() if p[:1] == ("f:status",)}
-        before = {p: v for p, v in before.items() if p[:1] == ("f:status",)}
+    if subresource:  # a subresource write owns only its part: status, or spec.replicas for scale
+        part = ("f:spec", "f:replicas") if subresource == "scale" else ("f:status",)
+        after = {p: v for p, v in after.items() if p[:len(part)] == part}
+        before = {p: v for p, v in before.items() if p[:len(part)] == part}
     changed = {p for p, v in after.items() if before.get(p, _MISSING) != v}
     gone = set(before) - set(after)
     if not changed and not gone and old:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import admission, controllers, decoding, errors, managed_fields, patches
+from . import admission, controllers, decoding, errors, managed_fields, patches, protection, quantity
+from .cluster import comparable
 from .meta import generated_name, timestamp
 from .validation import apply_defaults, validate
 
@@ -22,6 +23,7 @@ JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (MERGE_PATCH, STRATEGIC_PATCH, JSON_PATCH, APPLY_PATCH)
 GENERATE_ATTEMPTS = 10
+FIELD_MANAGER_MAX = 128
 UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
 # Jobs (batch/v1) still default to orphaning their pods when deleted through the API.
 ORPHAN_BY_DEFAULT = ("Job",)
@@ -33,6 +35,7 @@ class WriteOptions:
     manager: str = "unknown"
     force: bool = False
     explicit_manager: bool = False   # fieldManager given in the query (apply requires it)
+    force_given: bool = False        # `force` present in the query (only apply may have it)
 
 
 def _check_identity(kind, body, namespace, name=None):
@@ -103,7 +106,9 @@ def _finish(cluster, kind, old, new, opts, subresource="", fields_done=False):
     new["apiVersion"], new["kind"] = kind.api_version, kind.kind
     if creating:
         cluster.stamp(kind, new)
+        protection.add_finalizer(kind, new)
     apply_defaults(kind, new, cluster, creating=creating)
+    quantity.canonicalize(kind.kind, new)
     problems = validate(kind, new, None if creating else old)
     if problems:
         raise errors.invalid(kind, meta.get("name", ""), problems)
@@ -115,6 +120,8 @@ def _finish(cluster, kind, old, new, opts, subresource="", fields_done=False):
         managed_fields.record_update(old, new, opts.manager, kind.api_version, subresource)
     if not meta.get("managedFields"):
         meta.pop("managedFields", None)
+    elif not creating:
+        managed_fields.keep_times_of_noop(old, new, comparable(old) == comparable(new))
     if not creating and meta.get("deletionTimestamp") and not meta.get("finalizers"):
         # The last finalizer is gone: the pending deletion completes now.
         if not opts.dry_run:
@@ -178,6 +185,7 @@ def patch(cluster, kind, namespace, name, content_type, raw, opts, subresource="
     """-> (http status, object). Server-side apply creates an absent object (201)."""
     if content_type not in PATCH_TYPES:
         raise errors.unsupported_media_type(content_type)
+    _check_patch_options(content_type, opts)
     body = parse_body(content_type, raw)
     _require_namespace(cluster, kind, namespace)
     old = cluster.get(kind, namespace, name)
@@ -201,9 +209,18 @@ def patch(cluster, kind, namespace, name, content_type, raw, opts, subresource="
     return 200, _finish(cluster, kind, old, new, opts, subresource)
 
 
+def _check_patch_options(content_type, opts):
+    """ValidatePatchOptions (k8s.io/apiserver, before the object is read): 422 on PatchOptions."""
+    if content_type != APPLY_PATCH and opts.force_given:
+        raise errors.invalid_patch_options("force", "Forbidden: may not be specified for non-apply patch")
+    if content_type == APPLY_PATCH and not opts.explicit_manager:
+        raise errors.invalid_patch_options("fieldManager", "Required value: is required for apply patch")
+    if opts.explicit_manager and len(opts.manager.encode("utf-8")) > FIELD_MANAGER_MAX:
+        raise errors.invalid_patch_options("fieldManager", f"Too long: may not be more than {FIELD_MANAGER_MAX} "
+                                                           f"bytes")
+
+
 def _server_side_apply(cluster, kind, namespace, name, config, old, opts, subresource):
-    if not opts.explicit_manager:
-        raise errors.bad_request("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests")
     if not isinstance(config, dict):
         raise errors.bad_request("the apply configuration must be an object")
     if not config.get("apiVersion") or not config.get("kind"):
@@ -212,6 +229,7 @@ def _server_side_apply(cluster, kind, namespace, name, config, old, opts, subres
     meta = config["metadata"]
     for field in ("uid", "creationTimestamp", "managedFields", "generation", "selfLink"):
         meta.pop(field, None)
+    quantity.canonicalize(kind.kind, config)   # compared with the stored (canonical) values
     given_rv = meta.pop("resourceVersion", None)
     if old is not None and given_rv and given_rv != old["metadata"].get("resourceVersion"):
         raise errors.conflict(kind, name)
@@ -245,14 +263,18 @@ def delete(cluster, kind, namespace, name, opts, options: dict) -> tuple:
     if policy not in ("Orphan", "Background", "Foreground"):
         raise errors.bad_request(f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
                                  f'"Orphan"')
+    if kind.kind == "Pod" and protection.grace_seconds(old, options):
+        return 200, protection.mark_terminating(cluster, old, protection.grace_seconds(old, options), opts.dry_run)
     gone = copy.deepcopy(old)
     gone["metadata"]["deletionTimestamp"] = gone["metadata"].get("deletionTimestamp") or timestamp()
     if kind.kind == "Namespace":
         gone.setdefault("status", {})["phase"] = "Terminating"
     if old["metadata"].get("finalizers"):
         # Deletion waits for the finalizers to be removed; the object stays visible meanwhile.
+        gone["metadata"].setdefault("deletionGracePeriodSeconds", 0)
         if not opts.dry_run and not old["metadata"].get("deletionTimestamp"):
             gone = cluster.commit(kind, gone, old)
+            protection.release(cluster, controllers.after_delete)   # unused: its controller lets it go now
         return 200, gone
     if not opts.dry_run:
         cluster.remove(kind, namespace, name)

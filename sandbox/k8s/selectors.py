@@ -118,3 +118,25 @@ def fields_match(requirements: list, obj: dict) -> bool:
         if (op == "=") != (actual == value):
             return False
     return True
+
+
+def _requirement(key, op, values) -> str:
+    if op == "Exists":
+        return key
+    if op == "DoesNotExist":
+        return "!" + key
+    if op == "=":
+        return f"{key}={values[0] if values else ''}"
+    return f"{key} {'in' if op == 'In' else 'notin'} ({','.join(sorted(values))})"
+
+
+def selector_string(selector) -> str:
+    """A metav1.LabelSelector as labels.Selector.String() prints it (requirements sorted by key); "" if empty."""
+    if not isinstance(selector, dict):
+        return ""
+    requirements = [(k, "=", [str(v)]) for k, v in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        if isinstance(expression, dict):
+            requirements.append((expression.get("key", ""), expression.get("operator", ""),
+                                 [str(v) for v in expression.get("values") or []]))
+    return ",".join(_requirement(*r) for r in sorted(requirements, key=lambda r: r[0]))

@@ -3,6 +3,8 @@
 import calendar
 import time
 
+from . import selectors
+
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
@@ -68,6 +70,27 @@ def _spec(o):
     return o.get("spec") or {}
 
 
+def _node_status(o):
+    ready = next((c.get("status") for c in _status(o).get("conditions") or [] if c.get("type") == "Ready"), None)
+    text = {"True": "Ready", "False": "NotReady"}.get(ready, "Unknown")
+    return text + (",SchedulingDisabled" if _spec(o).get("unschedulable") else "")
+
+
+def _node_roles(o):
+    labels = (o.get("metadata") or {}).get("labels") or {}
+    roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k}
+                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    return ",".join(r for r in roles if r) or "<none>"
+
+
+def _address(o, kind):
+    return next((a.get("address") for a in _status(o).get("addresses") or [] if a.get("type") == kind), "<none>")
+
+
+def _selector(o):
+    return selectors.selector_string(_spec(o).get("podSelector")) or "<none>"
+
+
 def _status(o):
     return o.get("status") or {}
 
@@ -116,6 +139,16 @@ COLUMNS = {
                                                        for t in _spec(o).get("tokenRequests") or []) or "<unset>"),
                   ("RequiresRepublish", lambda o: _spec(o).get("requiresRepublish", False)),
                   ("Modes", lambda o: ",".join(_spec(o).get("volumeLifecycleModes") or []))],
+    # ("Age", None) places the Age column; a third element is the column priority (1: only with -o wide).
+    "Node": [("Status", _node_status), ("Roles", _node_roles), ("Age", None),
+             ("Version", lambda o: (_status(o).get("nodeInfo") or {}).get("kubeletVersion", "")),
+             ("Internal-IP", lambda o: _address(o, "InternalIP"), 1),
+             ("External-IP", lambda o: _address(o, "ExternalIP"), 1),
+             ("OS-Image", lambda o: (_status(o).get("nodeInfo") or {}).get("osImage", ""), 1),
+             ("Kernel-Version", lambda o: (_status(o).get("nodeInfo") or {}).get("kernelVersion", ""), 1),
+             ("Container-Runtime", lambda o: (_status(o).get("nodeInfo") or {}).get("containerRuntimeVersion", ""),
+              1)],
+    "NetworkPolicy": [("Pod-Selector", _selector)],
     "Event": [("Type", lambda o: o.get("type", "")), ("Reason", lambda o: o.get("reason", "")),
               ("Object", lambda o: f"{(o.get('involvedObject') or {}).get('kind', '').lower()}/"
                                    f"{(o.get('involvedObject') or {}).get('name', '')}"),
@@ -129,20 +162,35 @@ def _type(value):
     return "integer" if isinstance(value, int) else "string"
 
 
+def _columns(kind) -> list:
+    """[(name, fn or None for Age, priority)], Age last unless the kind places it."""
+    columns = [(c[0], c[1], c[2] if len(c) > 2 else 0) for c in COLUMNS.get(kind.kind, [])]
+    if not any(name == "Age" for name, _fn, _priority in columns):
+        columns.append(("Age", None, 0))
+    return columns
+
+
+def _cell(fn, obj):
+    return age((obj.get("metadata") or {}).get("creationTimestamp")) if fn is None else fn(obj)
+
+
 def table(kind, body) -> dict:
-    extra = COLUMNS.get(kind.kind, [])
+    columns = _columns(kind)
     items = body.get("items") or []
     definitions = [{"name": "Name", "type": "string", "format": "name", "description": "Name must be unique "
                     "within a namespace.", "priority": 0}]
     sample = items[0] if items else {}
-    definitions += [{"name": name, "type": _type(fn(sample)) if sample else "string", "format": "",
-                     "description": name, "priority": 0} for name, fn in extra]
-    definitions.append({"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp",
-                        "priority": 0})
+    for name, fn, priority in columns:
+        if fn is None:
+            definitions.append({"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp",
+                                "priority": 0})
+        else:
+            definitions.append({"name": name, "type": _type(fn(sample)) if sample else "string", "format": "",
+                                "description": name, "priority": priority})
     rows = []
     for obj in items:
         meta = obj.get("metadata") or {}
-        cells = [meta.get("name", "")] + [fn(obj) for _name, fn in extra] + [age(meta.get("creationTimestamp"))]
+        cells = [meta.get("name", "")] + [_cell(fn, obj) for _name, fn, _priority in columns]
         rows.append({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                                 "metadata": meta}})
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",

@@ -8,6 +8,7 @@ collection meets the same errors here as on AKS.
 import base64
 import copy
 
+from . import apps_defaults, networking
 from .meta import label_problems, name_problems
 
 PV_SOURCES = ("csi", "hostPath", "nfs", "local", "azureFile", "azureDisk", "iscsi", "fc", "cephfs", "rbd")
@@ -185,6 +186,7 @@ def _config_map(obj, old):
 
 _CHECKS = {"PersistentVolume": _pv, "PersistentVolumeClaim": _pvc, "Pod": _pod, "Job": _job,
            "Deployment": _workload, "DaemonSet": _workload, "StatefulSet": _workload, "ReplicaSet": _workload,
+           "NetworkPolicy": networking.validate,
            "StorageClass": _storage_class, "CSIDriver": _csi_driver, "ConfigMap": _config_map,
            "Secret": _config_map}
 
@@ -239,11 +241,11 @@ def apply_defaults(kind, obj, cluster, creating=True) -> None:
         if isinstance(template.get("spec"), dict):
             _default_pod_spec(template["spec"])
     elif kind.kind in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet") and isinstance(spec, dict):
-        if kind.kind != "DaemonSet":
-            spec.setdefault("replicas", 1)
-        spec.setdefault("revisionHistoryLimit", 10)
+        apps_defaults.apply(kind.kind, spec)  # pkg/apis/apps/v1/defaults.go
         if isinstance((spec.get("template") or {}).get("spec"), dict):
             _default_pod_spec(spec["template"]["spec"])
+    elif kind.kind == "NetworkPolicy":
+        networking.apply_defaults(obj)
     elif kind.kind == "Namespace":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]

@@ -68,7 +68,7 @@ class Kubelet:
             checker = Chain(self.app, cluster, pod, key_fetch=self._count_key_fetch)
             mounted = [checker.check(volume) for volume in volumes]
         except Unschedulable as exc:
-            controllers.record_event(cluster, pod, "FailedScheduling", str(exc), "Warning", "default-scheduler")
+            pod = controllers.unschedule(cluster, pod, str(exc))
             return self._record(cluster, job, pod, {"outcome": "pending"}, "scheduling", str(exc))
         except MountFailure as exc:
             decision = {"outcome": "failed", "message": exc.desc, "exit_code": 1,

@@ -31,6 +31,10 @@ def claim_not_found(claim: str) -> str:
     return f'persistentvolumeclaim "{claim}" not found'
 
 
+def claim_being_deleted(claim: str) -> str:
+    return f'persistentvolumeclaim "{claim}" is being deleted'
+
+
 UNBOUND_CLAIM = "pod has unbound immediate PersistentVolumeClaims"
 
 

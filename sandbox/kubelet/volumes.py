@@ -1,6 +1,6 @@
 """The blob volumes a pod mounts: claims resolved to their PersistentVolumes, and inline CSI volumes.
 
-A claim that is missing, unbound or bound to a missing volume keeps the pod unschedulable (`Unschedulable`),
+A claim that is missing, being deleted, unbound or bound to a missing volume keeps the pod unschedulable (`Unschedulable`),
 whatever its driver, like the scheduler's VolumeBinding plugin. Call with the store lock held.
 """
 
@@ -55,6 +55,8 @@ def _bound_volume(cluster, namespace, claim, nodes) -> dict:
     pvc = cluster.get(PVC, namespace, claim)
     if pvc is None:
         raise Unschedulable(messages.scheduling(nodes, messages.claim_not_found(claim)))
+    if pvc["metadata"].get("deletionTimestamp"):   # kube-scheduler VolumeBinding refuses a claim in deletion
+        raise Unschedulable(messages.scheduling(nodes, messages.claim_being_deleted(claim)))
     if (pvc.get("status") or {}).get("phase") != "Bound":
         raise Unschedulable(messages.scheduling(nodes, messages.UNBOUND_CLAIM))
     pv = cluster.get(PV, "", (pvc.get("spec") or {}).get("volumeName") or "")

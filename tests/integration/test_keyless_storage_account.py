@@ -48,7 +48,7 @@ def test_create_noop_drift_check_mode_absent(sandbox, rg, tmp_path):
     assert account["default_to_oauth_authentication"] is True
     assert account["allow_cross_tenant_replication"] is False
     assert account["minimum_tls_version"] == "TLS1_2"
-    assert account["primary_blob_endpoint"].startswith("https://%s.blob." % NAME)
+    assert account["primary_blob_endpoint"] == sandbox.conn["arm_url"] + "_storage/%s/blob/" % NAME  # sandbox itself
     assert sorted(c["name"] for c in out["containers"]) == ["archive", "reports"]
     props = live_account(sandbox)["properties"]
     assert props["allowSharedKeyAccess"] is False and props["defaultToOAuthAuthentication"] is True

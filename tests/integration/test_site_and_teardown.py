@@ -32,11 +32,34 @@ def test_site_then_guarded_teardown(sandbox, tmp_path):
     assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(
         "rg-keyless-sandbox"))) == 2
 
+    # A finished pod of someone else still mounts a claim: Kubernetes would keep the claim Terminating, so the
+    # teardown stops before its first write and names the pod.
+    import kubernetes
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(
+        config_file=str(tmp_path / "kubeconfig")))
+    core.create_namespaced_pod("reports", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nightly-export"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "busybox"}],
+                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "reports-blob"}}]}})
+    core.patch_namespaced_pod_status("nightly-export", "reports", {"status": {"phase": "Succeeded"}})
+    before = sandbox.counters()
+    held = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
+    assert held.returncode != 0
+    assert ("Teardown deletes PersistentVolumeClaim reports/reports-blob, but pods mount it: nightly-export"
+            in " ".join(held.stdout.split())), held.stdout[-4000:]
+    delta = sandbox.counters_delta(before)
+    assert (delta["writes"], delta["kubernetes"]["writes"]) == (0, 0), delta
+    core.delete_namespaced_pod("nightly-export", "reports")
+
     before = sandbox.counters()
     down = playbook(sandbox, tmp_path, "teardown.yml", "-e", "keyless_teardown_confirm=sandbox-aks-1")
     assert down.returncode == 0, down.stdout[-4000:]
     assert list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(
         "rg-keyless-sandbox")) == []
+    # Really gone, not left Terminating behind a protection finalizer: the validation Jobs' pods went first.
+    assert core.list_persistent_volume().items == []
+    assert [c.metadata.name for c in core.list_persistent_volume_claim_for_all_namespaces().items] == []
+    assert [p.metadata.name for p in core.list_pod_for_all_namespaces().items] == []
     auth = sdk.authorization_client(sandbox.conn)
     scope = "/subscriptions/%s/resourceGroups/rg-keyless-sandbox" % sandbox.conn["subscription_id"]
     assert list(auth.role_assignments.list_for_scope(scope)) == []
@@ -162,13 +185,21 @@ def test_a_volume_in_use_is_not_replaced(sandbox, tmp_path):
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reports-app"},
         "spec": {"serviceAccountName": "reports-writer", "containers": [{"name": "app", "image": "busybox"}],
                  "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "reports-blob"}}]}})
+    # A finished pod holds the claim as well: Kubernetes keeps a deleted claim until such pods are deleted too.
+    core.create_namespaced_pod("reports", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reports-batch"},
+        "spec": {"serviceAccountName": "reports-writer", "containers": [{"name": "app", "image": "busybox"}],
+                 "restartPolicy": "Never",
+                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "reports-blob"}}]}})
+    core.patch_namespaced_pod_status("reports-batch", "reports", {"status": {"phase": "Succeeded"}})
     msi = sdk.msi_client(sandbox.conn).user_assigned_identities
     msi.delete("rg-keyless-sandbox", "id-reports")
     msi.create_or_update("rg-keyless-sandbox", "id-reports", {"location": "westeurope"})
     before = sandbox.counters()
     again = playbook(sandbox, tmp_path, "site.yml", "--tags", "workloads")
     assert again.returncode != 0
-    assert ("PersistentVolumeClaim reports/reports-blob must be replaced (its volume's clientID changed" in again.stdout
-            and "running pods mount it: reports-app" in again.stdout), again.stdout[-5000:]
+    assert ("A volume's clientID changed and a PersistentVolume's source cannot be updated, so this run deletes "
+            "PersistentVolumeClaim reports/reports-blob, but pods mount it: reports-app, reports-batch"
+            in " ".join(again.stdout.split())), again.stdout[-5000:]
     assert core.read_persistent_volume("pv-reports-reports") is not None
     assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0

@@ -62,3 +62,28 @@ def kube(sandbox, tmp_path):
     """A fresh standalone emulated Kubernetes cluster (the sandbox fixture resets state first)."""
     from k8s_test_helpers import EmulatedCluster
     return EmulatedCluster(sandbox, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def kube_tools():
+    """Real kubectl and helm (sandbox.tools), or the test is skipped."""
+    from sandbox import tools
+    try:
+        return tools.kube_tools()
+    except tools.ToolsUnavailable as exc:
+        pytest.skip(f"kubectl/helm unavailable: {exc}")
+
+
+@pytest.fixture
+def kubectl(kube_tools, kube, tmp_path):
+    """Run the real kubectl against the ``kube`` cluster: ``kubectl("get", "ns", stdin=None, check=True)``."""
+    import subprocess
+    env = dict(os.environ, KUBECONFIG=kube.kubeconfig, HOME=str(tmp_path))
+
+    def run(*args, stdin=None, check=True):
+        result = subprocess.run([kube_tools["kubectl"], "--cache-dir", str(tmp_path / "kube-cache"), *args],
+                                check=False, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+    return run

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from sandbox_test_helpers import StaticToken
 from sandbox_test_helpers import raw_arm as raw
@@ -26,12 +27,43 @@ def test_invalid_token_is_401_and_surfaces_once(sandbox, conn):
     assert sandbox.counters()["unauthorized"] == 1 and sandbox.counters()["reads"] == 0
 
 
-def test_token_for_another_audience_is_rejected(conn, credential):
-    storage_token = credential.get_token("https://storage.azure.com/.default").token
-    client = ResourceManagementClient(StaticToken(storage_token), conn["subscription_id"], **client_kwargs(conn))
+def allowed_audiences(conn):
+    """ARM's list: each allowed audience with and without its trailing slash (the public cloud's reads
+    'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/',
+    'https://management.azure.com')."""
+    return ",".join(f"'{v}'" for a in (conn["arm_audience"], conn["arm_url"]) for v in (a, a.rstrip("/")))
+
+
+@pytest.mark.parametrize("resource", ["https://storage.azure.com/", "{arm_url}subscriptions/", "{arm_host}:1/"])
+def test_token_for_another_audience_is_rejected(sandbox, conn, credential, resource):
+    resource = resource.format(arm_url=conn["arm_url"], arm_host=conn["arm_url"].rsplit(":", 1)[0])
+    if "storage.azure.com" not in resource:
+        sandbox.configure(extra_audiences=[resource])  # Entra issues it; ARM must still refuse it
+    token = credential.get_token(resource + ".default").token
+    audience = resource.removesuffix("/")  # Entra's aud: the scope before "/.default"
+    client = ResourceManagementClient(StaticToken(token), conn["subscription_id"], **client_kwargs(conn))
     with pytest.raises(ClientAuthenticationError) as info:
         client.resource_groups.get("rg")
-    assert info.value.error.code == "InvalidAuthenticationTokenAudience"
+    assert info.value.status_code == 401 and info.value.error.code == "InvalidAuthenticationTokenAudience"
+    assert info.value.error.message == (
+        f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
+        f"match with one of the allowed audiences {allowed_audiences(conn)}.")
+    assert info.value.response.headers["WWW-Authenticate"].startswith("Bearer authorization_uri=")
+    counters = sandbox.counters()
+    assert counters["unauthorized"] == 1 and counters["reads"] == 0
+
+
+@pytest.mark.parametrize("scope", ["{arm_url}.default", "{arm_url}/.default", "{arm_audience}.default"])
+def test_arm_url_and_metadata_audience_are_both_accepted(sandbox, conn, credential, scope):
+    """azure.azcollection and others ask for '<resourceManager URL>/.default'; ARM takes it like the metadata one."""
+    scope = scope.format(**conn)
+    kwargs = dict(client_kwargs(conn), credential_scopes=[scope])
+    rm = ResourceManagementClient(credential, conn["subscription_id"], **kwargs)
+    assert rm.resource_groups.create_or_update("rg-aud", {"location": "eastus"}).name == "rg-aud"
+    msi = ManagedServiceIdentityClient(credential, conn["subscription_id"], **kwargs)
+    assert msi.user_assigned_identities.create_or_update("rg-aud", "id-aud", {"location": "eastus"}).name == "id-aud"
+    assert [g.name for g in rm.resource_groups.list()] == ["rg-aud"]
+    assert sandbox.counters()["unauthorized"] == 0
 
 
 def test_expired_token_is_rejected(sandbox, rm_client):

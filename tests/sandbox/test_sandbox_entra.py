@@ -54,6 +54,20 @@ def test_unknown_resource_is_aadsts500011(conn, credential):
         credential.get_token("https://vault.example.invalid/.default")
 
 
+@pytest.mark.parametrize("tail", [".default", "/.default"])  # aud = everything before the last "/.default"
+def test_arm_url_scope_is_issued_for_the_arm_url(conn, credential, tail):
+    claims = claims_of(credential.get_token(conn["arm_url"] + tail).token)
+    assert claims["aud"] == (conn["arm_url"] + tail)[:-len("/.default")]
+    assert claims["aud"].rstrip("/") == conn["arm_url"].rstrip("/")
+
+
+def test_near_misses_of_the_arm_url_are_still_aadsts500011(conn, credential):
+    host, port = conn["arm_url"].rstrip("/").rsplit(":", 1)
+    for resource in (f"{host}:{int(port) + 1}/", conn["arm_url"] + "subscriptions/", "https://127.0.0.1/"):
+        with pytest.raises(ClientAuthenticationError, match="AADSTS500011"):
+            credential.get_token(resource + ".default")
+
+
 def test_unknown_tenant_discovery_is_aadsts90002(conn):
     status, body = get_json(conn, f"{conn['authority_host']}/{uuid.uuid4()}/v2.0/.well-known/openid-configuration")
     assert status == 400 and body["error_codes"] == [90002]

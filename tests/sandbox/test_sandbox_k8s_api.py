@@ -174,7 +174,15 @@ def test_server_side_apply(kube):
     configmaps = kube.resource("v1", "ConfigMap")
     config = cm("ssa", data={"a": "1", "b": "2"})
     status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa", config, APPLY)
-    assert status == 400 and "fieldManager is required" in body["message"]
+    # ValidatePatchOptions (k8s.io/apiserver): 422 on meta.k8s.io PatchOptions, before the object is read
+    assert status == 422 and body["reason"] == "Invalid"
+    assert body["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+                               'for apply patch')
+    assert body["details"]["causes"] == [{"reason": "FieldValueRequired", "field": "fieldManager",
+                                          "message": "Required value: is required for apply patch"}]
+    status, _headers, body = kube.raw("PATCH", "/api/v1/namespaces/default/configmaps/ssa?force=false",
+                                      {"data": {"a": "1"}}, MERGE)
+    assert status == 422 and body["message"].endswith("force: Forbidden: may not be specified for non-apply patch")
     created = configmaps.server_side_apply(body=config, name="ssa", namespace="default", field_manager="alpha")
     entry = created.metadata.managedFields[0]
     assert (entry.manager, entry.operation) == ("alpha", "Apply")
@@ -327,7 +335,10 @@ def test_pv_pvc_binding(kube):
 
     pvcs.delete(name="claim-a", namespace="default")
     assert pvs.get(name="pv-a").status.phase == "Released"  # Retain: data kept, not bindable again
-    pvs.delete(name="pv-classy")
+    pvs.delete(name="pv-classy")   # bound: pv-protection keeps it until its claim is gone
+    assert pvs.get(name="pv-classy").metadata.deletionTimestamp
+    assert pvcs.get(name="any", namespace="default").status.phase == "Bound"
+    pvs.patch(name="pv-classy", body={"metadata": {"finalizers": None}}, content_type=MERGE)  # forced
     assert pvcs.get(name="any", namespace="default").status.phase == "Lost"
     with pytest.raises(UnprocessibleEntityError) as info:
         pvs.patch(name="pv-big", body={"spec": {"csi": {"volumeHandle": "other"}}}, content_type=MERGE)
@@ -363,6 +374,7 @@ def test_job_without_a_decision_stays_active(kube):
         jobs.patch(name="mount-check", namespace="default", content_type=MERGE,
                    body={"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "alpine"}]}}}})
     jobs.delete(name="mount-check", namespace="default", propagation_policy="Background")
+    # The pod was never scheduled (its claim does not exist): it goes at once, without a grace period.
     assert kube.core.list_namespaced_pod("default").items == []
 
 

@@ -8,9 +8,6 @@ import json
 import os
 import subprocess
 
-import pytest
-
-from sandbox import tools
 
 MANIFEST = """\
 apiVersion: v1
@@ -45,27 +42,6 @@ spec:
         image: nginx:1.27
         env: [{name: MODE, value: "%(mode)s"}]
 """
-
-
-@pytest.fixture(scope="session")
-def kube_tools():
-    try:
-        return tools.kube_tools()
-    except tools.ToolsUnavailable as exc:
-        pytest.skip(f"kubectl/helm unavailable: {exc}")
-
-
-@pytest.fixture
-def kubectl(kube_tools, kube, tmp_path):
-    env = dict(os.environ, KUBECONFIG=kube.kubeconfig, HOME=str(tmp_path))
-
-    def run(*args, stdin=None, check=True):
-        result = subprocess.run([kube_tools["kubectl"], "--cache-dir", str(tmp_path / "kube-cache"), *args],
-                                check=False, input=stdin, capture_output=True, text=True, env=env, timeout=60)
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-    return run
 
 
 def test_kubectl_get_and_version(kubectl):

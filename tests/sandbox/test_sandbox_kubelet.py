@@ -149,3 +149,23 @@ def test_k8s_log_and_events_through_kubernetes_core(kube, tmp_path):
     assert mount[0]["involvedObject"]["name"].startswith("mount-")
     assert [(e["involvedObject"]["name"], e["message"]) for e in events if e["reason"] == "BackoffLimitExceeded"] \
         == [("mount", "Job has reached the specified backoff limit")]
+
+
+def test_a_claim_being_deleted_holds_on_and_keeps_new_pods_unschedulable(sandbox, chain):
+    """The completed probe's pod still holds its claim (pvc-protection), and the scheduler refuses a new pod on a
+    claim in deletion; the claim goes once the Job and its pods are deleted."""
+    chain.trust().grant().install_driver()
+    chain.workload("probe-rw")
+    chain.core.delete_namespaced_persistent_volume_claim("probe-rw-blob", "app")
+    assert chain.core.read_namespaced_persistent_volume_claim("probe-rw-blob", "app").metadata.deletion_timestamp
+    chain.batch.create_namespaced_job("app", {"metadata": {"name": "late"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}],
+        "volumes": [{"name": "blob", "persistentVolumeClaim": {"claimName": "probe-rw-blob"}}]}}}})
+    assert chain.job("late").status.active == 1 and chain.pod("late").status.phase == "Pending"
+    refused = ('0/2 nodes are available: persistentvolumeclaim "probe-rw-blob" is being deleted. preemption: 0/2 '
+               'nodes are available: 2 Preemption is not helpful for scheduling.')
+    assert ("FailedScheduling", refused) in chain.events("late")
+    for job in ("probe-rw", "late"):
+        chain.batch.delete_namespaced_job(job, "app", propagation_policy="Background", grace_period_seconds=0)
+    claims = chain.core.list_namespaced_persistent_volume_claim("app").items
+    assert [c.metadata.name for c in claims] == []

@@ -27,6 +27,7 @@ NS = "Microsoft.SandboxTest"
 class Widgets(StoredResourceType):
     """Azure-AsyncOperation style PUT (like managed clusters)."""
     type_name = f"{NS}/widgets"
+    api_versions = ("2024-01-01",)
 
     def put(self, call):
         record = {"id": call.id, "name": call.name, "type": self.type_name, "location": "eastus",
@@ -47,6 +48,7 @@ class Widgets(StoredResourceType):
 class Gizmos(StoredResourceType):
     """Location style PUT: 202, 202, then 200 with the body (like storage accounts)."""
     type_name = f"{NS}/gizmos"
+    api_versions = ("2024-01-01",)
 
     def put(self, call):
         record = {"id": call.id, "name": call.name, "type": self.type_name, "location": "eastus",

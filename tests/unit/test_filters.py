@@ -94,3 +94,24 @@ def test_unconverged_compares_only_what_the_manifest_sets():
     # a list that differs in length is not contained
     two = dict(job, spec={"template": {"spec": {"containers": [{"name": "probe"}, {"name": "sidecar"}]}}})
     assert manifests.unconverged([two], live) == [two]
+
+
+def _pod(name, claim, node="aks-nodepool1-0", phase="Running", job=None):
+    meta = {"name": name, "namespace": "ns"}
+    if job:
+        meta["labels"] = {"keyless.aks-storage/validation": "true"}
+        meta["ownerReferences"] = [{"kind": "Job", "name": job, "uid": "u"}]
+    return {"metadata": meta, "status": {"phase": phase},
+            "spec": {"nodeName": node, "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim}}]}}
+
+
+def test_claim_holders_are_scheduled_pods_whatever_their_phase():
+    """The pvc-protection controller keeps a deleted claim while any scheduled pod mounts it, finished or not;
+    this role's own validation Jobs are not users: they are deleted with their pods first."""
+    from ansible_collections.keyless.aks_storage.plugins.filter import manifests
+    pods = [_pod("app", "data"), _pod("done", "data", phase="Succeeded"), _pod("unscheduled", "data", node=None),
+            _pod("probe-x", "data", phase="Succeeded", job="probe"), _pod("other", "elsewhere")]
+    assert manifests.claim_users(pods, ["ns/data"]) == {"ns/data": ["app", "done"]}
+    assert manifests.claim_jobs(pods, ["ns/data"]) == ["ns/probe"]
+    assert manifests.claim_jobs(pods, ["ns/elsewhere"]) == []
+    assert manifests.without([{"kind": "Job", "metadata": {"namespace": "ns", "name": "probe"}}], [], ["ns/probe"]) == []

@@ -7,7 +7,9 @@ per identity; exactly one audience; issuer/subject/audience at most 600 characte
 characters. Concurrent credential writes on one identity are rejected with 409: each PUT/DELETE of a
 credential "takes" config `fic_write_seconds`, during which other credential writes on the same
 identity get ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity. The write is
-applied at once under the store lock; only the answer is held back, outside the lock.
+applied at once under the store lock; only the answer is held back, outside the lock. Config
+`fic_write_conflicts` = N > 0 rejects the first N credential writes on each identity the same way, by count,
+for tests that must see the rejection whatever the machine's speed.
 Codes of the 400s other than the documented messages are approximations ("BadRequest").
 """
 
@@ -22,12 +24,16 @@ from ..stored import StoredResourceType
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 FIC_TYPE = IDENTITY_TYPE + "/federatedIdentityCredentials"
+# azure-mgmt-msi 7.1 and the spec examples; 2023-01-31: the requirements.txt floor azure-mgmt-msi 7.0.0 (its
+# DEFAULT_API_VERSION for user_assigned_identities and federated_identity_credentials; v2023_01_31/_configuration.py).
+API_VERSIONS = ("2024-11-30", "2023-01-31")
 MAX_CREDENTIALS = 20
 MAX_FIELD = 600
 
 
 class UserAssignedIdentities(StoredResourceType):
     type_name = IDENTITY_TYPE
+    api_versions = API_VERSIONS
     name_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}")
     name_rule = ("The name must be between 3 and 128 characters long, start with a letter or number, and "
                  "contain only letters, numbers, hyphens and underscores.")
@@ -54,9 +60,10 @@ def _bad_request(message, target=None):
 
 class FederatedIdentityCredentials(StoredResourceType):
     type_name = FIC_TYPE
+    api_versions = API_VERSIONS
     tracked = False
     name_pattern = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}")
-    config_defaults: ClassVar[dict] = {"fic_write_seconds": 0.2}
+    config_defaults: ClassVar[dict] = {"fic_write_seconds": 0.2, "fic_write_conflicts": 0}
 
     def validate_name(self, call):
         if not self.name_pattern.fullmatch(call.name or ""):
@@ -89,8 +96,12 @@ class FederatedIdentityCredentials(StoredResourceType):
 
     def _check_concurrent(self, call):
         identity_id = self._identity_id(call)
-        busy_until = call.store.hidden.get(identity_id.lower(), {}).get("fic_busy_until", 0)
-        if time.time() < busy_until:
+        hidden = call.store.hidden.setdefault(identity_id.lower(), {})
+        busy_until = hidden.get("fic_busy_until", 0)
+        forced = int(call.store.config.get("fic_write_conflicts") or 0)
+        if forced:   # by count: the same rejections on any machine, however the writers' timing falls
+            hidden["conflicts_seen"] = seen = hidden.get("conflicts_seen", 0) + 1
+        if time.time() < busy_until or (forced and seen <= forced):
             raise ArmError(409, "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
                            f"Too many Federated Identity Credentials are written concurrently for the managed identity "
                            f"'{identity_id}'. Concurrent Federated Identity Credentials writes under the same managed "

@@ -1,5 +1,13 @@
-"""Microsoft.Resources: subscriptions (read-only, the one sandbox subscription), resource groups and the
-list of resources in a resource group."""
+"""Microsoft.Resources: subscriptions (read-only, the one sandbox subscription), resource groups, the
+list of resources in a resource group, and the subscription's resource providers.
+
+api-versions: what azure-mgmt-resource 26 (2025-04-01) and azure-mgmt-resource-subscriptions 1.0
+(2022-12-01) send, and what the requirements.txt floor azure-mgmt-resource 23.0.0 sends: 2022-09-01 from its
+ResourceManagementClient (resources/v2022_09_01/_configuration.py) and 2021-01-01 from its own SubscriptionClient
+(subscriptions/v2021_01_01/_configuration.py): azure-mgmt-resource < 26 still ships azure.mgmt.resource.subscriptions,
+the same package directory as azure-mgmt-resource-subscriptions, so which of the two is imported depends on the
+install order.
+"""
 
 import copy
 import re
@@ -12,10 +20,13 @@ from ..stored import known_location, validate_tags
 
 # 1-90 chars: letters/digits (Unicode), underscores, hyphens, periods, parentheses; not ending in a period.
 RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
+RESOURCES_API_VERSIONS = ("2025-04-01", "2022-09-01")
+SUBSCRIPTIONS_API_VERSIONS = ("2022-12-01", "2021-01-01")
 
 
 class Subscriptions(ResourceType):
     type_name = "Microsoft.Resources/subscriptions"
+    api_versions = SUBSCRIPTIONS_API_VERSIONS
 
     def _body(self, call):
         app = call.app
@@ -35,6 +46,7 @@ class Subscriptions(ResourceType):
 class Locations(ResourceType):
     """GET /subscriptions/{s}/locations: the regions of the subscription (see sandbox/arm/locations.py)."""
     type_name = "Microsoft.Resources/subscriptions/locations"
+    api_versions = SUBSCRIPTIONS_API_VERSIONS
 
     def list(self, call):
         return call.list_response([locations.body(call.app.subscription_id, r) for r in locations.REGIONS])
@@ -42,6 +54,7 @@ class Locations(ResourceType):
 
 class ResourceGroups(ResourceType):
     type_name = "Microsoft.Resources/resourceGroups"
+    api_versions = RESOURCES_API_VERSIONS
 
     def _missing(self, call):
         return resource_group_not_found(call.name)
@@ -123,6 +136,7 @@ class ResourceGroupResources(ResourceType):
     as in ARM. `$top` limits the page size; further pages follow through nextLink.
     """
     type_name = "Microsoft.Resources/resourceGroups/resources"
+    api_versions = RESOURCES_API_VERSIONS
     LISTED = ("id", "name", "type", "kind", "sku", "location", "managedBy", "tags", "identity")
 
     def list(self, call):
@@ -139,8 +153,40 @@ class ResourceGroupResources(ResourceType):
         return call.list_response(items, page_size=top)
 
 
+class Providers(ResourceType):
+    """GET /subscriptions/{s}/providers[/{namespace}] (Providers_List / Providers_Get, shapes of the 2025-04-01
+    examples GetProviders.json / GetProvider.json): the emulated namespaces only, every one Registered.
+    Resource types and api-versions come from the registry, i.e. from what the framework serves; every type is
+    offered in every region of sandbox/arm/locations.py (display names, as ARM lists them). `$expand` is ignored.
+    An unknown namespace is 404 InvalidResourceNamespace (as quoted in terraform-provider-azurerm issue 21785)."""
+    type_name = "Microsoft.Resources/providers"
+    api_versions = RESOURCES_API_VERSIONS
+    REGISTRATION_FREE = ("microsoft.resources",)  # GetProviders.json: Microsoft.Resources is RegistrationFree
+
+    def _body(self, call, namespace):
+        registry = call.app.registry
+        canonical = registry.namespaces[namespace.lower()]
+        regions = [display for _name, display, _geography in locations.REGIONS]
+        return {"id": f"/subscriptions/{call.app.subscription_id}/providers/{canonical}", "namespace": canonical,
+                "registrationState": "Registered",
+                "registrationPolicy": ("RegistrationFree" if canonical.lower() in self.REGISTRATION_FREE
+                                       else "RegistrationRequired"),
+                "resourceTypes": [{"resourceType": type_path, "locations": list(regions),
+                                   "apiVersions": sorted(handler.api_versions, reverse=True)}
+                                  for type_path, handler in registry.provider_types(canonical)]}
+
+    def get(self, call):
+        if call.name.lower() not in call.app.registry.namespaces:
+            raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{call.name}' is invalid.")
+        return Response.json(200, self._body(call, call.name))
+
+    def list(self, call):
+        return call.list_response([self._body(call, ns) for ns in call.app.registry.namespaces])
+
+
 def register(registry):
     registry.register(Subscriptions())
     registry.register(Locations())
     registry.register(ResourceGroups())
     registry.register(ResourceGroupResources())
+    registry.register(Providers())

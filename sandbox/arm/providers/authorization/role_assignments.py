@@ -23,7 +23,7 @@ from ...paths import parse as parse_path
 from ...registry import ResourceType
 from . import directory, odata
 from .builtin_roles import BY_ID
-from .role_definitions import definition_id, not_found as role_not_found
+from .role_definitions import API_VERSIONS, definition_id, not_found as role_not_found
 
 TYPE = "Microsoft.Authorization/roleAssignments"
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -56,6 +56,7 @@ def is_below(assignment_scope, scope) -> bool:
 
 class RoleAssignments(ResourceType):
     type_name = TYPE
+    api_versions = API_VERSIONS
     config_defaults: ClassVar[dict] = {"principal_propagation_seconds": 0, "principal_propagation_writes": 0,
                                        "principal_type_skips_propagation": False}
 

@@ -13,6 +13,9 @@ from . import odata
 from .builtin_roles import BY_ID, ROLES
 
 TYPE = "Microsoft.Authorization/roleDefinitions"
+# azure-mgmt-authorization 4.0 (role definitions and role assignments), both the pinned SDK and the
+# requirements.txt floor: DEFAULT_API_VERSION of _authorization_management_client.py, no per-group override.
+API_VERSIONS = ("2022-04-01",)
 
 
 def definition_id(subscription, guid) -> str:
@@ -34,6 +37,7 @@ def body(role, subscription) -> dict:
 
 class RoleDefinitions(ResourceType):
     type_name = TYPE
+    api_versions = API_VERSIONS
 
     def get(self, call):
         role = BY_ID.get((call.name or "").lower())

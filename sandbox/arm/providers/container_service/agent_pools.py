@@ -35,6 +35,7 @@ def _find(cluster: dict, name: str):
 
 class AgentPools(ResourceType):
     type_name = common.AGENT_POOLS
+    api_versions = common.API_VERSIONS
 
     def parent_not_found(self, call, parent_type, parent_name):
         return resource_not_found(common.CLUSTERS, parent_name, call.resource_group)

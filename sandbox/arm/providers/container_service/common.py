@@ -25,6 +25,10 @@ from ...errors import ArmError, resource_not_found
 NAMESPACE = "Microsoft.ContainerService"
 CLUSTERS = f"{NAMESPACE}/managedClusters"
 AGENT_POOLS = f"{CLUSTERS}/agentPools"
+# azure-mgmt-containerservice 41.8 sends 2026-08-01; the shapes follow the 2025-07-01 spec examples; 2024-02-01 is
+# what the requirements.txt floor azure-mgmt-containerservice 30.0.0 sends for managed_clusters and agent_pools
+# (its DEFAULT_API_VERSION; v2024_02_01/_configuration.py).
+API_VERSIONS = ("2026-08-01", "2025-07-01", "2024-02-01")
 CLUSTER_TYPE_AS_SERVED = f"{NAMESPACE}/ManagedClusters"   # how the AKS RP spells it in its answers
 IDENTITIES = "Microsoft.ManagedIdentity/userAssignedIdentities"
 RESOURCE_GROUPS = "Microsoft.Resources/resourceGroups"

@@ -32,6 +32,7 @@ from .addons import reconcile_blob_driver
 
 class ManagedClusters(StoredResourceType):
     type_name = common.CLUSTERS
+    api_versions = common.API_VERSIONS
     name_pattern = common.CLUSTER_NAME
     name_rule = ("The name can contain only letters, numbers, underscores and hyphens. The name must start and "
                  "end with a letter or number and be at most 63 characters long.")

@@ -11,7 +11,7 @@ azure-mgmt-storage 25.3 / api-version 2026-09-01 and the 2025-06-01 examples):
 
 import copy
 
-from ....metadata import FAKE_DOMAIN
+from .... import storage_data
 from ...errors import ArmError, invalid_request_content
 from .common import iso_now
 
@@ -32,7 +32,6 @@ READ_ONLY = {"provisioningState", "primaryEndpoints", "primaryLocation", "status
              "lastGeoFailoverTime", "geoReplicationStats", "failoverInProgress", "privateEndpointConnections",
              "blobRestoreStatus", "isSkuConversionBlocked", "accountMigrationInProgress",
              "storageAccountSkuConversionStatus"}
-ENDPOINT_SUFFIX = f"core.{FAKE_DOMAIN}"  # strings only: nothing listens there
 
 
 def canonical(value, allowed, what):
@@ -50,8 +49,10 @@ def sku_of(sku) -> dict:
     return {"name": name, "tier": "Premium" if name.startswith("Premium") else "Standard"}
 
 
-def endpoints(name, kind) -> dict:
-    return {service: f"https://{name}.{service}.{ENDPOINT_SUFFIX}/" for service in ENDPOINTS_BY_KIND[kind]}
+def endpoints(base_url, name, kind) -> dict:
+    """primaryEndpoints: the services of the kind, each on the sandbox itself (see sandbox/storage_data.py:
+    no data plane is emulated, a request there is refused at once with 501)."""
+    return {service: storage_data.endpoint(base_url, name, service) for service in ENDPOINTS_BY_KIND[kind]}
 
 
 def network_acls(acls) -> dict:
@@ -93,13 +94,13 @@ def writable(requested) -> dict:
     return {k: v for k, v in requested.items() if k not in READ_ONLY}
 
 
-def new_properties(name, kind, location, requested) -> dict:
+def new_properties(name, kind, location, requested, base_url) -> dict:
     now = iso_now()
     props = {
         "provisioningState": "Creating",
         "creationTime": now,
         "keyCreationTime": {"key1": now, "key2": now},
-        "primaryEndpoints": endpoints(name, kind),
+        "primaryEndpoints": endpoints(base_url, name, kind),
         "primaryLocation": location,
         "statusOfPrimary": "available",
         "allowBlobPublicAccess": False,

@@ -17,8 +17,8 @@ from ...errors import ArmError, invalid_location_change, invalid_request_content
 from ...registry import Action, ResourceType
 from ...stored import StoredResourceType, known_location, validate_tags
 from . import account_body
-from .common import (ACCOUNT_NAME, ACCOUNTS, NAMESPACE, account_name_invalid, invalid_name_message, iso_now,
-                     taken_message)
+from .common import (ACCOUNT_NAME, ACCOUNTS, API_VERSIONS, NAMESPACE, account_name_invalid, invalid_name_message,
+                     iso_now, taken_message)
 from .blob_services import default_blob_service
 
 
@@ -37,6 +37,7 @@ def name_conflict(call, name):
 
 class StorageAccounts(StoredResourceType):
     type_name = ACCOUNTS
+    api_versions = API_VERSIONS
     actions: ClassVar[dict] = {"listkeys": Action("list_keys")}
     # Names other tenants hold (storage account names are global): StorageAccountAlreadyTaken.
     config_defaults: ClassVar[dict] = {"storage_names_taken_elsewhere": []}
@@ -67,7 +68,8 @@ class StorageAccounts(StoredResourceType):
         record = {"id": call.id, "name": call.name, "type": self.type_name, "kind": kind,
                   "location": location, "tags": validate_tags(body.get("tags")),
                   "sku": account_body.sku_of(body.get("sku")),
-                  "properties": account_body.new_properties(call.name, kind, location, body.get("properties") or {})}
+                  "properties": account_body.new_properties(call.name, kind, location, body.get("properties") or {},
+                                                            call.app.base_url)}
         store = call.store
         store.put(record, hidden={"keys": {"key1": _new_key(), "key2": _new_key()}})
         service = default_blob_service(record["id"])
@@ -101,6 +103,14 @@ class StorageAccounts(StoredResourceType):
         call.store.put(record)
         return Response.json(200, self.render(call, record))
 
+    def render(self, call, record):
+        """Endpoints follow the kind and the sandbox's current address (a state file outlives the port)."""
+        body = super().render(call, record)
+        if body.get("kind") in account_body.ENDPOINTS_BY_KIND:  # a raw control-API body may lack it
+            body.setdefault("properties", {})["primaryEndpoints"] = account_body.endpoints(
+                call.app.base_url, body.get("name") or call.name, body["kind"])
+        return body
+
     # ------------------------------------------------------------------ PATCH (synchronous)
     def patch(self, call):
         if call.existing is None:
@@ -122,6 +132,7 @@ class StorageAccounts(StoredResourceType):
 class CheckNameAvailability(ResourceType):
     """POST /subscriptions/{s}/providers/Microsoft.Storage/checkNameAvailability (a read: not a write)."""
     type_name = f"{NAMESPACE}/checkNameAvailability"
+    api_versions = API_VERSIONS
     post_is_write = False
 
     def post(self, call):

@@ -8,7 +8,7 @@ there is no PATCH or DELETE. Fresh REST-created accounts have blob and container
 from ...errors import ArmError, method_not_allowed
 from ...stored import StoredResourceType
 from .account_body import deep_merge
-from .common import BLOB_SERVICES, account_id_of, parent_missing
+from .common import API_VERSIONS, BLOB_SERVICES, account_id_of, parent_missing
 
 
 def default_blob_service(account_id: str) -> dict:
@@ -31,6 +31,7 @@ def _check_policy(props, key):
 
 class BlobServices(StoredResourceType):
     type_name = BLOB_SERVICES
+    api_versions = API_VERSIONS
     tracked = False
 
     def validate_name(self, call):

@@ -16,6 +16,10 @@ NAMESPACE = "Microsoft.Storage"
 ACCOUNTS = f"{NAMESPACE}/storageAccounts"
 BLOB_SERVICES = f"{ACCOUNTS}/blobServices"
 CONTAINERS = f"{BLOB_SERVICES}/containers"
+# azure-mgmt-storage 25.3 sends 2026-09-01; the shapes follow the 2025-06-01 spec examples; 2023-01-01 is what the
+# requirements.txt floor azure-mgmt-storage 21.1.0 sends for storage_accounts, blob_services and blob_containers
+# (its DEFAULT_API_VERSION; v2023_01_01/_configuration.py). Every storage type serves all three.
+API_VERSIONS = ("2026-09-01", "2025-06-01", "2023-01-01")
 
 ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
 # 3-63 characters, lowercase letters, digits and single hyphens, starting and ending alphanumeric.

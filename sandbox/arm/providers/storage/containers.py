@@ -13,7 +13,8 @@ import hashlib
 
 from ...errors import invalid_request_content
 from ...stored import StoredResourceType
-from .common import CONTAINERS, account_id_of, parent_missing, check_container_name, data_plane_error, iso_now
+from .common import (API_VERSIONS, CONTAINERS, account_id_of, check_container_name, data_plane_error, iso_now,
+                     parent_missing)
 
 PUBLIC_ACCESS = {"none": "None", "blob": "Blob", "container": "Container"}
 DEFAULT_ENCRYPTION_SCOPE = "$account-encryption-key"
@@ -43,6 +44,7 @@ def _metadata(value):
 
 class Containers(StoredResourceType):
     type_name = CONTAINERS
+    api_versions = API_VERSIONS
     tracked = False
 
     def validate_name(self, call):

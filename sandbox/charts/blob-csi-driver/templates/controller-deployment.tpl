@@ -20,6 +20,13 @@ spec:
       serviceAccountName: {{ .Values.serviceAccount.controller }}
       nodeSelector:
         kubernetes.io/os: linux
+{{- with .Values.controller.nodeSelector }}
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+{{- with .Values.controller.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
       priorityClassName: system-cluster-critical
       containers:
         - name: csi-provisioner

@@ -22,6 +22,26 @@ spec:
       hostNetwork: true
       nodeSelector:
         kubernetes.io/os: linux
+{{- with .Values.node.nodeSelector }}
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+      # As upstream: never on virtual-kubelet nodes; node.affinity adds to it.
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+              - matchExpressions:
+                  - key: type
+                    operator: NotIn
+                    values:
+                      - virtual-kubelet
+{{- with .Values.node.affinity }}
+        {{- toYaml . | nindent 8 }}
+{{- end }}
+{{- with .Values.node.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+{{- end }}
       priorityClassName: system-node-critical
 {{- if .Values.node.enableBlobfuseProxy }}
       initContainers:
