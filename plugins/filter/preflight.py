@@ -19,7 +19,10 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
 
 ROLES = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
-MINIMUM_CHART_VERSION = "1.27.0"
+# 1.27.0 is the first chart whose CSIDriver refreshes the token (requiresRepublish, expirationSeconds 3600);
+# 1.27.1 the first driver that refuses mountWithWorkloadIdentityToken without a clientID instead of silently
+# falling back to an account key (pkg/blob/blob.go GetAuthEnv, v1.27.0 vs v1.27.1).
+MINIMUM_CHART_VERSION = "1.27.1"
 QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 BINARY = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
 DECIMAL = ["", "k", "M", "G", "T", "P", "E"]
@@ -167,6 +170,8 @@ def inventory_problems(host):
     problems += account_problems(host.get("keyless_storage_accounts"))
     problems.append(driver_chart_problem(host.get("keyless_blob_csi_driver_chart_ref"),
                                          host.get("keyless_blob_csi_driver_chart_version"), prefix="keyless_blob_csi_driver"))
+    workloads = host.get("keyless_workloads") if isinstance(host.get("keyless_workloads"), list) else []
+    problems += driver_values_problems(host.get("blob_csi_driver_values"), workloads)
     return [p for p in problems if p]
 
 
@@ -199,8 +204,10 @@ def chart_problem(version, field="keyless_blob_csi_driver_chart_version", minimu
     if problem:
         return problem
     if rules.semver_key(version) < rules.semver_key(minimum):
-        return ("%s %s is older than %s: before 1.27.0 a clientID mount still fetches the storage account key with the "
-                "federated token, which fails once shared key access is off" % (field, version, minimum))
+        return ("%s %s is older than %s: before 1.27.0 the chart's CSIDriver never refreshes the workload identity "
+                "token (no requiresRepublish), so mounts lose access once it expires, and 1.27.0 silently ignores "
+                "mountWithWorkloadIdentityToken without a clientID and falls back to the account key"
+                % (field, version, minimum))
     return None
 
 
@@ -225,7 +232,35 @@ def driver_chart_problem(chart_ref, chart_version, minimum=MINIMUM_CHART_VERSION
     return chart_problem(chart_version, prefix + "_chart_version", minimum)
 
 
+REPUBLISH_OFF = ("feature.requiresRepublish is false: the kubelet would not republish the volumes, so the driver never "
+                 "rewrites the workload identity token (the CSIDriver's tokenRequests expire after 3600 s) and "
+                 "long-running pods lose blob access after about an hour; leave it true (the chart's default)")
+BLOBFUSE_V1 = ("protocol fuse with the blob CSI driver's node.enableBlobfuseProxy false mounts with blobfuse v1 inside "
+               "the driver container (pkg/blob/nodeserver.go mountBlobfuseInsideDriver), which cannot mount with a "
+               "workload identity token; use protocol fuse2 (always blobfuse2) or keep the proxy on")
+
+
+def _false(value):
+    return value is False or str(value).strip().lower() == "false"
+
+
+def driver_values_problems(values, workloads=None, field="blob_csi_driver_values"):
+    """Chart values that would break token-only mounts: republish off, or blobfuse v1 for a ``fuse`` workload."""
+    if values is None:
+        return []
+    if not isinstance(values, dict):
+        return ["%s must be a dict of chart values" % field]
+    feature, node = values.get("feature") or {}, values.get("node") or {}
+    problems = ["%s: %s" % (field, REPUBLISH_OFF)] if _false(feature.get("requiresRepublish")) else []
+    if _false(node.get("enableBlobfuseProxy")):
+        for index, workload in enumerate(workloads or []):
+            if isinstance(workload, dict) and (workload.get("protocol") or "fuse") == "fuse":
+                problems.append("keyless_workloads[%d] (%s/%s): %s" % (
+                    index, workload.get("namespace"), workload.get("name"), BLOBFUSE_V1))
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {"preflight": preflight, "workload_problems": workload_problems, "chart_problem": chart_problem,
-                "driver_chart_problem": driver_chart_problem}
+                "driver_chart_problem": driver_chart_problem, "driver_values_problems": driver_values_problems}

@@ -114,7 +114,7 @@ def test_chart_older_than_1_27_is_refused(sandbox, tmp_path):
     chain = Chain(sandbox, tmp_path)
     run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_chart_version="1.26.4"), env_for(sandbox, tmp_path))
     assert run.rc != 0
-    assert "older than 1.27.0" in run.failure_messages
+    assert "older than 1.27.1" in run.failure_messages
 
 
 def local_chart(tmp_path, version, packaged):
@@ -131,10 +131,20 @@ def local_chart(tmp_path, version, packaged):
 
 @pytest.mark.parametrize("options,message", [
     ({"blob_csi_driver_chart_version": "latest"}, "blob_csi_driver_chart_version 'latest' is not a semantic version"),
-    ({"local": ("1.26.0", False)}, "(its Chart.yaml version) 1.26.0 is older than 1.27.0"),
-    ({"local": ("v1.25.3", True)}, "(its Chart.yaml version) v1.25.3 is older than 1.27.0"),
+    ({"local": ("1.26.0", False)}, "(its Chart.yaml version) 1.26.0 is older than 1.27.1"),
+    ({"local": ("v1.25.3", True)}, "(its Chart.yaml version) v1.25.3 is older than 1.27.1"),
     ({"local": ("main", True)}, "(its Chart.yaml version) 'main' is not a semantic version"),
-], ids=["garbage version", "local chart directory", "local packaged chart", "local chart, garbage version"])
+    # 1.27.0's driver silently ignores mountWithWorkloadIdentityToken without a clientID (pkg/blob/blob.go)
+    ({"blob_csi_driver_chart_version": "1.27.0"},
+     "1.27.0 is older than 1.27.1: before 1.27.0 the chart's CSIDriver never refreshes the workload identity token"),
+    ({"blob_csi_driver_values": {"feature": {"requiresRepublish": False}}},
+     "blob_csi_driver_values: feature.requiresRepublish is false: the kubelet would not republish the volumes"),
+    ({"blob_csi_driver_values": {"node": {"enableBlobfuseProxy": False}},
+      "keyless_workloads": [{"name": "reports", "namespace": "reports"}]},
+     "keyless_workloads[0] (reports/reports): protocol fuse with the blob CSI driver's node.enableBlobfuseProxy "
+     "false mounts with blobfuse v1 inside the driver container"),
+], ids=["garbage version", "local chart directory", "local packaged chart", "local chart, garbage version",
+        "1.27.0 floor", "republish off", "blobfuse v1"])
 def test_chart_versions_are_checked_before_anything_is_installed(sandbox, tmp_path, options, message):
     """A garbage version gets its own message; a local chart is judged by its own Chart.yaml, whatever
     blob_csi_driver_chart_version says (it is the pinned, valid default here)."""
@@ -145,6 +155,21 @@ def test_chart_versions_are_checked_before_anything_is_installed(sandbox, tmp_pa
     run = run_playbook(tmp_path, chain.driver_tasks(**options), env_for(sandbox, tmp_path))
     assert run.rc != 0 and message in run.failure_messages, run
     assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0
+
+
+def test_a_csidriver_that_stopped_refreshing_tokens_fails_the_role(sandbox, tmp_path):
+    """Someone patched the installed CSIDriver (requiresRepublish false): the release is unchanged, so Helm puts
+    nothing back, and the role's check of the live CSIDriver says what the token would do."""
+    import kubernetes
+    chain = Chain(sandbox, tmp_path)
+    env = env_for(sandbox, tmp_path)
+    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
+    storage = kubernetes.client.StorageV1Api(kubernetes.config.new_client_from_config(config_file=str(chain.kubeconfig)))
+    storage.patch_csi_driver("blob.csi.azure.com", {"spec": {"requiresRepublish": False}})
+    run = run_playbook(tmp_path, chain.driver_tasks(), env)
+    assert run.rc != 0
+    assert ("CSIDriver blob.csi.azure.com has requiresRepublish False: the token of 3600 s is never refreshed, so "
+            "mounts lose blob access when it expires") in run.failure_messages, run
 
 
 def set_release_status(kubeconfig, status):

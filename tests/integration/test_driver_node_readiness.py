@@ -70,3 +70,16 @@ def test_node_pods_that_cannot_start_fail_the_role_after_the_bounded_checks(sand
             'kube-system/csi-blob-node-sa: serviceaccount "csi-blob-node-sa" not found') in run.failure_messages
     wait = next(r for name, r in run.results.items() if "until its pods are ready" in name)
     assert wait.get("attempts", 1) >= 2, wait  # it did retry, bounded by the count
+
+
+def test_a_controller_no_node_tolerates_fails_the_role_after_the_bounded_checks(sandbox, tmp_path):
+    """The only pool's taint is tolerated by the node DaemonSet (it tolerates every taint) but not by the controller
+    Deployment (upstream's controller tolerations): the node side is ready, the controller never is."""
+    chain = Chain(sandbox, tmp_path)
+    taint_the_only_pool(chain, "dedicated=batch:NoSchedule")
+    run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_ready_retries=2, blob_csi_driver_ready_delay=0),
+                       env_for(sandbox, tmp_path))
+    assert run.rc != 0, run
+    assert ("Deployment kube-system/csi-blob-controller is not available (0 of 2 replicas ready) after 2 check(s)"
+            in run.failure_messages), run
+    assert (daemonset_status(chain).desired_number_scheduled, daemonset_status(chain).number_ready) == (1, 1)

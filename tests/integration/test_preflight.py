@@ -68,7 +68,7 @@ EXPECTED = [
     "aks-a: keyless_tags.cost must be a string, not int 5",
     "aks-b: keyless_storage_accounts[0].name 'St-Bad' is not a valid storage account name",
     "aks-b: keyless_storage_accounts[0].containers[0] 'x' is not a valid container name",
-    "aks-b: keyless_blob_csi_driver_chart_version 1.26.9 is older than 1.27.0",
+    "aks-b: keyless_blob_csi_driver_chart_version 1.26.9 is older than 1.27.1",
 ]
 
 

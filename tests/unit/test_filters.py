@@ -115,3 +115,17 @@ def test_claim_holders_are_scheduled_pods_whatever_their_phase():
     assert manifests.claim_jobs(pods, ["ns/data"]) == ["ns/probe"]
     assert manifests.claim_jobs(pods, ["ns/elsewhere"]) == []
     assert manifests.without([{"kind": "Job", "metadata": {"namespace": "ns", "name": "probe"}}], [], ["ns/probe"]) == []
+
+
+def test_driver_values_that_break_token_only_mounts():
+    from ansible_collections.keyless.aks_storage.plugins.filter import preflight
+    assert preflight.driver_values_problems({"node": {"enableBlobfuseProxy": True}}, [{"name": "a"}]) == []
+    republish = preflight.driver_values_problems({"feature": {"requiresRepublish": "false"}})
+    assert len(republish) == 1 and "feature.requiresRepublish is false" in republish[0]
+    workloads = [{"name": "a", "namespace": "n"}, {"name": "b", "namespace": "n", "protocol": "fuse2"},
+                 {"name": "c", "namespace": "n", "protocol": "fuse"}]
+    v1 = preflight.driver_values_problems({"node": {"enableBlobfuseProxy": False}}, workloads)
+    assert [p.split(":")[0] for p in v1] == ["keyless_workloads[0] (n/a)", "keyless_workloads[2] (n/c)"]
+    assert preflight.driver_values_problems("x") == ["blob_csi_driver_values must be a dict of chart values"]
+    assert preflight.chart_problem("1.27.0", "v").startswith("v 1.27.0 is older than 1.27.1")
+    assert preflight.chart_problem("1.27.1", "v") is None
