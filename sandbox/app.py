@@ -58,6 +58,7 @@ class App:
         self.kube = KubeHub(self)  # emulated Kubernetes API servers (AKS clusters and standalone ones)
         self.kubelet = Kubelet(self)  # decides emulated Jobs that mount blob volumes (keyless chain)
         self.helm_binary = helm_wrapper.write(self.workdir)  # helm stand-in for kubernetes.core.helm
+        self.helm_binaries = {major: helm_wrapper.write(self.workdir, major) for major in ("3", "4")}
         self.router = Router()
         for component in (ControlApi(self), CloudMetadata(self), ManagedIdentityEndpoint(self), self.oidc,
                           self.kubelet, KubeApi(self, self.kube), StorageDataPlane(self),
@@ -110,6 +111,7 @@ class App:
             "workdir": self.workdir,
             "state_file": self.store.state_file,
             "helm_binary": self.helm_binary,
+            "helm_binaries": self.helm_binaries,
         }
 
     # ------------------------------------------------------------------ pipeline

@@ -234,7 +234,8 @@ def driver_chart_problem(chart_ref, chart_version, minimum=MINIMUM_CHART_VERSION
 
 REPUBLISH_OFF = ("feature.requiresRepublish is false: the kubelet would not republish the volumes, so the driver never "
                  "rewrites the workload identity token (the CSIDriver's tokenRequests expire after 3600 s) and "
-                 "long-running pods lose blob access after about an hour; leave it true (the chart's default)")
+                 "long-running pods lose blob access at blobfuse2's first Entra token refresh after that; leave it "
+                 "true (the chart's default)")
 BLOBFUSE_V1 = ("protocol fuse with the blob CSI driver's node.enableBlobfuseProxy false mounts with blobfuse v1 inside "
                "the driver container (pkg/blob/nodeserver.go mountBlobfuseInsideDriver), which cannot mount with a "
                "workload identity token; use protocol fuse2 (always blobfuse2) or keep the proxy on")

@@ -9,16 +9,20 @@ import hashlib
 import json
 
 JOB_PREFIX = "keyless-validate-"
+# What the probe checks; bump it with every change of the Job's template (a Job's spec is immutable, so a changed
+# probe must be a new Job). 2: the mount must be a fuse mount (/proc/self/mountinfo) before anything is written.
+PROBE_REVISION = 2
 
 
 def validation_job_name(workload, client_id, pvc_name):
     """A Job name that changes whenever what the Job proves changes (so a re-run re-validates only then).
 
-    Job specs are immutable; naming the Job after a digest of the workload's settings lets an unchanged workload keep
-    its finished Job (no-op re-run) while a changed one gets a fresh Job.
+    Job specs are immutable; naming the Job after a digest of the workload's settings (and of the probe's revision)
+    lets an unchanged workload keep its finished Job (no-op re-run) while a changed one, or a new probe, gets a fresh
+    Job.
     """
-    digest = hashlib.sha256(json.dumps([workload, client_id, pvc_name], sort_keys=True, default=str).encode()
-                            ).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps([workload, client_id, pvc_name, PROBE_REVISION], sort_keys=True,
+                                       default=str).encode()).hexdigest()[:8]
     # Job names feed the pod label job-name, limited to 63 characters.
     base = str(workload.get("name", "workload")).lower()[:63 - len(JOB_PREFIX) - 9].rstrip("-")
     return "%s%s-%s" % (JOB_PREFIX, base, digest)

@@ -3,10 +3,12 @@
 - A local chart (directory or .tgz) is used as it is.
 - `--repo <upstream blob-csi-driver repository>` + chart `blob-csi-driver` maps to the sandbox's own stand-in chart
   (sandbox/charts/blob-csi-driver, not the upstream chart), rendered with the requested version if that version
-  is in STANDIN_VERSIONS (the upstream repository's published versions from v1.22.1 on).
-- Rendering runs a real `helm template` (sandbox.tools.kube_tools()) with a private HELM_*_HOME, offline.
+  is in STANDIN_VERSIONS (the upstream repository's published versions from v1.22.1 on), with that version's
+  values.yaml defaults (sandbox/charts/blob-csi-driver.versions.yaml, applied by `standin_default_values()`).
+- Rendering runs a real `helm template` (the wrapped Helm 3 or 4, real.py) with a private HELM_*_HOME, offline.
 """
 
+import copy
 import os
 import shutil
 import subprocess
@@ -14,6 +16,8 @@ import tarfile
 import tempfile
 
 import yaml
+
+from . import real
 
 CHARTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "charts")
 UPSTREAM_REPO = "https://raw.githubusercontent.com/kubernetes-sigs/blob-csi-driver/master/charts"
@@ -28,6 +32,8 @@ STANDIN_VERSIONS = (
     "1.27.0", "1.27.1", "1.27.2", "1.27.3", "1.27.4", "1.27.5", "1.27.7", "1.27.8", "1.27.9",
 )
 STANDIN_REPOS = {UPSTREAM_REPO: {"blob-csi-driver": ("blob-csi-driver", STANDIN_VERSIONS)}}
+# Per stand-in chart directory: the defaults of each version as differences from the directory's values.yaml.
+STANDIN_HISTORIES = {"blob-csi-driver": os.path.join(CHARTS_DIR, "blob-csi-driver.versions.yaml")}
 RENDER_TIMEOUT = 60
 
 
@@ -75,6 +81,45 @@ def _read_member(path, member):
         raise ChartError(f"failed to load chart {path}: {exc}")
 
 
+def _history(directory) -> dict:
+    with open(STANDIN_HISTORIES[directory], encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _unset_path(target: dict, dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        target = target.get(part)
+        if not isinstance(target, dict):
+            return
+    target.pop(last, None)
+
+
+def _set_path(target: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = copy.deepcopy(value)
+
+
+def standin_default_values(directory: str, version: str) -> dict:
+    """The values.yaml defaults of a published version of a stand-in chart: the directory's values.yaml (the newest
+    version) with the recorded differences applied from the newest version down to the requested one."""
+    with open(os.path.join(CHARTS_DIR, directory, "values.yaml"), encoding="utf-8") as handle:
+        result = yaml.safe_load(handle) or {}
+    history = _history(directory)
+    if _same_version(history["newest"], version):
+        return result
+    for spelled, change in history["versions"].items():
+        for dotted in (change or {}).get("unset") or []:
+            _unset_path(result, dotted)
+        for dotted, value in ((change or {}).get("set") or {}).items():
+            _set_path(result, dotted, value)
+        if _same_version(spelled, version):
+            return result
+    raise ChartError(f"{directory}: no recorded defaults for version {version}")
+
+
 def _same_version(a, b) -> bool:
     return a.lstrip("v") == b.lstrip("v")
 
@@ -115,17 +160,20 @@ def _from_standin_repo(chart_ref, repo, version) -> Chart:
         handle.write("# keyless sandbox stand-in chart (see sandbox/charts/README.md), rendered as version "
                      f"{chosen}\n")
         yaml.safe_dump(metadata, handle, sort_keys=False)
+    if not _same_version(_history(directory)["newest"], chosen):
+        with open(os.path.join(path, "values.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(f"# keyless sandbox stand-in chart: the defaults of upstream chart version {chosen}\n")
+            yaml.safe_dump(standin_default_values(directory, chosen), handle, sort_keys=False)
     return Chart(path, metadata, workdir)
 
 
 def render(chart: Chart, release: str, namespace: str, user_values: dict, kube_version=None,
            is_upgrade=False, extra_args=()) -> str:
-    """The manifest (multi-document YAML) a real `helm template` renders."""
-    from ..tools import ToolsUnavailable, kube_tools  # stdlib only; the binary is cached under build/tools
+    """The manifest (multi-document YAML) a real `helm template` renders: the wrapped Helm 3 or 4 (real.py)."""
     try:
-        helm = kube_tools()["helm"]
-    except ToolsUnavailable as exc:
-        raise ChartError(f"no real helm binary to render with: {exc}")
+        helm = real.binary()
+    except real.RealHelmError as exc:
+        raise ChartError(f"cannot render: {exc}")
     with tempfile.TemporaryDirectory(prefix="helm-standin-render-") as home:
         values_file = os.path.join(home, "values.yaml")
         with open(values_file, "w", encoding="utf-8") as handle:

@@ -1,6 +1,13 @@
 """Subcommands, in the output formats kubernetes.core 6.2 parses (modules helm, helm_info, helm_template,
 module_utils/helm.py): version, list, get values|manifest|notes|hooks, show chart|values, upgrade -i, install,
-uninstall, status, template, plugin list, repo update, env, dependency update|build."""
+uninstall, status, template, plugin list, repo update, env, dependency update|build.
+
+`version` is the wrapped real helm's own answer (real.py: Helm 3 by default, or Helm 4), and the CLI follows that
+major version where kubernetes.core can see a difference (checked against the real binaries in
+tests/sandbox/test_sandbox_helm_standin.py): Helm 4 has no `list --all`/`-a` ("unknown flag"), lists releases of
+every status by default (Helm 3: deployed and failed), prints `Flag --atomic has been deprecated, ...` for
+--atomic/--force, and `plugin list` has Helm 4's columns. Whichever it wraps, the stand-in stores releases the same
+way (Helm-3-style Secrets, releases.py)."""
 
 import json
 import os
@@ -10,12 +17,16 @@ import sys
 import yaml
 
 from . import args as cli_args
-from . import charts, values
+from . import charts, real, values
 from .install import HelmError, Installer, status_text
 from .kubeapi import KubeApi, KubeError
 
-VERSION = "v3.19.0"  # what the stand-in reports; kubernetes.core gates features on Helm >= 3.x versions
-DEFAULT_LISTED = ("deployed", "failed")
+DEFAULT_LISTED = ("deployed", "failed")  # Helm 3's `helm list` without status flags; Helm 4 lists every status
+# `helm plugin list` with no plugin installed, as each major version prints it
+PLUGIN_LIST_HEADERS = {"3": "NAME\tVERSION\tDESCRIPTION\n",
+                       "4": "NAME\tVERSION\tTYPE\tAPIVERSION\tPROVENANCE\tSOURCE\n"}
+# Helm 4's deprecation warnings (stderr) for Helm 3 flags it still takes
+HELM4_DEPRECATED = {"--atomic": "--rollback-on-failure", "--force": "--force-replace"}
 
 
 def _namespace(args) -> str:
@@ -29,10 +40,14 @@ def _dump(data, output) -> str:
 
 
 def cmd_version(args):
-    if args.on("--short"):
-        return f"{VERSION}+gkeyless.sandbox\n"
-    return (f'version.BuildInfo{{Version:"{VERSION}", GitCommit:"keyless-sandbox-helm-standin", '
-            f'GitTreeState:"clean", GoVersion:"go1.24 (python stand-in)"}}\n')
+    """The wrapped real helm's answer, verbatim (plain, --short, --template)."""
+    argv = ["version"] + (["--short"] if args.on("--short") else [])
+    if args.value("--template") is not None:
+        argv.append(f"--template={args.value('--template')}")
+    result = real.run(argv)
+    if result.returncode != 0:
+        raise HelmError(result.stderr.strip().removeprefix("Error: ") or "helm version failed")
+    return result.stdout
 
 
 def _release_row(record) -> dict:
@@ -48,10 +63,11 @@ def cmd_list(args):
     pattern = re.compile(args.value("--filter") or "")
     wanted = [s for s in ("deployed", "failed", "pending", "superseded", "uninstalled", "uninstalling")
               if args.on(f"--{s}")]
+    everything = args.on("--all") or (not wanted and real.major() == "4")
     rows = []
     for record in installer.releases.latest_of_each(namespace):
         status = record["status"]
-        listed = (args.on("--all") or (status in wanted if wanted else status in DEFAULT_LISTED)
+        listed = (everything or (status in wanted if wanted else status in DEFAULT_LISTED)
                   or (args.on("--pending") and status.startswith("pending")))
         if listed and pattern.search(record["name"]):
             rows.append(_release_row(record))
@@ -169,7 +185,7 @@ def cmd_template(args):
 def cmd_plugin(args):
     if args.positional[:1] != ["list"]:
         raise HelmError("the sandbox helm stand-in has no plugins to manage")
-    return "NAME\tVERSION\tDESCRIPTION\n"
+    return PLUGIN_LIST_HEADERS[real.major()]
 
 
 def cmd_repo(args):
@@ -203,6 +219,20 @@ COMMANDS = {"version": cmd_version, "list": cmd_list, "ls": cmd_list, "get": cmd
             "dependency": cmd_dependency, "dep": cmd_dependency}
 
 
+def _helm4_dialect(command, argv, parsed):
+    """What Helm 4 does differently with flags kubernetes.core 6.2 sends: refuse `list --all`, warn on --atomic."""
+    if command in ("list", "ls"):
+        for word in argv:
+            if word == "--all" or word.startswith("--all="):
+                raise cli_args.UsageError("unknown flag: --all")
+            if word == "-a":
+                raise cli_args.UsageError("unknown shorthand flag: 'a' in -a")
+    if command in ("upgrade", "install"):
+        for flag, replacement in HELM4_DEPRECATED.items():
+            if flag in parsed.flags:
+                sys.stderr.write(f"Flag {flag} has been deprecated, use {replacement} instead\n")
+
+
 def main(argv) -> int:
     try:
         parsed = cli_args.parse(argv)
@@ -213,8 +243,10 @@ def main(argv) -> int:
         handler = COMMANDS.get(command)
         if handler is None:
             raise cli_args.UsageError(f'unknown command "{command}" for "helm"')
+        if real.major() == "4":
+            _helm4_dialect(command, argv, parsed)
         sys.stdout.write(handler(parsed))
         return 0
-    except (HelmError, KubeError, cli_args.UsageError) as exc:
+    except (HelmError, KubeError, cli_args.UsageError, real.RealHelmError) as exc:
         sys.stderr.write(f"Error: {exc}\n")
         return 1

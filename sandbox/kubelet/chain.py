@@ -1,7 +1,9 @@
 """The keyless chain for one blob volume, checked against the sandbox's Kubernetes and ARM state.
 
 Order (each failure raises MountFailure with the message Azure/AKS would give, see messages.py):
-  driver registered (CSIDriver + node DaemonSet) -> not the AKS-managed driver, token audience requested ->
+  driver registered (CSIDriver + node DaemonSet) -> not the AKS-managed driver -> token audience requested
+  (else, for a volume with a clientID or mountWithWorkloadIdentityToken "true", the driver skips the mount and
+  the pod gets a node-local directory: `Mounted.fuse` False, driver 1.27.9 pkg/blob/nodeserver.go) ->
   token-only mode (else the pre-1.27 account-key path) -> pod opted in to workload identity -> cluster OIDC
   issuer -> token exchange with Entra (`Entra.exchange_assertion`, errors verbatim) -> storage account exists ->
   data role covers the container -> shared key access off (sandbox policy) -> container exists.
@@ -18,11 +20,13 @@ from ..arm.providers.container_service.addons import is_aks_managed
 from ..arm.providers.storage.common import ACCOUNTS
 from ..entra import EntraError
 from ..k8s import kinds
-from ..oidc import OidcError
+from ..oidc import MAX_TTL, OidcError
 from . import messages
+from .volumes import BlobVolume
 
 CSIDRIVERS, DAEMONSETS = kinds.BY_KEY["storage.k8s.io/csidrivers"], kinds.BY_KEY["apps/daemonsets"]
 NODE_DAEMONSET = "csi-blob-node"
+DEFAULT_TOKEN_SECONDS = 3600   # TokenRequest's default expirationSeconds
 
 
 class MountFailure(Exception):
@@ -35,10 +39,13 @@ class MountFailure(Exception):
 
 @dataclass
 class Mounted:
-    container_id: str
+    volume: BlobVolume
+    container_id: str | None    # None: a node-local directory (fuse False)
     writable: bool
     client_id: str
     object_id: str
+    account: str = ""
+    fuse: bool = True           # a blobfuse2 mount; False: the bind-mounted empty staging directory
 
 
 class Chain:
@@ -47,15 +54,20 @@ class Chain:
     def __init__(self, app, cluster, pod, key_fetch):
         self.app, self.cluster, self.pod, self.key_fetch = app, cluster, pod, key_fetch
         self.store = app.store
+        self.token_seconds = None   # expirationSeconds of the driver's token request (None: no request)
 
     def fail(self, volume, desc, step):
         raise MountFailure(messages.setup_failed(volume.name, desc), desc, step)
 
     def check(self, volume) -> Mounted:
-        self._driver(volume)
+        self.token_seconds = self._driver(volume)
         attrs = volume.attributes
         client_id = attrs.get("clientid", "")
         token_only = attrs.get("mountwithworkloadidentitytoken", "").lower() == "true"
+        if self.token_seconds is None and (client_id or attrs.get("mountwithworkloadidentitytoken") == "true"):
+            # useWorkloadIdentity() with an empty token: NodeStageVolume returns at once, NodePublishVolume
+            # bind-mounts the (empty) staging directory. Nothing reaches Entra or the storage account.
+            return Mounted(volume, None, volume.writable, client_id, "", fuse=False)
         if token_only and not client_id:
             self.fail(volume, messages.CLIENT_ID_MISSING, "mode")
         principal = self._exchange(volume, client_id) if client_id else None
@@ -68,10 +80,12 @@ class Chain:
             self.fail(volume, messages.shared_key_on(account["name"], key_mode=False), "shared-key")
         if self.store.get(container_id) is None:
             self.fail(volume, messages.CONTAINER_NOT_FOUND, "container")
-        return Mounted(container_id, volume.writable, principal["client_id"], principal["object_id"])
+        return Mounted(volume, container_id, volume.writable, principal["client_id"], principal["object_id"],
+                       account["name"])
 
     # ------------------------------------------------------------------ steps
-    def _driver(self, volume):
+    def _driver(self, volume) -> int | None:
+        """Checks the driver; returns the expirationSeconds of its token request (None: no token request)."""
         driver = self.cluster.get(CSIDRIVERS, "", messages.BLOB_DRIVER)
         if driver is not None and is_aks_managed(driver):  # AKS runs its own node plugin (not emulated)
             self.fail(volume, messages.managed_driver(), "driver")
@@ -81,25 +95,42 @@ class Chain:
         if driver is None or not node_plugin:
             event = messages.driver_not_registered(volume.name)
             raise MountFailure(event, event, "driver")
-        audiences = [r.get("audience") for r in (driver.get("spec") or {}).get("tokenRequests") or []]
-        if messages.TOKEN_AUDIENCE not in audiences:
-            self.fail(volume, messages.no_token_requests(), "driver")
+        requests = [r for r in (driver.get("spec") or {}).get("tokenRequests") or []
+                    if r.get("audience") == messages.TOKEN_AUDIENCE]
+        return int(requests[0].get("expirationSeconds") or DEFAULT_TOKEN_SECONDS) if requests else None
 
     def _exchange(self, volume, client_id) -> dict:
-        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
+        meta = self.pod["metadata"]
         if (meta.get("labels") or {}).get(messages.WI_LABEL) != "true" and self._label_required():
             self.fail(volume, messages.not_opted_in(meta["name"]), "workload-identity")
         issuer = self.cluster.oidc_issuer_url
         if not issuer:
             self.fail(volume, messages.no_issuer(self.cluster.id), "issuer")
-        subject = f"system:serviceaccount:{meta['namespace']}:{spec.get('serviceAccountName') or 'default'}"
         try:
-            token = self.app.oidc.mint(issuer, subject, messages.TOKEN_AUDIENCE, ttl=3600)
-            return self.app.entra.exchange_assertion(client_id, token)
+            return self._assert(client_id, self.token_seconds)
         except EntraError as exc:
             self.fail(volume, str(exc), "token-exchange")
         except OidcError as exc:
             self.fail(volume, f"sandbox: cannot mint a service account token for issuer {issuer}: {exc}", "issuer")
+
+    def _assert(self, client_id, remaining) -> dict:
+        """Exchange a service account token of the pod that has `remaining` seconds left (<= 0: expired)."""
+        spec = self.pod.get("spec") or {}
+        subject = (f"system:serviceaccount:{self.pod['metadata']['namespace']}:"
+                   f"{spec.get('serviceAccountName') or 'default'}")
+        ttl = max(-MAX_TTL, min(MAX_TTL, int(remaining)))
+        token = self.app.oidc.mint(self.cluster.oidc_issuer_url, subject, messages.TOKEN_AUDIENCE, ttl=ttl)
+        return self.app.entra.exchange_assertion(client_id, token)
+
+    def refresh(self, client_id, remaining) -> str | None:
+        """blobfuse2 asking Entra for a new storage token with the token file's assertion: the error or None."""
+        if not self.cluster.oidc_issuer_url:
+            return messages.no_issuer(self.cluster.id)
+        try:
+            self._assert(client_id, remaining)
+        except (EntraError, OidcError) as exc:
+            return str(exc)
+        return None
 
     def _label_required(self) -> bool:
         return bool(self.store.config.get("kubelet_require_workload_identity_label", True))

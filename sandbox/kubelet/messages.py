@@ -7,7 +7,11 @@ Sources (see sandbox/README.md, "Job kubelet"):
   `kubernetes.io/csi: attacher.MountDevice failed to create newCsiDriverClient: driver name ... not found in the
   list of registered CSI drivers` (pkg/volume/csi, quoted in many public troubleshooting pages);
 - driver: `rpc error: code = Internal desc = <err>` (status.Errorf(codes.Internal, ...) in pkg/blob/nodeserver.go),
-  "mountWithWorkloadIdentityToken is true but clientID is not specified" (pkg/blob/blob.go);
+  "mountWithWorkloadIdentityToken is true but clientID is not specified" (pkg/blob/blob.go); without a token
+  NodeStageVolume is skipped and NodePublishVolume bind-mounts the empty staging directory (node_local(), tag
+  v1.27.9 pkg/blob/nodeserver.go);
+- blobfuse2: a failed storage request answers the kernel EIO (Azure/azure-storage-fuse component/libfuse), which
+  busybox reports as "Input/output error" (glibc strerror); its own log, with Entra's error, is on the node;
 - Azure Storage error codes and messages: learn.microsoft.com "Blob service error codes"
   (AuthorizationPermissionMismatch, ContainerNotFound, KeyBasedAuthenticationNotPermitted) and ARM's
   AuthorizationFailed wording.
@@ -59,10 +63,29 @@ def managed_driver() -> str:
             f"--disable-blob-driver) and install the open-source driver by Helm")
 
 
-def no_token_requests() -> str:
-    return (f"sandbox: CSIDriver {BLOB_DRIVER} has no tokenRequests entry for {TOKEN_AUDIENCE} (chart older than "
-            f"v1.23.3?): the driver receives no service account token (on Azure the volume would mount without "
-            f"credentials and nothing would reach the container, kubernetes-sigs/blob-csi-driver#1240)")
+def node_local(volume: str) -> str:
+    """Decision message of a volume that "mounts" as a node-local directory (no token from the kubelet)."""
+    return (f"sandbox: CSIDriver {BLOB_DRIVER} has no tokenRequests entry for {TOKEN_AUDIENCE}, so the kubelet "
+            f'passed no service account token: for volume "{volume}" driver 1.27.9 skipped NodeStageVolume and '
+            f"NodePublishVolume bind-mounted the empty staging directory (pkg/blob/nodeserver.go): the pod sees a "
+            f"node-local directory, nothing reaches blob storage")
+
+
+def io_error(command: str, path: str) -> str:
+    """What a busybox command prints when blobfuse2 answers EIO (glibc strerror; ash's redirection wording)."""
+    if command == ">":
+        return f"sh: can't create {path}: Input/output error"
+    return f"{command}: {path}: Input/output error"
+
+
+def token_refresh_failed(node: str, volume: str, cause: str, age: int, lifetime: int | None) -> str:
+    """blobfuse2's failed token refresh; `lifetime` set when the token file held an expired, never republished
+    service account token."""
+    stale = (f"; the service account token in its token file was written {age} s ago and expired after "
+             f"{lifetime} s: CSIDriver {BLOB_DRIVER} does not have requiresRepublish: true, so the kubelet never "
+             f"republishes it" if lifetime is not None else "")
+    return (f'sandbox: blobfuse2 on node {node} (volume "{volume}") could not get a new storage token: '
+            f"{cause}{stale} (on Azure this is in blobfuse2's log on the node; the pod only sees EIO)")
 
 
 CLIENT_ID_MISSING = "mountWithWorkloadIdentityToken is true but clientID is not specified"

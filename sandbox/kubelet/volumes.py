@@ -20,6 +20,7 @@ class Unschedulable(Exception):
 class BlobVolume:
     name: str                   # the PV name (inline: the pod volume name), as the kubelet names it
     attributes: dict            # volumeAttributes with lower-case keys (the driver reads them case-insensitively)
+    pod_volume: str = ""        # the pod's volume name (what volumeMounts refer to)
     volume_handle: str = ""
     writable: bool = True
     inline: bool = False
@@ -46,8 +47,8 @@ def blob_volumes(cluster, pod, nodes: int) -> list:
         writable = not read_only and _mounted_writable(spec, volume.get("name"))
         found.append(BlobVolume(name=name, attributes={k.lower(): str(v) for k, v in
                                                        (csi.get("volumeAttributes") or {}).items()},
-                                volume_handle=csi.get("volumeHandle", ""), writable=writable,
-                                inline=not claim_ref))
+                                pod_volume=volume.get("name", ""), volume_handle=csi.get("volumeHandle", ""),
+                                writable=writable, inline=not claim_ref))
     return found
 
 

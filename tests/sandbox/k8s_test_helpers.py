@@ -63,3 +63,21 @@ def ansible_env(cluster, tmp_path) -> dict:
                 "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
                 "ANSIBLE_PIPELINING": "1"})
     return env
+
+
+# What upstream blob-csi-driver chart 1.27.9 renders with default values (charts/v1.27.9), kind and name.
+OBJECTS_1_27_9 = {
+    ("CSIDriver", "blob.csi.azure.com"),
+    ("Deployment", "csi-blob-controller"),
+    ("DaemonSet", "csi-blob-node"),
+    ("ServiceAccount", "csi-blob-controller-sa"),
+    ("ServiceAccount", "csi-blob-node-sa"),
+    ("ClusterRole", "blob-external-provisioner-role"),
+    ("ClusterRole", "blob-external-resizer-role"),
+    ("ClusterRole", "csi-blob-controller-secret-role"),
+    ("ClusterRole", "csi-blob-node-secret-role"),
+    ("ClusterRoleBinding", "blob-csi-provisioner-binding"),
+    ("ClusterRoleBinding", "blob-csi-resizer-role"),
+    ("ClusterRoleBinding", "csi-blob-controller-secret-binding"),
+    ("ClusterRoleBinding", "csi-blob-node-secret-binding"),
+}

@@ -25,6 +25,11 @@ ROLES = {"Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 DRIVER = "blob.csi.azure.com"
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
+# The workload role's mount check (roles/workload/templates/manifests.yml.j2), which the sandbox kubelet evaluates.
+MOUNT_CHECK = ("grep -q ' /mnt/blob .* - fuse' /proc/self/mountinfo || { echo \"not a blob mount: the CSIDriver has "
+               "no tokenRequests\" >&2; exit 1; }; ")
+NOT_A_BLOB_MOUNT = "not a blob mount: the CSIDriver has no tokenRequests"
+
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
 
 
@@ -95,15 +100,20 @@ class KeylessChain:
             "principalId": self.identity.principal_id, "principalType": "ServicePrincipal"}})
         return self
 
+    def advance(self, seconds: int) -> dict:
+        """Move the sandbox kubelet's clock: {"now", "decisions"} (the Jobs it decided)."""
+        return self.sandbox.call("POST", "/kubelet/advance", {"seconds": seconds})
+
     def set_shared_key(self, allowed: bool):
         self.sandbox.merge_resource(self.account.id, {"properties": {"allowSharedKeyAccess": allowed}})
 
     # ------------------------------------------------------------------ Kubernetes side
-    def install_driver(self, token_requests=True):
+    def install_driver(self, token_requests=True, requires_republish=True):
         """What the chart puts in the cluster that the kubelet looks at: the CSIDriver and the node DaemonSet."""
         spec = {"attachRequired": False, "podInfoOnMount": True, "volumeLifecycleModes": ["Persistent", "Ephemeral"]}
         if token_requests:
-            spec.update(requiresRepublish=True, tokenRequests=[{"audience": TOKEN_AUDIENCE, "expirationSeconds": 3600}])
+            spec.update(requiresRepublish=requires_republish,
+                        tokenRequests=[{"audience": TOKEN_AUDIENCE, "expirationSeconds": 3600}])
         self.storage_k8s.create_csi_driver({"metadata": {"name": DRIVER}, "spec": spec})
         labels = {"app": "csi-blob-node"}
         self.apps.create_namespaced_daemon_set("kube-system", {
@@ -113,8 +123,10 @@ class KeylessChain:
         return self
 
     def workload(self, job, *, container="reports", read_only=False, token_only=True, client_id=None,
-                 label=True, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, pvc=True, pv=True):
-        """Namespace, ServiceAccount, token-only PV + PVC (the workload role's shapes) and a probe Job."""
+                 label=True, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, pvc=True, pv=True, script=None,
+                 claim=None):
+        """Namespace, ServiceAccount, token-only PV + PVC (the workload role's shapes) and a probe Job; `script`
+        replaces the probe (`sh -c`), `claim` mounts an existing claim instead of creating PV + PVC."""
         if self.core.list_namespace(field_selector=f"metadata.name={namespace}").items == []:
             self.core.create_namespace({"metadata": {"name": namespace}})
         if not self.core.list_namespaced_service_account(namespace,
@@ -125,6 +137,7 @@ class KeylessChain:
         if token_only:
             attributes["mountWithWorkloadIdentityToken"] = "true"
         modes = ["ReadOnlyMany"] if read_only else ["ReadWriteMany"]
+        pv, pvc = pv and not claim, pvc and not claim
         if pv:
             self.core.create_persistent_volume({"metadata": {"name": f"pv-{job}"}, "spec": {
                 "capacity": {"storage": "10Gi"}, "accessModes": modes, "persistentVolumeReclaimPolicy": "Retain",
@@ -135,16 +148,16 @@ class KeylessChain:
                 "accessModes": modes, "resources": {"requests": {"storage": "10Gi"}}, "storageClassName": "",
                 "volumeName": f"pv-{job}"}})
         labels = {"azure.workload.identity/use": "true"} if label else {}
-        script = ("ls -la /mnt/blob > /dev/null && echo keyless read ok" if read_only else
-                  f"f=/mnt/blob/keyless-probe-{job}.txt && echo keyless-probe > $f && grep -q keyless-probe $f "
-                  f"&& echo keyless write+read ok")
+        script = script or ("ls -la /mnt/blob > /dev/null && echo keyless read ok" if read_only else
+                            f"f=/mnt/blob/keyless-probe-{job}.txt && echo keyless-probe > $f && grep -q keyless-probe "
+                            f"$f && echo keyless write+read ok")
         self.batch.create_namespaced_job(namespace, {"metadata": {"name": job}, "spec": {
             "backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": {
                 "serviceAccountName": service_account, "restartPolicy": "Never",
                 "containers": [{"name": "probe", "image": "mcr.microsoft.com/azurelinux/busybox:1.36",
                                 "command": ["sh", "-c", script],
                                 "volumeMounts": [{"name": "blob", "mountPath": "/mnt/blob", "readOnly": read_only}]}],
-                "volumes": [{"name": "blob", "persistentVolumeClaim": {"claimName": f"{job}-blob",
+                "volumes": [{"name": "blob", "persistentVolumeClaim": {"claimName": claim or f"{job}-blob",
                                                                        "readOnly": read_only}}]}}}})
         return job
 

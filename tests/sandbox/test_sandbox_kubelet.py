@@ -3,7 +3,8 @@ sandbox's ARM and Kubernetes state, and fails with the message Azure/AKS would g
 
 import pytest
 from k8s_test_helpers import ansible_env
-from keyless_chain_helpers import ACCOUNT, RG, KeylessChain, run_playbook_json
+from keyless_chain_helpers import (ACCOUNT, DRIVER, MOUNT_CHECK, NOT_A_BLOB_MOUNT, RG, TOKEN_AUDIENCE, KeylessChain,
+                                   run_playbook_json)
 
 
 def conditions(job):
@@ -90,8 +91,6 @@ BROKEN = {
     "AKS-managed driver": (lambda c: c.trust().grant(), {}, "AKS-managed blob driver"),
     "no driver": (lambda c: c.trust().grant(), {},
                   "driver name blob.csi.azure.com not found in the list of registered CSI drivers"),
-    "driver without token requests": (lambda c: c.trust().grant().install_driver(token_requests=False), {},
-                                      "no tokenRequests entry for api://AzureADTokenExchange"),
     "missing container": (lambda c: c.trust().grant(scope=c.account.id).install_driver(), {"container": "gone"},
                           "ContainerNotFound: The specified container does not exist."),
     "pod without the workload identity label": (lambda c: c.trust().grant().install_driver(), {"label": False},
@@ -169,3 +168,102 @@ def test_a_claim_being_deleted_holds_on_and_keeps_new_pods_unschedulable(sandbox
         chain.batch.delete_namespaced_job(job, "app", propagation_policy="Background", grace_period_seconds=0)
     claims = chain.core.list_namespaced_persistent_volume_claim("app").items
     assert [c.metadata.name for c in claims] == []
+
+
+def last_decision(sandbox):
+    return sandbox.call("GET", "/kubelet/decisions")["decisions"][-1]
+
+
+def exit_code(chain, job):
+    return chain.pod(job).status.container_statuses[0].state.terminated.exit_code
+
+
+def test_a_driver_without_token_requests_gives_a_node_local_directory(sandbox, chain):
+    """Driver 1.27.9 gets no token: NodeStageVolume returns at once and NodePublishVolume bind-mounts the empty
+    staging directory. A write/read probe passes on that node-local directory and nothing reaches blob storage;
+    the workload role's mountinfo check is what fails it."""
+    chain.trust().grant().install_driver(token_requests=False)
+    chain.workload("plain")
+    assert chain.job("plain").status.succeeded == 1 and chain.log("plain") == "keyless write+read ok\n"
+    assert sandbox.call("GET", "/kubelet/blobs")["containers"] == {}  # the write stayed on the node
+    decision = last_decision(sandbox)
+    assert (decision["outcome"], decision["step"], decision["blobs"]) == ("succeeded", "node-local", [])
+    assert "NodePublishVolume bind-mounted the empty staging directory" in decision["message"]
+    assert not [reason for reason, _message in chain.events("plain") if reason == "FailedMount"]  # the mount "worked"
+
+    probe = (MOUNT_CHECK + "f=/mnt/blob/keyless-probe-checked.txt && echo keyless-probe > $f && "
+             "echo keyless write+read ok")
+    chain.workload("checked", script=probe)
+    status = chain.job("checked").status
+    assert status.failed == 1 and not status.succeeded and chain.pod("checked").status.phase == "Failed"
+    assert chain.log("checked") == NOT_A_BLOB_MOUNT + "\n" and exit_code(chain, "checked") == 1
+    assert ("BackoffLimitExceeded", "Job has reached the specified backoff limit") in chain.events("checked")
+    assert (last_decision(sandbox)["step"], last_decision(sandbox)["message"]) == ("probe", NOT_A_BLOB_MOUNT)
+    assert sandbox.call("GET", "/kubelet/blobs")["containers"] == {}
+
+    # With the token request the same probe sees the blobfuse2 (fuse) mount and writes the blob.
+    chain.storage_k8s.patch_csi_driver(DRIVER, {"spec": {"requiresRepublish": True, "tokenRequests": [
+        {"audience": TOKEN_AUDIENCE, "expirationSeconds": 3600}]}})
+    chain.workload("fixed", script=probe.replace("checked", "fixed"))
+    assert chain.job("fixed").status.succeeded == 1 and chain.log("fixed") == "keyless write+read ok\n"
+    assert list(sandbox.call("GET", "/kubelet/blobs")["containers"][chain.container_scope()]) == \
+        ["keyless-probe-fixed.txt"]
+    assert sandbox.counters()["kubelet"] == {"jobs_complete": 2, "jobs_failed": 1, "jobs_pending": 0,
+                                             "key_fetches": 0}
+
+
+LONG_PROBE = ("f=/mnt/blob/long.txt && echo first > $f && echo first write ok && sleep 7200 && echo second > $f "
+              "&& echo second write ok")
+
+
+@pytest.mark.parametrize("republish", [False, True], ids=["requiresRepublish false", "requiresRepublish true"])
+def test_a_running_mount_outlives_its_token_only_with_republish(sandbox, chain, republish):
+    """The token the kubelet passed at mount (expirationSeconds 3600) is the one in the node's token file unless
+    the kubelet republishes; when blobfuse2's Entra token runs out, its refresh with that file fails with
+    AADSTS700024 and the pod's next access gets EIO."""
+    chain.trust().grant().install_driver(requires_republish=republish)
+    chain.workload("long", script=LONG_PROBE)
+    assert chain.job("long").status.active == 1 and chain.pod("long").status.phase == "Running"
+    assert chain.log("long") == "first write ok\n" and last_decision(sandbox)["step"] == "running"
+    assert chain.advance(3600) == {"now": 3600, "decisions": []}  # still sleeping
+    decided = chain.advance(3600)["decisions"]
+    assert [(d["job"], d["clock"]) for d in decided] == [("long", 7200)]
+    if republish:
+        assert chain.job("long").status.succeeded == 1
+        assert chain.log("long") == "first write ok\nsecond write ok\n"
+    else:
+        assert chain.job("long").status.failed == 1 and exit_code(chain, "long") == 2
+        log = chain.log("long")
+        assert log.startswith("first write ok\nsh: can't create /mnt/blob/long.txt: Input/output error\n"), log
+        assert "AADSTS700024: Client assertion is not within its valid time range." in log
+        assert "written 7200 s ago and expired after 3600 s" in log and "requiresRepublish: true" in log
+        assert decided[0]["step"] == "token-refresh" and "AADSTS700024" in decided[0]["message"]
+    # A new pod on the same volume mounts with a fresh token of its own, with or without republish.
+    chain.workload("again", claim="long-blob")
+    assert chain.job("again").status.succeeded == 1
+
+
+def test_a_new_mount_rewrites_the_shared_token_file_and_a_valid_entra_token_needs_none(sandbox, chain):
+    """Without republish: the token file is per node, clientID and account, so another pod's mount refreshes it
+    for the running one; and an access while blobfuse2's Entra token is still valid needs no file at all."""
+    chain.trust().grant().install_driver(requires_republish=False)
+    chain.workload("long", script=LONG_PROBE)
+    chain.workload("short", script="f=/mnt/blob/s.txt && echo x > $f && sleep 3000 && echo y > $f && echo ok")
+    assert chain.advance(3000)["decisions"][0]["job"] == "short"  # Entra token (3599 s) still valid
+    assert chain.job("short").status.succeeded == 1 and chain.log("short") == "ok\n"
+    chain.advance(4000)
+    chain.workload("fresh", claim="long-blob")  # same node, identity and account: the file is rewritten at 7000
+    assert chain.advance(200)["decisions"][0]["outcome"] == "succeeded"
+    assert chain.job("long").status.succeeded == 1
+
+
+def test_the_kubelet_clock_refuses_bad_input_and_forgets_deleted_pods(sandbox, chain):
+    from sandbox.client import SandboxError
+    for body in ({"seconds": -1}, {"seconds": "60"}, {"seconds": True}, {}):
+        with pytest.raises(SandboxError) as err:
+            chain.sandbox.call("POST", "/kubelet/advance", body)
+        assert err.value.status == 400 and "seconds must be an integer" in err.value.body
+    chain.trust().grant().install_driver(requires_republish=False)
+    chain.workload("long", script=LONG_PROBE)
+    chain.batch.delete_namespaced_job("long", "app", propagation_policy="Background")
+    assert chain.advance(7200) == {"now": 7200, "decisions": []}
