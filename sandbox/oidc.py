@@ -71,6 +71,12 @@ class OidcIssuers:
         claims.update(extra_claims or {})
         return jose.encode_rs256(claims, self.key, self.kid)
 
+    def sign(self, claims: dict) -> str:
+        """Sign complete claims (the emulated API server's TokenRequest) with the key the JWKS publishes."""
+        if not self.is_hosted(claims.get("iss")):
+            raise OidcError(f"issuer {claims.get('iss')!r} is not hosted by this sandbox")
+        return jose.encode_rs256(claims, self.key, self.kid)
+
     # ------------------------------------------------------------------ HTTP
     def register_routes(self, router):
         router.add(r"/oidc/(?P<name>.+)/\.well-known/openid-configuration", self._discovery, ["GET"], "oidc")

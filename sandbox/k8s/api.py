@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 from ..server import Response
-from . import controllers, errors, kinds, operations, protection, protobuf, scale, selectors, tables, watch
+from . import controllers, errors, kinds, operations, protection, protobuf, scale, selectors, tables, tokens, watch
 from .hub import PATH_PREFIX
 
 JSON = "application/json"
@@ -68,6 +68,7 @@ class KubeApi:
     def __init__(self, app, hub):
         self.app = app
         self.hub = hub
+        self.tokens = tokens.TokenRequests(app)
 
     def register_routes(self, router):
         router.add(re.escape(PATH_PREFIX) + r"(?P<slug>[a-z0-9-]+)(?P<rest>/.*)?", self.handle,
@@ -166,6 +167,8 @@ class KubeApi:
         request.meta["resource_type"] = path.kind.resource_name  # "configmaps", "jobs.batch"
         with self.app.store.lock:
             protection.tick(cluster, controllers.after_delete)   # the emulated kubelets' clock: one per request
+        if path.subresource == "token":
+            return self._token_request(request, cluster, path)
         write = request.method not in READ_METHODS
         self._count(path.kind.kind + (f"/{path.subresource}" if path.subresource else ""), write)
         query = request.query
@@ -181,6 +184,31 @@ class KubeApi:
             response = self._write(request, cluster, path, options)
             if write and not options.dry_run:
                 self.app.store.flush()
+        return response
+
+    def _token_request(self, request, cluster, path):
+        """ServiceAccount `token` (tokens.py): create only. Every request to it is counted in
+        `token_requests` (201s also in `tokens_issued`), never in `reads`, `writes` or `by_kind`."""
+        issued = False
+        try:
+            if request.method != "POST":
+                raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+            if path.namespace is None:
+                raise errors.KubeError(404, "NotFound", NOT_FOUND_TEXT, {})
+            self._dry_run(request.query)
+            body = tokens.parse(request)
+            with self.app.store.lock:
+                if not cluster.namespace_exists(path.namespace):
+                    raise errors.not_found(path.kind, path.name)
+                server = f"{self.app.base_url}{PATH_PREFIX}{cluster.slug}"
+                out, warning = self.tokens.create(cluster, path.namespace, path.name, body, server)
+            issued = True
+        finally:
+            with self.app.store.lock:
+                self.hub.count_token_request(issued)
+        response = _respond(201, out)
+        if warning:
+            response.headers["Warning"] = f'299 - "{warning}"'
         return response
 
     @staticmethod

@@ -71,7 +71,8 @@ class KubeHub:
     def reset(self) -> None:
         with self.store.lock:
             self.clusters, self.by_slug = {}, {}
-            self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "by_kind": {}}
+            self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "token_requests": 0, "tokens_issued": 0,
+                           "by_kind": {}}
 
     def dump(self) -> dict:
         return {"clusters": [c.dump() for c in self.clusters.values()]}
@@ -89,6 +90,11 @@ class KubeHub:
         self.counts[key] += 1
         entry = self.counts["by_kind"].setdefault(kind, {"reads": 0, "writes": 0})
         entry[key] += 1
+
+    def count_token_request(self, issued: bool) -> None:
+        """TokenRequests persist nothing: counted on their own, never in `writes` or `by_kind`."""
+        self.counts["token_requests"] += 1
+        self.counts["tokens_issued"] += int(issued)
 
     # ------------------------------------------------------------------ public interface
     @property

@@ -3,7 +3,8 @@
 Add a kind by adding a `_kind(...)` line. `names` selects the name validation (see meta.py);
 `generation` marks kinds whose metadata.generation tracks spec changes; `status` adds a /status
 subresource; `extra` lists other subresources (served by api.py: `log` for pods, `scale` for the
-replicated workloads, answered as autoscaling/v1 Scale); `verbs` narrows the verbs (default: all).
+replicated workloads, answered as autoscaling/v1 Scale; `token` for serviceaccounts, tokens.py); `verbs`
+narrows the verbs (default: all).
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ READ_VERBS = ("get", "list", "watch")
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 # The Scale kind the `scale` subresources answer with (k8s.io/api autoscaling/v1).
 SCALE_KIND = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+# The kind the ServiceAccount `token` subresource answers with (create only, see tokens.py).
+TOKEN_REQUEST_KIND = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _kind(group_version, kind, plural, namespaced, *short_names, **options):
 
 KINDS = [
     _kind("v1", "Namespace", "namespaces", False, "ns", names="label", status=True),
-    _kind("v1", "ServiceAccount", "serviceaccounts", True, "sa"),
+    _kind("v1", "ServiceAccount", "serviceaccounts", True, "sa", extra=("token",)),
     _kind("v1", "ConfigMap", "configmaps", True, "cm"),
     _kind("v1", "Secret", "secrets", True),
     _kind("v1", "Service", "services", True, "svc", names="label1035", status=True, categories=("all",)),
@@ -140,6 +143,10 @@ def _resource_entries(k: Kind) -> list:
             entries.append({"name": f"{k.plural}/scale", "singularName": "", "namespaced": k.namespaced,
                             "group": SCALE_KIND["group"], "version": SCALE_KIND["version"],
                             "kind": SCALE_KIND["kind"], "verbs": list(SUBRESOURCE_VERBS)})
+        elif sub == "token":
+            entries.append({"name": f"{k.plural}/token", "singularName": "", "namespaced": k.namespaced,
+                            "group": TOKEN_REQUEST_KIND["group"], "version": TOKEN_REQUEST_KIND["version"],
+                            "kind": TOKEN_REQUEST_KIND["kind"], "verbs": ["create"]})
     return entries
 
 
@@ -172,6 +179,8 @@ def _aggregated_subresources(k: Kind, group: str, version: str) -> list:
              "verbs": list(SUBRESOURCE_VERBS)}] if k.status else []
     if "scale" in k.extra:
         subs.append({"subresource": "scale", "responseKind": dict(SCALE_KIND), "verbs": list(SUBRESOURCE_VERBS)})
+    if "token" in k.extra:
+        subs.append({"subresource": "token", "responseKind": dict(TOKEN_REQUEST_KIND), "verbs": ["create"]})
     if "log" in k.extra:
         subs.append({"subresource": "log", "responseKind": {"group": "", "version": "", "kind": ""},
                      "verbs": ["get"]})

@@ -13,11 +13,10 @@ The account lookup comes before the role check because without the account there
 
 from dataclasses import dataclass
 
-from ..arm.providers.authorization import BUILTIN_ROLES_BY_ID, permits
-from ..arm.providers.authorization.role_assignments import TYPE as ROLE_ASSIGNMENTS
-from ..arm.providers.authorization.role_assignments import is_above_or_at
+from ..arm.providers.authorization import permits
 from ..arm.providers.container_service.addons import is_aks_managed
 from ..arm.providers.storage.common import ACCOUNTS
+from ..blob import access
 from ..entra import EntraError
 from ..k8s import kinds
 from ..oidc import MAX_TTL, OidcError
@@ -154,19 +153,11 @@ class Chain:
 
     def _authorize(self, volume, object_id, container_id):
         needed = [messages.READ] + ([messages.WRITE] if volume.writable else [])
-        roles = self._roles_at(object_id, container_id)
-        if not all(any(permits(role, data_action=action) for role in roles) for action in needed):
+        if not access.allows_all(self.store, object_id, container_id, needed):  # the Blob service's own check
             self.fail(volume, messages.PERMISSION_MISMATCH, "authorization")
 
     def _roles_at(self, object_id, scope) -> list:
-        roles = []
-        for assignment in self.store.of_type(ROLE_ASSIGNMENTS):
-            props = assignment["properties"]
-            if props["principalId"].lower() == object_id.lower() and is_above_or_at(props["scope"], scope):
-                role = BUILTIN_ROLES_BY_ID.get(props["roleDefinitionId"].rsplit("/", 1)[-1].lower())
-                if role:
-                    roles.append(role)
-        return roles
+        return access.roles_at(self.store, object_id, scope)
 
     def _account_key_mount(self, volume, account, principal):
         """Before driver 1.27 (or without mountWithWorkloadIdentityToken) the driver lists the account keys

@@ -17,8 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from ..arm.providers.storage import blobs
-from ..arm.providers.storage.common import iso_now
+from ..blob import store as blob_store
 
 SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
 SEPARATORS = re.compile(r"&&|\|\||;|\n")
@@ -168,10 +167,8 @@ def probe_blob_name(job_name: str) -> str:
 
 
 def write_probe_blob(store, container_id: str, job_name: str, writer: str) -> str:
-    """Put the probe file into the emulated container, as the mount would have; returns the blob name."""
+    """Put the probe file into the emulated container (the Blob data plane's store), as the mount would have;
+    returns the blob name."""
     name = probe_blob_name(job_name)
-    blobs(store, container_id)[name] = {"content": PROBE_CONTENT, "size": len(PROBE_CONTENT),
-                                        "content_type": "text/plain", "last_modified": iso_now(),
-                                        "written_by": writer}
-    store.dirty = True
+    blob_store.put(store, container_id, name, PROBE_CONTENT.encode("utf-8"), "text/plain", writer)
     return name

@@ -40,8 +40,8 @@ def test_create_is_a_fast_location_lro_with_azure_defaults(sandbox, conn, rm_cli
     assert props.creation_time is not None and props.key_creation_time.key1 is not None
 
 
-def test_blob_endpoint_refuses_at_once_on_the_sandbox(sandbox, conn, account):
-    """A real data-plane client reaches 127.0.0.1 and gets one clear refusal: one request, no retry, no DNS."""
+def test_blob_endpoint_is_the_sandbox_blob_data_plane(sandbox, conn, account):
+    """A real data-plane client reaches 127.0.0.1 and gets one answer: the app has no data role -> 403, no retry."""
     from azure.storage.blob import BlobServiceClient
     endpoint = account.properties.primary_endpoints.blob
     assert endpoint == conn["arm_url"] + "_storage/stkeyless1/blob/"
@@ -49,11 +49,10 @@ def test_blob_endpoint_refuses_at_once_on_the_sandbox(sandbox, conn, account):
     before = len(sandbox.requests())
     with pytest.raises(HttpResponseError) as info:
         blob.get_container_client("data").get_container_properties()
-    assert info.value.status_code == 501 and info.value.error_code == "APINotImplemented"
-    assert "the sandbox does not emulate the Blob data plane yet" in info.value.message
+    assert info.value.status_code == 403 and info.value.error_code == "AuthorizationPermissionMismatch"
     data_plane = [r for r in sandbox.requests()[before:] if r["path"].startswith("/_storage/")]
     assert [(r["method"], r["path"], r["status"], r["kind"]) for r in data_plane] == [
-        ("GET", "/_storage/stkeyless1/blob/data", 501, "storage_data")]
+        ("GET", "/_storage/stkeyless1/blob/data", 403, "storage_data")]
 
 
 def test_every_endpoint_follows_the_kind_and_answers_a_storage_error(conn, rm_client, storage_client):
