@@ -43,8 +43,6 @@ class KubeHub:
         self.by_slug = {}    # slug -> KubeCluster
         self.counts = {}
         self.job_hooks = []
-        # Kept for callers that still register one; node counts now come from the emulated Node objects.
-        self.node_count_hooks = []
         self.store.register_section("kubernetes", self)
         self.store.add_config_defaults(protection.CONFIG_DEFAULTS)
 

@@ -27,7 +27,6 @@ from . import messages, probe, running
 from .chain import CSIDRIVERS, DEFAULT_TOKEN_SECONDS, Chain, MountFailure
 from .volumes import Unschedulable, blob_volumes
 
-MANAGED_CLUSTERS = "Microsoft.ContainerService/managedClusters"
 DECISION_LIMIT = 1000
 COUNTERS = ("jobs_complete", "jobs_failed", "jobs_pending", "key_fetches")
 
@@ -39,7 +38,6 @@ class Kubelet:
         self.store.add_config_defaults({"kubelet_require_workload_identity_label": True})
         self.store.register_section("kubelet", self)
         app.kube.job_hooks.append(self.decide)
-        app.kube.node_count_hooks.append(self.node_count)
 
     # ------------------------------------------------------------------ Store section protocol
     def reset(self) -> None:
@@ -59,13 +57,6 @@ class Kubelet:
         return dict(self.counts)
 
     # ------------------------------------------------------------------ hooks (called with the store lock)
-    def node_count(self, cluster) -> int | None:
-        record = self.store.get(cluster.id)
-        if not record or record.get("type", "").lower() != MANAGED_CLUSTERS.lower():
-            return None
-        pools = record.get("properties", {}).get("agentPoolProfiles") or []
-        return sum(int(p.get("count") or 0) for p in pools if (p.get("osType") or "Linux") == "Linux") or None
-
     def decide(self, cluster, job) -> dict | None:
         pods = controllers.job_pods(cluster, job)
         if not pods:
