@@ -111,6 +111,10 @@ class Sandbox:
     def state(self) -> dict:
         return self.call("GET", "/state")
 
+    def restore(self, snapshot: dict) -> None:
+        """Put back a state() snapshot; counters, log, faults and config start afresh."""
+        self.call("PUT", "/state", snapshot)
+
     def add_fault(self, **spec) -> int:
         return self.call("POST", "/faults", spec)["id"]
 

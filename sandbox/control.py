@@ -53,6 +53,7 @@ class ControlApi:
         add(r"/_sandbox/counters", self.counters, ["GET"], "control")
         add(r"/_sandbox/requests", self.requests, ["GET"], "control")
         add(r"/_sandbox/state", self.state, ["GET"], "control")
+        add(r"/_sandbox/state", self.restore_state, ["PUT"], "control")
         add(r"/_sandbox/faults", self.list_faults, ["GET"], "control")
         add(r"/_sandbox/faults", self.add_fault, ["POST"], "control")
         add(r"/_sandbox/faults", self.clear_faults, ["DELETE"], "control")
@@ -102,6 +103,13 @@ class ControlApi:
                    for op in store.operations.values()]
             body = {**store.snapshot(), "operations": ops}
         return Response.json(200, body)
+
+    @_guard
+    def restore_state(self, request, match):
+        """PUT back a GET /_sandbox/state snapshot (tests restore a converged chain instead of rebuilding it)."""
+        self.app.store.restore_snapshot(self._json(request))
+        self.app.store.flush()
+        return Response.json(200, {"ok": True})
 
     # ------------------------------------------------------------------ faults
     def list_faults(self, request, match):

@@ -167,6 +167,21 @@ class Store:
                     "app_federated_credentials": copy.deepcopy(self.app_federated_credentials),
                     "sections": {name: copy.deepcopy(section.dump()) for name, section in self.sections.items()}}
 
+    def restore_snapshot(self, data: dict) -> None:
+        """Put back what snapshot() returned (resources, hidden data, app credentials, sections); counters, the
+        request log, faults and config are reset, issued tokens kept (as by reset())."""
+        if data.get("version") != STATE_FILE_VERSION:
+            raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
+        with self.lock:
+            self.reset()
+            self.resources = {body["id"].lower(): copy.deepcopy(body) for body in data.get("resources", [])}
+            self.hidden = copy.deepcopy(data.get("hidden", {}))
+            self.app_federated_credentials = copy.deepcopy(data.get("app_federated_credentials", []))
+            for name, section in self.sections.items():
+                if name in data.get("sections", {}):
+                    section.restore(copy.deepcopy(data["sections"][name]))
+            self.dirty = True
+
     def flush(self) -> None:
         """Write the state file (atomically) if anything changed since the last write."""
         with self.lock:

@@ -44,13 +44,19 @@ def _require(params, names, source):
             % (source, " and ".join(missing)))
 
 
+def authority_options(cloud):
+    """The keyword arguments every azure-identity credential needs for ``cloud``."""
+    options = dict(authority=cloud.login_endpoint)
+    if not cloud.well_known:
+        # Otherwise MSAL first asks the public cloud whether the custom authority is valid.
+        options["disable_instance_discovery"] = True
+    return options
+
+
 def build_credential(params, cloud):
     """Return an azure-identity credential for ``params`` against ``cloud`` (import only what is used)."""
     source = params.get("auth_source") or "auto"
-    common = dict(authority=cloud.login_endpoint)
-    if not cloud.well_known:
-        # Otherwise MSAL first asks the public cloud whether the custom authority is valid.
-        common["disable_instance_discovery"] = True
+    common = authority_options(cloud)
     tenant, client_id, secret = params.get("tenant"), params.get("client_id"), params.get("secret")
     token_file = params.get("federated_token_file")
 

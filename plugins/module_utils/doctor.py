@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor's judgments: pure functions from what was read to one link result each.
+
+A link is a dict ``{link, workload, status, summary, evidence, fix}``; ``status`` is ``ok``, ``warn``, ``fail`` or
+``unknown`` (not judged: a link it depends on is not ok, or the read was refused). Nothing here reads or writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+
+OK, WARN, FAIL, UNKNOWN = "ok", "warn", "fail", "unknown"
+STATUSES = (OK, WARN, FAIL, UNKNOWN)
+TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+FIC_LIMIT = 20  # federated identity credentials per user-assigned identity
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+DATA_ACTIONS = {"read": (BLOBS + "/read",), "readwrite": (BLOBS + "/read", BLOBS + "/write")}
+DATA_ROLE = {"read": "Storage Blob Data Reader", "readwrite": "Storage Blob Data Contributor"}
+DRIVER = "blob.csi.azure.com"
+_VERSION_TAG = re.compile(r":v?(\d+)\.(\d+)\.(\d+)(?:[-+@].*)?$")
+
+
+def link(name, status, summary, evidence=None, fix=None, workload=None):
+    return {"link": name, "workload": workload, "status": status, "summary": summary,
+            "evidence": evidence or {}, "fix": fix}
+
+
+def blocked(name, reasons, workload=None):
+    """The link ``name`` could not be judged because the links in ``reasons`` ({link: status}) are not ok."""
+    shown = ", ".join("%s is %s" % item for item in sorted(reasons.items()))
+    return link(name, UNKNOWN, "not checked: " + shown, {"blocked_by": sorted(reasons)}, None, workload)
+
+
+def subject_of(namespace, service_account):
+    return "system:serviceaccount:%s:%s" % (namespace, service_account)
+
+
+# ---- Azure -------------------------------------------------------------------------------------------------------
+def issuer_difference(expected, found):
+    """None when the issuers are equal (Entra compares them exactly), else how they differ."""
+    if found == expected:
+        return None
+    if (found or "").rstrip("/") == (expected or "").rstrip("/"):
+        return "only the trailing slash differs"
+    if (found or "").lower() == (expected or "").lower():
+        return "only the letter case differs"
+    return "another issuer (an older or another cluster's)"
+
+
+def credential_mismatches(cred, issuer, subject, audience=TOKEN_AUDIENCE):
+    """What keeps one federated credential ({issuer, subject, audiences}) from matching, as readable phrases."""
+    problems = []
+    difference = issuer_difference(issuer, cred.get("issuer"))
+    if difference:
+        problems.append("issuer %s is not %s (%s)" % (cred.get("issuer"), issuer, difference))
+    if cred.get("subject") != subject:
+        problems.append("subject %s is not %s" % (cred.get("subject"), subject))
+    if list(cred.get("audiences") or []) != [audience]:
+        problems.append("audiences %s are not [%s]" % (cred.get("audiences"), audience))
+    return problems
+
+
+def judge_federated_credentials(creds, issuer, subject, identity, workload=None):
+    """The credential link: one credential on ``identity`` (name, resource_group) matches issuer, subject, audience."""
+    name = "federated_credential"
+    evidence = {"issuer": issuer, "subject": subject, "audience": TOKEN_AUDIENCE, "count": len(creds),
+                "limit": FIC_LIMIT}
+    matching = [c["name"] for c in creds if not credential_mismatches(c, issuer, subject)]
+    if matching:
+        evidence["credential"] = matching[0]
+        return link(name, OK, "credential %s trusts %s from the current issuer" % (matching[0], subject),
+                    evidence, None, workload)
+    closest = sorted(((credential_mismatches(c, issuer, subject), c["name"]) for c in creds), key=lambda x: len(x[0]))
+    create = ("az identity federated-credential create --resource-group %s --identity-name %s --name <name> "
+              "--issuer %s --subject %s --audiences %s" % (identity[0], identity[1], issuer, subject, TOKEN_AUDIENCE))
+    if closest and len(closest[0][0]) < 3:
+        problems, cred = closest[0]
+        evidence.update(closest=cred, mismatches=problems)
+        summary = "no credential matches; the closest, %s: %s (Entra answers AADSTS700213/AADSTS70021)" % (
+            cred, "; ".join(problems))
+        fix = ("re-run site.yml --tags federation (it converges credential %s), or: az identity federated-credential "
+               "update --resource-group %s --identity-name %s --name %s --issuer %s --subject %s --audiences %s"
+               % (cred, identity[0], identity[1], cred, issuer, subject, TOKEN_AUDIENCE))
+    else:
+        summary = "no federated credential on identity %s trusts %s (Entra answers AADSTS700213)" % (
+            identity[1], subject)
+        fix = "re-run site.yml --tags federation, or: " + create
+    if len(creds) >= FIC_LIMIT:
+        summary += "; the identity already holds the maximum of %d credentials" % FIC_LIMIT
+        fix = "delete an unused credential first (az identity federated-credential delete), then " + fix
+    return link(name, FAIL, summary, evidence, fix, workload)
+
+
+def scope_covers(assigned, target):
+    """An assignment at ``assigned`` applies at ``target`` (the same scope or an ancestor of it)."""
+    a, t = assigned.rstrip("/").lower(), target.rstrip("/").lower()
+    return a in ("", "/") or t == a or t.startswith(a + "/")
+
+
+def judge_role_assignments(assignments, definitions, container_scope, access, principal, workload=None):
+    """The data-role link: roles assigned to ``principal`` at the container or above allow the data actions
+    ``access`` needs. ``definitions`` maps a role definition id (lowered) to its REST body (None when unreadable);
+    custom roles count by their dataActions like built-in ones."""
+    name, needed = "role_assignment", DATA_ACTIONS[access]
+    covering, elsewhere, granted, conditional = [], [], set(), []
+    for item in assignments:
+        props = item.get("properties") or item
+        scope, role_id = props.get("scope", ""), (props.get("roleDefinitionId") or "").lower()
+        role = definitions.get(role_id) or {}
+        role_name = (role.get("properties") or {}).get("roleName") or rbac.role_guid(role_id)
+        if not scope_covers(scope, container_scope):
+            elsewhere.append("%s at %s" % (role_name, scope))
+            continue
+        covering.append("%s at %s" % (role_name, scope))
+        permissions = (role.get("properties") or {}).get("permissions") or []
+        for action in needed:
+            if rbac.permits(permissions, data_action=action):
+                granted.add(action)
+        if props.get("condition"):
+            conditional.append(role_name)
+    missing = [a for a in needed if a not in granted]
+    evidence = {"principal_id": principal, "scope": container_scope, "needed": list(needed),
+                "covering": covering, "not_covering": elsewhere, "missing": missing}
+    if not missing:
+        status = WARN if conditional else OK
+        summary = "%s allow %s" % ("; ".join(covering), ", ".join(a.rsplit("/", 1)[-1] for a in needed))
+        if conditional:
+            summary += "; conditions on %s are not evaluated here (the live probe tests them)" % ", ".join(conditional)
+        return link(name, status, summary, evidence, None, workload)
+    what = "no role assignment at the container or above" if not covering else "; ".join(covering) + " do not allow"
+    summary = "%s %s (the data plane answers 403 AuthorizationPermissionMismatch)" % (
+        what, ", ".join(a.rsplit("/", 1)[-1] for a in missing))
+    if elsewhere:
+        summary += "; %s do not cover this container" % "; ".join(elsewhere)
+    fix = ("re-run site.yml --tags rbac, or: az role assignment create --assignee-object-id %s "
+           "--assignee-principal-type ServicePrincipal --role \"%s\" --scope %s"
+           % (principal, DATA_ROLE[access], container_scope))
+    return link(name, FAIL, summary, evidence, fix, workload)
+
+
+# ---- cluster -----------------------------------------------------------------------------------------------------
+def judge_csi_driver(spec, audience=TOKEN_AUDIENCE):
+    """The CSIDriver object's spec (None when missing): a token for ``audience`` and requiresRepublish."""
+    name = "csi_driver"
+    if spec is None:
+        return link(name, FAIL, "CSIDriver %s does not exist: the open-source blob driver is not installed" % DRIVER,
+                    {"csidriver": None}, "run site.yml --tags driver (role keyless.aks_storage.blob_csi_driver)")
+    requests = spec.get("tokenRequests") or []
+    audiences = [r.get("audience") for r in requests]
+    evidence = {"tokenRequests": requests, "requiresRepublish": spec.get("requiresRepublish")}
+    problems = []
+    if audience not in audiences:
+        problems.append("tokenRequests %s has no audience %s: the kubelet passes no token and the driver mounts an "
+                        "empty node-local directory" % (audiences, audience))
+    if spec.get("requiresRepublish") is not True:
+        problems.append("requiresRepublish is %s: the mount keeps its first token and fails when it expires (about "
+                        "an hour)" % spec.get("requiresRepublish"))
+    if problems:
+        return link(name, FAIL, "; ".join(problems), evidence,
+                    "reinstall the driver with the chart's workload identity settings: site.yml --tags driver "
+                    "(chart >= 1.27.1 sets tokenRequests and requiresRepublish; the CSIDriver spec is immutable, "
+                    "the chart replaces it)")
+    return link(name, OK, "CSIDriver requests a %s token and republishes" % audience, evidence)
+
+
+def image_version(image):
+    match = _VERSION_TAG.search(image or "")
+    return tuple(int(match.group(i)) for i in (1, 2, 3)) if match else None
+
+
+def judge_driver_version(images, floor):
+    """The node DaemonSet's blob container image tag is at least ``floor`` (x.y.z)."""
+    name = "driver_version"
+    versions = [(image, image_version(image)) for image in images]
+    known = [v for _image, v in versions if v]
+    evidence = {"images": images, "minimum": floor}
+    if not known:
+        return link(name, UNKNOWN, "no version tag in the node DaemonSet's images %s" % images, evidence,
+                    "check the driver's version with helm list -n <namespace>")
+    lowest = min(known)
+    shown = ".".join(str(p) for p in lowest)
+    evidence["version"] = shown
+    wanted = tuple(int(p) for p in floor.split("."))
+    if lowest < wanted:
+        return link(name, FAIL, "driver %s is below %s, the first that mounts with a workload identity token alone"
+                    % (shown, floor), evidence,
+                    "upgrade the driver: set blob_csi_driver_chart_version to %s or newer and run site.yml --tags "
+                    "driver" % floor)
+    return link(name, OK, "driver %s (at least %s)" % (shown, floor), evidence)
+
+
+def judge_daemonset(name_shown, status):
+    """The node DaemonSet (status dict, None when missing) runs a ready pod on every node it targets."""
+    name = "driver_nodes"
+    if status is None:
+        return link(name, FAIL, "DaemonSet %s does not exist" % name_shown, {"daemonset": name_shown},
+                    "run site.yml --tags driver")
+    desired, ready = status.get("desiredNumberScheduled") or 0, status.get("numberReady") or 0
+    evidence = {"daemonset": name_shown, "desired": desired, "ready": ready,
+                "updated": status.get("updatedNumberScheduled")}
+    if desired == 0 or ready < desired:
+        return link(name, FAIL, "DaemonSet %s has %d of %d node pods ready" % (name_shown, ready, desired), evidence,
+                    "kubectl -n <namespace> describe daemonset %s (image pulls, node selectors, taints)"
+                    % name_shown.split("/")[-1])
+    return link(name, OK, "%d of %d node pods ready" % (ready, desired), evidence)
+
+
+def judge_volume(pv, expected, workload=None):
+    """The PersistentVolume is token-only and points at the expected account, container and identity.
+
+    ``expected``: {name, storage_account, resource_group, container, client_id}."""
+    name = "persistent_volume"
+    if pv is None:
+        return link(name, FAIL, "PersistentVolume %s does not exist" % expected["name"], {"name": expected["name"]},
+                    "run site.yml --tags workloads", workload)
+    spec = pv.get("spec") or {}
+    csi = spec.get("csi") or {}
+    attrs = csi.get("volumeAttributes") or {}
+    evidence = {"name": expected["name"], "driver": csi.get("driver"), "volumeAttributes": attrs,
+                "nodeStageSecretRef": csi.get("nodeStageSecretRef")}
+    problems = []
+    if csi.get("driver") != DRIVER:
+        problems.append("driver is %s, not %s" % (csi.get("driver"), DRIVER))
+    if attrs.get("mountWithWorkloadIdentityToken") != "true":
+        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\" (key mode)"
+                        % attrs.get("mountWithWorkloadIdentityToken"))
+    for key in ("secretName", "secretNamespace", "azurestorageaccountkey", "azurestorageaccountsastoken"):
+        if attrs.get(key):
+            problems.append("volumeAttributes.%s is set (a key or SAS in a Secret)" % key)
+    if csi.get("nodeStageSecretRef"):
+        problems.append("nodeStageSecretRef is set (a key in a Secret)")
+    wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"), ("containerName", "container"),
+              ("resourcegroup", "resource_group"))
+    for attr, key in wanted:
+        if expected.get(key) and attrs.get(attr) != expected[key]:
+            problems.append("%s is %r, not %r" % (attr, attrs.get(attr), expected[key]))
+    if problems:
+        return link(name, FAIL, "; ".join(problems), evidence,
+                    "PersistentVolume fields are immutable: re-run site.yml --tags workloads (the workload role "
+                    "replaces a volume no pod uses), or delete the claim and volume and re-run it", workload)
+    return link(name, OK, "token-only volume on %s/%s as client %s" % (
+        attrs.get("storageaccount"), attrs.get("containerName"), attrs.get("clientID")), evidence, None, workload)
+
+
+def judge_claim(pvc, claim, pv_name, workload=None):
+    name = "persistent_volume_claim"
+    if pvc is None:
+        return link(name, FAIL, "PersistentVolumeClaim %s does not exist" % claim, {"claim": claim},
+                    "run site.yml --tags workloads", workload)
+    phase = (pvc.get("status") or {}).get("phase")
+    bound_to = (pvc.get("spec") or {}).get("volumeName")
+    evidence = {"claim": claim, "phase": phase, "volumeName": bound_to, "expected_volume": pv_name}
+    if phase != "Bound" or (pv_name and bound_to != pv_name):
+        return link(name, FAIL, "claim %s is %s, bound to %s (expected %s)" % (claim, phase, bound_to, pv_name),
+                    evidence, "kubectl describe pvc %s (events); a claim whose volume was deleted stays Lost: "
+                    "delete the claim and re-run site.yml --tags workloads" % claim.split("/")[-1], workload)
+    return link(name, OK, "claim %s is Bound to %s" % (claim, bound_to), evidence, None, workload)
+
+
+def judge_pods(pods, service_account, events, workload=None):
+    """The pods that mount the claim run as ``service_account``; their recent mount events are quoted."""
+    name = "pods"
+    evidence = {"pods": [{"name": p["name"], "service_account": p["service_account"], "phase": p["phase"]}
+                         for p in pods],
+                "events": events}
+    others = [p["name"] for p in pods if p["service_account"] != service_account]
+    if others:
+        return link(name, FAIL, "pods %s mount the claim as another service account than %s: their token has "
+                    "another subject" % (", ".join(others), service_account), evidence,
+                    "set spec.serviceAccountName: %s in those pods' controller" % service_account, workload)
+    failing = [e for e in events if e.get("reason") in ("FailedMount", "FailedAttachVolume")]
+    if failing and any(p["phase"] == "Pending" for p in pods):
+        return link(name, WARN, "a pod cannot mount: %s" % failing[-1]["message"], evidence,
+                    "see the failing links above; kubectl describe pod shows the events", workload)
+    if not pods:
+        return link(name, OK, "no pod mounts the claim now", evidence, None, workload)
+    return link(name, OK, "%d pod(s) mount the claim as %s" % (len(pods), service_account), evidence, None, workload)
+
+
+# ---- live probe --------------------------------------------------------------------------------------------------
+def token_claims(token):
+    """The claims of a JWT (not verified: the doctor only compares them; Entra verifies the signature)."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+
+
+def judge_token(claims, issuer, subject, workload=None):
+    name = "probe_token"
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    evidence = {"iss": claims.get("iss"), "sub": claims.get("sub"), "aud": audiences}
+    problems = []
+    difference = issuer_difference(issuer, claims.get("iss"))
+    if difference:
+        problems.append("iss %s is not the cluster's issuer %s (%s)" % (claims.get("iss"), issuer, difference))
+    if claims.get("sub") != subject:
+        problems.append("sub %s is not %s" % (claims.get("sub"), subject))
+    if TOKEN_AUDIENCE not in audiences:
+        problems.append("aud %s lacks %s" % (audiences, TOKEN_AUDIENCE))
+    if problems:
+        return link(name, FAIL, "; ".join(problems), evidence,
+                    "the API server signs with another issuer than ARM reports: az aks update --enable-oidc-issuer "
+                    "and restart the pods", workload)
+    return link(name, OK, "the service account token says iss %s, sub %s" % (claims.get("iss"), claims.get("sub")),
+                evidence, None, workload)
+
+
+# What Entra's refusals of a federated token exchange mean and what fixes them (AADSTS codes from Microsoft's
+# "Microsoft Entra authentication and authorization error codes" page).
+AADSTS_FIXES = {
+    "700211": "the token's issuer has no federated credential on the identity (or its keys are not published): "
+              "set the credential's issuer to the cluster's current issuer (site.yml --tags federation)",
+    "700212": "the credential's audience is not the token's: use api://AzureADTokenExchange on both sides",
+    "700213": "no credential has this subject: the credential must name system:serviceaccount:<namespace>:<sa> "
+              "(site.yml --tags federation)",
+    "70021": "no credential matches issuer, subject and audience together (site.yml --tags federation)",
+    "700024": "the service account token is expired or not yet valid: check the node and API server clocks",
+    "700016": "the client ID is not an application in the tenant: check the identity's client ID and tenant",
+    "50013": "the token's signature does not verify against the issuer's published keys: the issuer rotated its "
+             "keys or the cluster serves another issuer",
+}
+_AADSTS = re.compile(r"AADSTS(\d+)")
+
+
+def aadsts_code(text):
+    match = _AADSTS.search(text or "")
+    return "AADSTS" + match.group(1) if match else None
+
+
+def aadsts_fix(code):
+    return AADSTS_FIXES.get((code or "")[len("AADSTS"):], "read the AADSTS code in the evidence at "
+                            "https://learn.microsoft.com/entra/identity-platform/reference-error-codes")
+
+
+def worst(links):
+    for status in (FAIL, WARN, UNKNOWN):
+        if any(item["status"] == status for item in links):
+            return status
+    return OK
+
+
+def counts(links):
+    return {status: sum(1 for item in links if item["status"] == status) for status in STATUSES}
+
+
+def failing(links, fail_on):
+    """Whether the task fails: any ``fail`` (fail_on=fail), any ``fail`` or ``warn`` (warn), never (never)."""
+    if fail_on == "never":
+        return False
+    statuses = (FAIL,) if fail_on == "fail" else (FAIL, WARN)
+    return any(item["status"] in statuses for item in links)
+
+
+def line(item):
+    """One link as a sentence: ``workload/link: summary (fix: ...)``."""
+    text = "%s%s: %s" % (item["workload"] + "/" if item.get("workload") else "", item["link"], item["summary"])
+    return text + (" (fix: %s)" % item["fix"] if item.get("fix") else "")
+
+
+def table(links):
+    """The summary table: one line per link, the workload first."""
+    rows = [("workload", "link", "status", "summary")]
+    rows += [(item["workload"] or "(cluster)", item["link"], item["status"].upper(), item["summary"])
+             for item in links]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return ["%-*s  %-*s  %-*s  %s" % (widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3]) for r in rows]
+
+
+def markdown(report):
+    """The Markdown report: a summary line, the table, then every link that is not ok with its evidence and fix."""
+    lines = ["# keyless.aks_storage doctor: %s" % report["cluster"], "",
+             "Result: **%s** (%s)" % (report["status"].upper(),
+                                       ", ".join("%d %s" % (n, s) for s, n in report["counts"].items() if n)), "",
+             "| workload | link | status | summary |", "|---|---|---|---|"]
+    for item in report["links"]:
+        lines.append("| %s | %s | %s | %s |" % (item["workload"] or "(cluster)", item["link"], item["status"],
+                                                 item["summary"].replace("|", "\\|")))
+    for item in report["links"]:
+        if item["status"] == OK:
+            continue
+        lines += ["", "## %s%s: %s" % (item["workload"] + " / " if item["workload"] else "", item["link"],
+                                        item["status"]), "", item["summary"], ""]
+        if item.get("fix"):
+            lines += ["Fix: `%s`" % item["fix"], ""]
+        lines += ["```json", json.dumps(item["evidence"], indent=2, sort_keys=True, default=str), "```"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only Kubernetes access for the read-only modules, through the official ``kubernetes`` client (the library
+kubernetes.core itself uses). Every read returns plain REST-shaped dicts; a 404 is None; anything else raises
+``KubeError`` with the status and the API server's message, which the caller reports as an unknown link."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+
+READ_TIMEOUT = 30  # seconds per request (connect and read)
+
+
+class KubeError(Exception):
+    def __init__(self, action, status, message):
+        super().__init__("%s: %s%s" % (action, "HTTP %s: " % status if status else "", message))
+        self.status = status
+
+
+class KubeReader:
+    """Lazily connected reads of one cluster, each counted in ``reads``."""
+
+    def __init__(self, kubeconfig, context=None):
+        self.kubeconfig, self.context = kubeconfig, context
+        self._api = None
+        self.reads = 0
+        self.token_requests = 0
+
+    def _client(self):
+        if self._api is None:
+            try:
+                kubernetes = importlib.import_module("kubernetes")
+            except ImportError as exc:
+                raise ModuleError(missing_required_lib("kubernetes"), cause=exc) from exc
+            try:
+                self._api = kubernetes.config.new_client_from_config(config_file=self.kubeconfig,
+                                                                     context=self.context)
+            except Exception as exc:  # pylint: disable=broad-except
+                raise KubeError("load kubeconfig %s" % self.kubeconfig, None, str(exc)) from exc
+        return self._api
+
+    def api(self, name):
+        kubernetes = importlib.import_module("kubernetes")
+        return getattr(kubernetes.client, name)(self._client())
+
+    def call(self, action, api_name, method, *args, **kwargs):
+        """One API call; the result as a REST dict (None for a 404)."""
+        from kubernetes.client.rest import ApiException
+        api = self.api(api_name)
+        kwargs.setdefault("_request_timeout", READ_TIMEOUT)
+        self.reads += 1
+        try:
+            result = getattr(api, method)(*args, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(action, exc.status, _message(exc)) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            raise KubeError(action, None, str(exc)) from exc
+        return self._client().sanitize_for_serialization(result)
+
+    def get(self, action, api_name, method, *args):
+        return self.call(action, api_name, method, *args)
+
+    def items(self, action, api_name, method, *args, **kwargs):
+        found = self.call(action, api_name, method, *args, **kwargs)
+        return (found or {}).get("items") or []
+
+    def request_token(self, namespace, service_account, audience, seconds):
+        """A TokenRequest for ``service_account`` (nothing is stored by the API server); the token, or None."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"audiences": [audience], "expirationSeconds": seconds}}
+        self.token_requests += 1
+        self.reads -= 1  # counted apart: a TokenRequest is neither a read nor a stored write
+        result = self.call("request a token for service account %s/%s" % (namespace, service_account),
+                           "CoreV1Api", "create_namespaced_service_account_token", service_account, namespace, body)
+        return ((result or {}).get("status") or {}).get("token")
+
+
+def _message(exc):
+    try:
+        return json.loads(exc.body).get("message") or exc.reason
+    except (TypeError, ValueError, AttributeError):
+        return exc.reason

@@ -1,0 +1,705 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyless.aks_storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: doctor
+short_description: Diagnose the keyless storage chain of AKS workloads, link by link, without changing anything
+version_added: 0.1.0
+description:
+  - Reads the live state of Azure and of the cluster and judges every link of the keyless chain of each workload as
+    V(ok), V(warn), V(fail) or V(unknown), with the evidence (the values compared) and the fix (the option to change
+    or the command to run).
+  - "Azure links: the cluster (C(cluster_oidc_issuer), C(cluster_workload_identity), C(managed_blob_driver)); per
+    workload C(storage_account), C(shared_key), C(container), C(identity), C(federated_credential) (the issuer must
+    equal the cluster's B(current) issuer exactly: a trailing slash or a letter case is named as the difference),
+    C(role_assignment) (the roles' C(dataActions) at the container or above, inherited and custom roles included)."
+  - "Cluster links: C(csi_driver) (token audience, C(requiresRepublish)), C(driver_version) (from the node
+    DaemonSet's image), C(driver_nodes); per workload C(service_account), C(service_account_client_id),
+    C(persistent_volume) (token-only, the identity's client ID, no Secret), C(persistent_volume_claim) (bound),
+    C(pods) (the pods that mount the claim, their service account and recent mount events)."
+  - "With O(probe): C(probe_token) (a TokenRequest for the service account, audience C(api://AzureADTokenExchange);
+    nothing is stored; its C(iss), C(sub) and C(aud) are compared), C(probe_exchange) (the token exchanged at
+    Microsoft Entra ID as the identity, with C(azure-identity)) and C(probe_data) (with that token, one blob listing
+    of the container, and with O(probe_write) a blob written and deleted, with C(azure-storage-blob))."
+  - A link whose prerequisites are not ok is V(unknown) (blocked), so one breakage is reported once, where it is.
+  - Makes no Azure write, no Kubernetes write (the TokenRequest aside) and never lists account keys; reads grow with
+    the number of links, not with the size of the subscription.
+author:
+  - keyless.aks_storage maintainers (@keyless-aks-storage)
+options:
+  cluster_resource_group:
+    description: Resource group of the AKS cluster.
+    type: str
+    required: true
+  cluster_name:
+    description: Name of the AKS cluster.
+    type: str
+    required: true
+  kubeconfig:
+    description:
+      - Kubeconfig of the cluster (for example the one C(aks_oidc_cluster) wrote). Without it the cluster and probe
+        links are V(unknown).
+    type: path
+  kube_context:
+    description: Context of O(kubeconfig) to use (default its current context).
+    type: str
+  workloads:
+    description:
+      - The workloads to diagnose, items of the C(keyless_workloads) shape (extra keys are ignored).
+      - "Only O(workloads[].namespace) and a claim (O(workloads[].volume.pvc_name), or O(workloads[].name)) are
+        required: the storage account, container, resource group and client ID are then read from the claim's
+        volume, the service account from the pods that mount it, and the identity found by its client ID (one
+        listing of the subscription's identities)."
+    type: list
+    elements: dict
+    required: true
+  identity_resource_group:
+    description: Resource group of identities whose item does not name one.
+    type: str
+  driver_namespace:
+    description: Namespace of the blob CSI driver.
+    type: str
+    default: kube-system
+  driver_node_daemonset:
+    description: Name of the driver's node DaemonSet.
+    type: str
+    default: csi-blob-node
+  driver_minimum_version:
+    description: The lowest driver version accepted (the first that mounts with a workload identity token alone).
+    type: str
+    default: 1.27.1
+  probe:
+    description: Run the live probe (TokenRequest, token exchange, blob listing).
+    type: bool
+    default: false
+  probe_write:
+    description: Also write a small blob (C(.keyless-doctor/probe-<random>)) and delete it, for V(readwrite) workloads.
+    type: bool
+    default: false
+  report_dir:
+    description: Directory to write C(doctor-<cluster>.md) and C(doctor-<cluster>.json) to (created when missing).
+    type: path
+  fail_on:
+    description: The task fails when a link is V(fail) (V(fail)), V(fail) or V(warn) (V(warn)), or V(never).
+    type: str
+    choices: [fail, warn, never]
+    default: fail
+extends_documentation_fragment:
+  - keyless.aks_storage.azure_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; the probe runs in check mode too (a TokenRequest stores nothing).
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+notes:
+  - The automation identity needs C(Reader) on the cluster, the storage accounts and the identities; with O(probe),
+    the Kubernetes permission to create C(serviceaccounts/token) in the workloads' namespaces.
+"""
+
+EXAMPLES = r"""
+- name: What is wrong with the reports workload?
+  keyless.aks_storage.doctor:
+    cluster_resource_group: rg-aks-prod
+    cluster_name: aks-prod-1
+    kubeconfig: ~/.kube/aks-prod-1.yaml
+    identity_resource_group: rg-keyless-prod
+    workloads: "{{ keyless_workloads }}"
+    probe: true
+    report_dir: "{{ playbook_dir }}/doctor-reports"
+  register: doctor
+
+- name: One claim, everything else discovered from it
+  keyless.aks_storage.doctor:
+    cluster_resource_group: rg-aks-prod
+    cluster_name: aks-prod-1
+    kubeconfig: ~/.kube/aks-prod-1.yaml
+    workloads:
+      - {name: reports, namespace: reports, volume: {pvc_name: reports-blob}}
+    probe: true
+"""
+
+RETURN = r"""
+links:
+  description: Every link judged, cluster links first, then each workload's in chain order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    link:
+      description: The link's name, e.g. C(federated_credential).
+      type: str
+    workload:
+      description: The workload's name; null for the cluster's links.
+      type: str
+    status:
+      description: V(ok), V(warn), V(fail) or V(unknown).
+      type: str
+    summary:
+      description: One sentence saying what was found.
+      type: str
+    evidence:
+      description: The values compared.
+      type: dict
+    fix:
+      description: The option to change or the command to run; null when there is nothing to fix.
+      type: str
+status:
+  description: The worst status of all links.
+  returned: always
+  type: str
+counts:
+  description: Number of links per status.
+  returned: always
+  type: dict
+table:
+  description: The summary table, one line per link.
+  returned: always
+  type: list
+  elements: str
+report_files:
+  description: The Markdown and JSON reports written.
+  returned: with O(report_dir)
+  type: dict
+reads:
+  description: Requests made, by kind (C(azure), C(kubernetes), C(token_requests), C(entra), C(data_plane)).
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+import tempfile
+import uuid
+
+from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor as judge
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import authority_options
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
+from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import FAIL, OK, UNKNOWN, WARN, link
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError, KubeReader
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+PROBE_TOKEN_SECONDS = 600  # the shortest a TokenRequest may ask for
+READER_FIX = "grant the automation identity Reader on %s (or run the doctor as an identity that has it)"
+
+
+class Doctor:
+    """Collects link results; ``check`` runs a judgment unless a prerequisite is not ok."""
+
+    def __init__(self, module):
+        self.module, self.params = module, module.params
+        self.links = []
+        self.cache = {}
+        self.azure_reads = 0
+        self.entra, self.data_plane = 0, 0
+        kubeconfig = self.params["kubeconfig"]
+        self.kube = KubeReader(os.path.expanduser(kubeconfig), self.params["kube_context"]) if kubeconfig else None
+
+    def status(self, name, workload):
+        for item in reversed(self.links):
+            if item["link"] == name and item["workload"] in (workload, None):
+                return item["status"]
+        return UNKNOWN
+
+    def check(self, name, deps, workload, judgment, scope=None):
+        """Add the link ``name`` judged by ``judgment()`` (a link), or blocked/unknown."""
+        reasons = {d: self.status(d, workload) for d in deps}
+        reasons = {d: s for d, s in reasons.items() if s not in (OK, WARN)}
+        if reasons:
+            self.links.append(judge.blocked(name, reasons, workload))
+            return
+        try:
+            result = judgment()
+        except KubeError as exc:
+            result = link(name, UNKNOWN, "could not read: %s" % exc, {"status": exc.status},
+                          "give the doctor's kubeconfig user read access (and serviceaccounts/token create for the "
+                          "probe) in the namespace" if exc.status in (401, 403) else "check the kubeconfig")
+        except AzureError as exc:
+            result = link(name, UNKNOWN, "could not read: %s" % exc.msg, {"status": exc.status_code,
+                                                                           "error_code": exc.error_code},
+                          READER_FIX % (scope or "the resource") if exc.status_code in (401, 403) else None)
+        result["workload"] = workload
+        self.links.append(result)
+
+    def cached(self, key, read):
+        if key not in self.cache:
+            self.cache[key] = read()
+        return self.cache[key]
+
+    def azure(self, action, fn):
+        """One ARM read (a 404 is None), counted."""
+        self.azure_reads += 1
+        return as_rest(self.module.get_or_none(action, fn))
+
+    def azure_list(self, action, fn):
+        self.azure_reads += 1
+        return [as_rest(x) for x in self.module.call(action, lambda: list(fn()))]
+
+    def kube_get(self, what, api_name, method, *args):
+        return self.cached((method,) + args, lambda: self.kube.get("read " + what, api_name, method, *args))
+
+    def kube_items(self, what, api_name, method, *args, **kwargs):
+        return self.cached((method,) + args, lambda: self.kube.items("list " + what, api_name, method, *args,
+                                                                     **kwargs))
+
+
+# ---- the cluster's links --------------------------------------------------------------------------------------------
+def cluster_links(doc):
+    p = doc.params
+    rg, name = p["cluster_resource_group"], p["cluster_name"]
+    clusters = doc.module.client("containerservice").managed_clusters
+    scope = "cluster %s in resource group %s" % (name, rg)
+
+    def read():
+        found = doc.azure("read AKS cluster %s" % name, lambda: clusters.get(rg, name))
+        doc.cache["cluster"] = (found or {}).get("properties") or {}
+        if found is None:
+            return link("cluster", FAIL, "AKS cluster %s does not exist in resource group %s" % (name, rg),
+                        {"resource_group": rg, "name": name}, "check cluster_resource_group and cluster_name")
+        state = doc.cache["cluster"].get("provisioningState")
+        return link("cluster", OK if state == "Succeeded" else WARN, "cluster %s is %s" % (name, state),
+                    {"id": found.get("id"), "provisioningState": state},
+                    None if state == "Succeeded" else "wait for the running operation, then re-run")
+    doc.check("cluster", (), None, read, scope)
+    doc.check("cluster_oidc_issuer", ("cluster",), None, lambda: oidc_issuer(doc.cache["cluster"], rg, name))
+    doc.check("cluster_workload_identity", ("cluster",), None,
+              lambda: workload_identity(doc.cache["cluster"], rg, name))
+    doc.check("managed_blob_driver", ("cluster",), None, lambda: managed_driver(doc.cache["cluster"], rg, name))
+    if doc.kube is None:
+        for item in ("csi_driver", "driver_version", "driver_nodes"):
+            doc.links.append(link(item, UNKNOWN, "not checked: no kubeconfig", {}, "set kubeconfig"))
+        return
+    doc.check("csi_driver", (), None, lambda: judge.judge_csi_driver(csi_spec(doc)))
+    doc.check("driver_version", (), None, lambda: driver_version(doc))
+    doc.check("driver_nodes", (), None, lambda: judge.judge_daemonset(
+        "%s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), (node_daemonset(doc) or {}).get("status")))
+
+
+def csi_spec(doc):
+    found = doc.kube_get("CSIDriver " + judge.DRIVER, "StorageV1Api", "read_csi_driver", judge.DRIVER)
+    return None if found is None else found.get("spec") or {}
+
+
+def node_daemonset(doc):
+    p = doc.params
+    return doc.kube_get("DaemonSet %s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), "AppsV1Api",
+                        "read_namespaced_daemon_set", p["driver_node_daemonset"], p["driver_namespace"])
+
+
+def driver_version(doc):
+    found = node_daemonset(doc)
+    if found is None:
+        return link("driver_version", UNKNOWN, "no node DaemonSet to read the version from", {},
+                    "run site.yml --tags driver")
+    containers = ((found.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    images = [c.get("image") for c in containers if c.get("name") in ("blob", "blob-csi", "azureblob")]
+    return judge.judge_driver_version(images or [c.get("image") for c in containers[-1:]],
+                                      doc.params["driver_minimum_version"])
+
+
+def oidc_issuer(props, rg, name):
+    issuer = (props.get("oidcIssuerProfile") or {})
+    evidence = {"enabled": issuer.get("enabled"), "issuerURL": issuer.get("issuerURL")}
+    if not issuer.get("enabled") or not issuer.get("issuerURL"):
+        return link("cluster_oidc_issuer", FAIL, "the cluster's OIDC issuer is off", evidence,
+                    "az aks update -g %s -n %s --enable-oidc-issuer (or run site.yml --tags cluster)" % (rg, name))
+    return link("cluster_oidc_issuer", OK, "issuer %s" % issuer["issuerURL"], evidence)
+
+
+def workload_identity(props, rg, name):
+    enabled = ((props.get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled")
+    if not enabled:
+        return link("cluster_workload_identity", FAIL, "workload identity is off: pods get no token", {
+            "enabled": enabled}, "az aks update -g %s -n %s --enable-workload-identity (or run site.yml --tags "
+                                 "cluster)" % (rg, name))
+    return link("cluster_workload_identity", OK, "workload identity is on", {"enabled": True})
+
+
+def managed_driver(props, rg, name):
+    enabled = ((props.get("storageProfile") or {}).get("blobCSIDriver") or {}).get("enabled")
+    if enabled:
+        return link("managed_blob_driver", FAIL, "the AKS-managed blob driver is on: it owns blob.csi.azure.com and "
+                    "conflicts with the open-source driver the chain installs", {"enabled": True},
+                    "az aks update -g %s -n %s --disable-blob-driver (or run site.yml --tags cluster)" % (rg, name))
+    return link("managed_blob_driver", OK, "the AKS-managed blob driver is off", {"enabled": enabled})
+
+
+def issuer_of(doc):
+    return (doc.cache.get("cluster", {}).get("oidcIssuerProfile") or {}).get("issuerURL")
+
+
+# ---- the workloads ---------------------------------------------------------------------------------------------
+def workload_item(doc, item, index):
+    """One workload as the doctor needs it; what the item leaves out is discovered from the claim's volume."""
+    vol = item.get("volume") or {}
+    name = item.get("name") or vol.get("pvc_name")
+    if not item.get("namespace") or not name:
+        raise ModuleError("workloads[%d]: namespace and name (or volume.pvc_name) are required" % index)
+    identity = item.get("identity") or {}
+    w = dict(name=name, namespace=item["namespace"], service_account=item.get("service_account"),
+             storage_account=item.get("storage_account"), resource_group=item.get("resource_group"),
+             container=item.get("container"), access=item.get("access") or "readwrite",
+             identity_name=identity.get("name"),
+             identity_resource_group=identity.get("resource_group") or doc.params["identity_resource_group"],
+             client_id=identity.get("client_id"), pvc_name=vol.get("pvc_name") or "%s-blob" % name,
+             pv_name=vol.get("pv_name"), dynamic=bool(item.get("storage_class")))
+    if w["access"] not in judge.DATA_ACTIONS:
+        raise ModuleError("workloads[%d].access must be read or readwrite, not %s" % (index, w["access"]))
+    if not w["pv_name"] and not w["dynamic"] and item.get("storage_account"):
+        w["pv_name"] = "pv-%s-%s" % (w["namespace"], name)
+    missing = [k for k in ("storage_account", "resource_group", "container", "identity_name", "service_account",
+                           "identity_resource_group") if not w[k]]
+    if missing:
+        discover(doc, w, missing, index)
+    return w
+
+
+def discover(doc, w, missing, index):
+    """Fill ``missing`` fields of ``w`` from the live claim, its volume, its pods and the subscription's identities."""
+    if doc.kube is None:
+        raise ModuleError("workloads[%d]: %s not given and no kubeconfig to discover them from"
+                          % (index, ", ".join(missing)))
+    pvc = claim_of(doc, w)
+    w["pv_name"] = w["pv_name"] or ((pvc or {}).get("spec") or {}).get("volumeName")
+    pv = volume_of(doc, w) if w["pv_name"] else None
+    csi = ((pv or {}).get("spec") or {}).get("csi") or {}
+    attrs = csi.get("volumeAttributes") or {}
+    for key, attr in (("storage_account", "storageaccount"), ("resource_group", "resourcegroup"),
+                      ("container", "containerName"), ("client_id", "clientID")):
+        w[key] = w[key] or attrs.get(attr)
+    if not w["service_account"]:
+        users = [p["service_account"] for p in claim_pods(doc, w)]
+        w["service_account"] = users[0] if users else None
+    if not w["identity_name"] and w["client_id"]:
+        found = doc.cached("identities", lambda: doc.azure_list(
+            "list the subscription's managed identities",
+            doc.module.client("msi").user_assigned_identities.list_by_subscription))
+        match = [i for i in found if (i.get("properties") or {}).get("clientId") == w["client_id"]]
+        if match:
+            w["identity_name"] = match[0]["name"]
+            w["identity_resource_group"] = match[0]["id"].split("/")[4]
+    still = [k for k in missing if not w[k]]
+    if still:
+        raise ModuleError("workloads[%d]: could not discover %s from claim %s/%s; give them in the item"
+                          % (index, ", ".join(still), w["namespace"], w["pvc_name"]))
+
+
+def account_of(doc, w):
+    storage = doc.module.client("storage").storage_accounts
+    return doc.cached(("account", w["resource_group"].lower(), w["storage_account"].lower()), lambda: doc.azure(
+        "read storage account %s" % w["storage_account"],
+        lambda: storage.get_properties(w["resource_group"], w["storage_account"])))
+
+
+def identity_of(doc, w):
+    api = doc.module.client("msi").user_assigned_identities
+    return doc.cached(("identity", w["identity_resource_group"].lower(), w["identity_name"].lower()), lambda: doc.azure(
+        "read managed identity %s" % w["identity_name"], lambda: api.get(w["identity_resource_group"],
+                                                                          w["identity_name"])))
+
+
+def azure_links(doc, w):
+    wl = w["name"]
+    account_scope = rbac.storage_scope(doc.module.subscription_id, w["resource_group"], w["storage_account"])
+    doc.check("storage_account", (), wl, lambda: storage_account(doc, w), account_scope)
+    doc.check("shared_key", ("storage_account",), wl, lambda: shared_key(doc, w))
+    doc.check("container", ("storage_account",), wl, lambda: container(doc, w), account_scope)
+    doc.check("identity", (), wl, lambda: identity(doc, w), "identity %s" % w["identity_name"])
+    doc.check("federated_credential", ("identity", "cluster_oidc_issuer"), wl, lambda: federation(doc, w))
+    doc.check("role_assignment", ("identity", "storage_account"), wl, lambda: data_role(doc, w, account_scope),
+              account_scope)
+
+
+def storage_account(doc, w):
+    found = account_of(doc, w)
+    if found is None:
+        return link("storage_account", FAIL, "storage account %s does not exist in resource group %s" % (
+            w["storage_account"], w["resource_group"]), {"name": w["storage_account"]},
+            "run site.yml --tags storage (keyless_storage_accounts)")
+    return link("storage_account", OK, "storage account %s exists" % w["storage_account"], {"id": found["id"]})
+
+
+def shared_key(doc, w):
+    allowed = (account_of(doc, w).get("properties") or {}).get("allowSharedKeyAccess")
+    if allowed is not False:
+        return link("shared_key", FAIL, "shared key access is %s: anyone who can list keys can read the data "
+                    "without an identity" % ("unset (Azure treats unset as allowed)" if allowed is None else "on"),
+                    {"allowSharedKeyAccess": allowed},
+                    "run site.yml --tags storage (it turns it off), or: az storage account update -g %s -n %s "
+                    "--allow-shared-key-access false" % (w["resource_group"], w["storage_account"]))
+    return link("shared_key", OK, "shared key access is off", {"allowSharedKeyAccess": False})
+
+
+def container(doc, w):
+    api = doc.module.client("storage").blob_containers
+    found = doc.azure("read container %s" % w["container"],
+                      lambda: api.get(w["resource_group"], w["storage_account"], w["container"]))
+    if found is None:
+        return link("container", FAIL, "container %s does not exist in %s" % (w["container"], w["storage_account"]),
+                    {"container": w["container"]},
+                    "run site.yml --tags storage (the workloads' containers are created with the account)")
+    return link("container", OK, "container %s exists" % w["container"], {"id": found["id"]})
+
+
+def identity(doc, w):
+    found = identity_of(doc, w)
+    if found is None:
+        return link("identity", FAIL, "managed identity %s does not exist in resource group %s" % (
+            w["identity_name"], w["identity_resource_group"]), {"name": w["identity_name"]},
+            "run site.yml --tags identities")
+    props = found.get("properties") or {}
+    w.update(client_id_live=props.get("clientId"), principal_id=props.get("principalId"),
+             tenant_id=props.get("tenantId"))
+    return link("identity", OK, "identity %s (client %s)" % (w["identity_name"], props.get("clientId")),
+                {"client_id": props.get("clientId"), "principal_id": props.get("principalId")})
+
+
+def federation(doc, w):
+    api = doc.module.client("msi").federated_identity_credentials
+    rg, name = w["identity_resource_group"], w["identity_name"]
+    creds = doc.cached(("fics", rg.lower(), name.lower()), lambda: [
+        dict(name=c["name"], **(c.get("properties") or {}))
+        for c in doc.azure_list("list federated credentials of %s" % name, lambda: api.list(rg, name))])
+    return judge.judge_federated_credentials(creds, issuer_of(doc), judge.subject_of(w["namespace"],
+                                                                                     w["service_account"]), (rg, name))
+
+
+def data_role(doc, w, account_scope):
+    api = doc.module.client("authorization")
+    principal = w["principal_id"]
+    assignments = doc.cached(("assignments", account_scope.lower(), principal), lambda: doc.azure_list(
+        "list role assignments of %s" % principal,
+        lambda: api.role_assignments.list_for_scope(account_scope, filter="principalId eq '%s'" % principal)))
+    definitions = {}
+    for item in assignments:
+        role_id = ((item.get("properties") or {}).get("roleDefinitionId") or "").lower()
+        definitions[role_id] = doc.cached(("role", role_id), lambda r=role_id: doc.azure(
+            "read role definition %s" % r, lambda: api.role_definitions.get_by_id(r)))
+    scope = rbac.storage_scope(doc.module.subscription_id, w["resource_group"], w["storage_account"], w["container"])
+    return judge.judge_role_assignments(assignments, definitions, scope, w["access"], principal)
+
+
+def claim_of(doc, w):
+    return doc.kube_get("PersistentVolumeClaim %s/%s" % (w["namespace"], w["pvc_name"]), "CoreV1Api",
+                        "read_namespaced_persistent_volume_claim", w["pvc_name"], w["namespace"])
+
+
+def volume_of(doc, w):
+    return doc.kube_get("PersistentVolume " + w["pv_name"], "CoreV1Api", "read_persistent_volume", w["pv_name"])
+
+
+def claim_pods(doc, w):
+    """The pods of the namespace that mount the claim (one listing per namespace)."""
+    pods = doc.kube_items("pods in " + w["namespace"], "CoreV1Api", "list_namespaced_pod", w["namespace"])
+    found = []
+    for pod in pods:
+        spec = pod.get("spec") or {}
+        claims = [(v.get("persistentVolumeClaim") or {}).get("claimName") for v in spec.get("volumes") or []]
+        if w["pvc_name"] in claims:
+            found.append({"name": pod["metadata"]["name"], "service_account": spec.get("serviceAccountName")
+                          or "default", "phase": (pod.get("status") or {}).get("phase")})
+    return found
+
+
+def mount_events(doc, w, pods, limit=5):
+    """The latest events about those pods (one listing per namespace), quoted."""
+    if not pods:
+        return []
+    names = {p["name"] for p in pods}
+    events = doc.kube_items("events in " + w["namespace"], "CoreV1Api", "list_namespaced_event", w["namespace"])
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("kind") == "Pod"
+            and e["involvedObject"].get("name") in names]
+    mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return [{"pod": e["involvedObject"]["name"], "type": e.get("type"), "reason": e.get("reason"),
+             "message": e.get("message"), "count": e.get("count")} for e in mine[-limit:]]
+
+
+def cluster_workload_links(doc, w):
+    wl = w["name"]
+    if doc.kube is None:
+        for name in ("service_account", "service_account_client_id", "persistent_volume", "persistent_volume_claim",
+                     "pods"):
+            doc.links.append(link(name, UNKNOWN, "not checked: no kubeconfig", {}, "set kubeconfig", wl))
+        return
+    doc.check("service_account", (), wl, lambda: service_account(doc, w))
+    doc.check("service_account_client_id", ("service_account", "identity"), wl, lambda: sa_client_id(doc, w))
+    doc.check("persistent_volume_claim", (), wl, lambda: judge.judge_claim(
+        claim_of(doc, w), "%s/%s" % (w["namespace"], w["pvc_name"]), w["pv_name"]))
+    if not w["pv_name"]:  # a dynamically provisioned claim: its volume is the one it is bound to
+        w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
+    doc.check("persistent_volume", ("identity",), wl, lambda: judge.judge_volume(volume_of(doc, w) if w["pv_name"]
+                                                                               else None, expected_volume(w)))
+    doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: judge.judge_pods(
+        claim_pods(doc, w), w["service_account"], mount_events(doc, w, claim_pods(doc, w))))
+
+
+def expected_volume(w):
+    return {"name": w["pv_name"] or "(none)", "storage_account": w["storage_account"], "container": w["container"],
+            "resource_group": w["resource_group"], "client_id": w.get("client_id_live")}
+
+
+def service_account(doc, w):
+    found = doc.kube_get("ServiceAccount %s/%s" % (w["namespace"], w["service_account"]), "CoreV1Api",
+                         "read_namespaced_service_account", w["service_account"], w["namespace"])
+    w["sa"] = found
+    if found is None:
+        return link("service_account", FAIL, "ServiceAccount %s/%s does not exist" % (
+            w["namespace"], w["service_account"]), {}, "run site.yml --tags workloads")
+    return link("service_account", OK, "ServiceAccount %s/%s exists" % (w["namespace"], w["service_account"]),
+                {"name": w["service_account"]})
+
+
+def sa_client_id(doc, w):
+    annotations = (w["sa"].get("metadata") or {}).get("annotations") or {}
+    found = annotations.get("azure.workload.identity/client-id")
+    evidence = {"annotation": found, "identity_client_id": w["client_id_live"]}
+    if found != w["client_id_live"]:
+        return link("service_account_client_id", FAIL, "annotation azure.workload.identity/client-id is %s, not the "
+                    "client ID %s of identity %s" % (found, w["client_id_live"], w["identity_name"]), evidence,
+                    "run site.yml --tags workloads, or: kubectl -n %s annotate serviceaccount %s --overwrite "
+                    "azure.workload.identity/client-id=%s" % (w["namespace"], w["service_account"],
+                                                               w["client_id_live"]))
+    return link("service_account_client_id", OK, "annotated with client %s" % found, evidence)
+
+
+# ---- the live probe -------------------------------------------------------------------------------------------------
+def probe_links(doc, w):
+    wl = w["name"]
+    if doc.kube is None:
+        doc.links.append(link("probe_token", UNKNOWN, "not run: no kubeconfig", {}, "set kubeconfig", wl))
+        return
+    doc.check("probe_token", ("service_account", "cluster_oidc_issuer"), wl, lambda: probe_token(doc, w))
+    doc.check("probe_exchange", ("probe_token", "identity", "federated_credential"), wl, lambda: exchange(doc, w))
+    doc.check("probe_data", ("probe_exchange", "storage_account", "container", "role_assignment"), wl,
+              lambda: data_probe(doc, w))
+
+
+def probe_token(doc, w):
+    w["token"] = doc.kube.request_token(w["namespace"], w["service_account"], judge.TOKEN_AUDIENCE,
+                                        PROBE_TOKEN_SECONDS)
+    if not w["token"]:
+        return link("probe_token", FAIL, "the API server returned no token", {}, "check the API server's logs")
+    return judge.judge_token(judge.token_claims(w["token"]), issuer_of(doc),
+                             judge.subject_of(w["namespace"], w["service_account"]))
+
+
+def exchange(doc, w):
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ClientAssertionCredential
+    cloud, token = doc.module.cloud, w["token"]
+    credential = ClientAssertionCredential(w["tenant_id"], w["client_id_live"], lambda: token,
+                                           **authority_options(cloud))
+    doc.entra += 1
+    evidence = {"tenant_id": w["tenant_id"], "client_id": w["client_id_live"], "scope": STORAGE_SCOPE}
+    try:
+        credential.get_token(STORAGE_SCOPE)
+    except ClientAuthenticationError as exc:
+        text = str(exc.message if hasattr(exc, "message") else exc)
+        code = judge.aadsts_code(text)
+        evidence.update(error=text.splitlines()[0][:600], aadsts=code)
+        return link("probe_exchange", FAIL, "Entra ID refused the exchange: %s" % (code or text.splitlines()[0]),
+                    evidence, judge.aadsts_fix(code))
+    w["credential"] = credential
+    return link("probe_exchange", OK, "Entra ID issued a storage token to client %s for the service account token"
+                % w["client_id_live"], evidence)
+
+
+def data_probe(doc, w):
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import ContainerClient
+    endpoint = ((account_of(doc, w).get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
+    client = ContainerClient(endpoint, w["container"], credential=w["credential"], retry_total=2)
+    evidence, done = {"endpoint": endpoint, "container": w["container"]}, []
+    try:
+        with client:
+            doc.data_plane += 1
+            page = next(client.list_blobs(results_per_page=1).by_page(), [])
+            done.append("list blobs (%d shown)" % len(list(page)))
+            if doc.params["probe_write"] and w["access"] == "readwrite":
+                name = ".keyless-doctor/probe-%s" % uuid.uuid4().hex[:12]
+                doc.data_plane += 2
+                client.upload_blob(name, b"keyless.aks_storage doctor probe\n", overwrite=True)
+                client.delete_blob(name)
+                done.append("write and delete %s" % name)
+    except HttpResponseError as exc:
+        evidence.update(done=done, status=exc.status_code, error_code=getattr(exc, "error_code", None))
+        return link("probe_data", FAIL, "the data plane answered %s %s after %s" % (
+            exc.status_code, evidence["error_code"], ", ".join(done) or "nothing"), evidence,
+            "the role assignment may still be propagating (up to 10 minutes); otherwise check role_assignment's "
+            "evidence and the account's network rules")
+    evidence["done"] = done
+    return link("probe_data", OK, "as the identity: %s" % ", ".join(done), evidence)
+
+
+# ---- the run --------------------------------------------------------------------------------------------------------
+def write_reports(directory, report):
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.join(directory, "doctor-%s" % report["cluster"])
+    files = {"markdown": base + ".md", "json": base + ".json"}
+    for kind, path in files.items():
+        text = judge.markdown(report) if kind == "markdown" else json.dumps(report, indent=2, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".doctor-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return files
+
+
+def run(module):
+    doc = Doctor(module)
+    items = [workload_item(doc, item, i) for i, item in enumerate(module.params["workloads"])]
+    cluster_links(doc)
+    for w in items:
+        azure_links(doc, w)
+        cluster_workload_links(doc, w)
+        if module.params["probe"]:
+            probe_links(doc, w)
+    links = doc.links
+    report = {"cluster": module.params["cluster_name"], "status": judge.worst(links), "counts": judge.counts(links),
+              "links": links,
+              "reads": {"azure": doc.azure_reads, "kubernetes": doc.kube.reads if doc.kube else 0,
+                        "token_requests": doc.kube.token_requests if doc.kube else 0, "entra": doc.entra,
+                        "data_plane": doc.data_plane}}
+    result = dict(changed=False, table=judge.table(links), **report)
+    if module.params["report_dir"]:
+        result["report_files"] = write_reports(module.params["report_dir"], report)
+    if judge.failing(links, module.params["fail_on"]):
+        bad = [i for i in links if i["status"] in ((FAIL,) if module.params["fail_on"] == "fail" else (FAIL, WARN))]
+        raise ModuleError("doctor: %d link(s) %s: %s" % (len(bad), "fail" if module.params["fail_on"] == "fail"
+                                                         else "fail or warn", " | ".join(map(judge.line, bad))),
+                          result=result)
+    return result
+
+
+def main():
+    module = AzureModule(
+        argument_spec=dict(
+            cluster_resource_group=dict(type="str", required=True),
+            cluster_name=dict(type="str", required=True),
+            kubeconfig=dict(type="path"),
+            kube_context=dict(type="str"),
+            workloads=dict(type="list", elements="dict", required=True),
+            identity_resource_group=dict(type="str"),
+            driver_namespace=dict(type="str", default="kube-system"),
+            driver_node_daemonset=dict(type="str", default="csi-blob-node"),
+            driver_minimum_version=dict(type="str", default="1.27.1"),
+            probe=dict(type="bool", default=False),
+            probe_write=dict(type="bool", default=False),
+            report_dir=dict(type="path"),
+            fail_on=dict(type="str", choices=["fail", "warn", "never"], default="fail"),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(lambda: run(module))
+
+
+if __name__ == "__main__":
+    main()
