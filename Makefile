@@ -1,4 +1,5 @@
-# keyless.aks_storage — developer entry points. `make test` and `make demo` install what they need themselves.
+# keyless.aks_storage — developer entry points. `make test`, `make demo` and `make doctor` install what they need
+# themselves.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= $(CURDIR)/.venv
@@ -11,11 +12,13 @@ JOBS ?= 3
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection tools test unit sandbox-tests integration molecule sanity lint demo bench build clean
+.PHONY: help venv collection tools test unit sandbox-tests integration molecule sanity lint demo doctor bench build clean
 
 help:
 	@echo "make test   - sanity, lint, unit, sandbox and integration tests (offline, installs its own venv)"
 	@echo "make demo   - start the sandbox, converge the demo playbook twice, print the summary, stop"
+	@echo "make doctor - diagnose the sandbox's chain link by link with playbooks/doctor.yml (reuses make demo's state,"
+	@echo "              else converges first); fails on a failing link or on any write (build/demo/doctor-reports)"
 	@echo "make molecule - the Molecule scenarios under extensions/molecule (sandbox; azure skipped without a subscription)"
 	@echo "make bench  - measure site.yml runs (1/10/20 workloads), module cold start and imports (build/bench/)"
 	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
@@ -61,6 +64,9 @@ lint: venv collection
 
 demo: venv collection tools
 	$(BIN)/python scripts/demo.py
+
+doctor: venv collection tools
+	$(BIN)/python scripts/demo.py --doctor
 
 bench: venv collection tools
 	$(BIN)/python scripts/bench.py

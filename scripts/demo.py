@@ -1,11 +1,18 @@
 """`make demo`: converge the site playbook against the sandbox twice and print what happened.
+`make doctor` (--doctor): run playbooks/doctor.yml against the sandbox's chain and show that it changed nothing.
 
 Starts the sandbox (state kept in build/demo/state.json for inspection afterwards), runs
 `ansible-playbook -i inventories/sandbox playbooks/site.yml`, runs it again to show the no-op, prints a summary of
 the resources, the Ansible recap and the ARM request counts of each run, and stops the sandbox.
+
+With --doctor: restarts the sandbox from the state an earlier `make demo` left (or converges site.yml first when
+there is none, or when it cannot be restored), runs `ansible-playbook -i inventories/sandbox playbooks/doctor.yml`
+(reports in <workdir>/doctor-reports), prints the requests it made and fails if it wrote anything or listed keys.
+Extra ansible-playbook arguments then go to the doctor run only (e.g. -- -e doctor_workload=reports).
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -21,9 +28,16 @@ from sandbox import client  # noqa: E402  (the repository root must be on sys.pa
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
                    r"\s+failed=(?P<failed>\d+)", re.MULTILINE)
 PLAYBOOK_TIMEOUT = 1800
+DEFAULT_WORKDIR = REPO / "build" / "demo"
+# The sandbox inventory's only host; its kubeconfig is keyless_kubeconfig_path of inventories/sandbox.
+HOST = "sandbox-aks-1"
+KUBECONFIG = "kubeconfig-%s.yaml" % HOST
+SERVER = re.compile(r"^\s*server:\s*\"?(https://[^/\"]+)(/[^\"\s]*)?\"?\s*$", re.MULTILINE)
+TOKEN = re.compile(r"^\s*token:\s*\"?([^\"\s]+)\"?\s*$", re.MULTILINE)
 
 
-def run_site(sbx, label, extra_args):
+def playbook_invocation(sbx, workdir, playbook, extra_args):
+    """(command, environment) of an ansible-playbook run of playbooks/<playbook> against this sandbox."""
     env = dict(os.environ, **sbx.env())
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build" / "collections"))
     # Helm 4 cannot install into the emulated API server: the sandbox's helm stand-in does the release step.
@@ -34,7 +48,15 @@ def run_site(sbx, label, extra_args):
     env["TMPDIR"] = str(tmp)
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "sandbox"),
-           str(REPO / "playbooks" / "site.yml")] + extra_args
+           str(REPO / "playbooks" / playbook)]
+    if Path(workdir).resolve() != DEFAULT_WORKDIR.resolve():
+        # The inventory writes the kubeconfig under build/demo: another workdir keeps its own.
+        cmd += ["-e", "keyless_kubeconfig_path=%s" % (Path(workdir).resolve() / KUBECONFIG)]
+    return cmd + list(extra_args), env
+
+
+def run_playbook(sbx, workdir, label, playbook, extra_args):
+    cmd, env = playbook_invocation(sbx, workdir, playbook, extra_args)
     print("\n=== %s: %s" % (label, " ".join(cmd[1:])), flush=True)
     before = sbx.counters()
     started = time.monotonic()
@@ -45,6 +67,10 @@ def run_site(sbx, label, extra_args):
     sys.stderr.write(proc.stderr)
     recap = [m.groupdict() for m in RECAP.finditer(proc.stdout)]
     return dict(label=label, rc=proc.returncode, seconds=elapsed, recap=recap, counters=sbx.counters_delta(before))
+
+
+def run_site(sbx, label, extra_args, workdir=DEFAULT_WORKDIR):
+    return run_playbook(sbx, workdir, label, "site.yml", extra_args)
 
 
 def print_summary(sbx, runs):
@@ -78,21 +104,15 @@ def print_summary(sbx, runs):
     print("=" * 78)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workdir", default=str(REPO / "build" / "demo"))
-    parser.add_argument("ansible_args", nargs="*", help="extra ansible-playbook arguments")
-    args = parser.parse_args()
-    workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+def demo(args, workdir):
     state_file = workdir / "state.json"
     if state_file.exists():
         state_file.unlink()  # every demo starts from an empty cloud
     sbx = client.start(str(workdir), state_file=str(state_file))
     try:
-        runs = [run_site(sbx, "converge", args.ansible_args)]
+        runs = [run_site(sbx, "converge", args.ansible_args, workdir)]
         if runs[0]["rc"] == 0:
-            runs.append(run_site(sbx, "re-run (no-op)", args.ansible_args))
+            runs.append(run_site(sbx, "re-run (no-op)", args.ansible_args, workdir))
         print_summary(sbx, runs)
     finally:
         sbx.stop()
@@ -107,6 +127,118 @@ def main():
     print("demo OK: converged, and the re-run changed nothing (0 writes, %d listKeys). State: %s"
           % (sum(r["counters"]["list_keys"] for r in runs), state_file))
     return 0
+
+
+# ---------------------------------------------------------------------------------------------------------- doctor
+def restored_sandbox(workdir, state_file, kubeconfig):
+    """The sandbox restarted from an earlier run's state, or (None, why not) when that chain is not usable.
+
+    The state file keeps the ARM resources, the emulated clusters (objects and bearer tokens) and the kubelet's
+    runtime, and the CA and signing keys stay in the workdir. But the API server URL in the kubeconfig and the OIDC
+    issuer URLs (in the cluster, its federated credentials and every token) contain the sandbox's port: the
+    sandbox is restarted on the port it had, and the restored chain is checked against the new connection."""
+    text = kubeconfig.read_text(encoding="utf-8")
+    server, token = SERVER.search(text), TOKEN.search(text)
+    port = re.search(r":(\d+)$", server.group(1)) if server else None
+    if not (port and token):
+        return None, "%s names no sandbox server and token" % kubeconfig
+    try:
+        sbx = client.start(str(workdir), state_file=str(state_file), extra_args=("--port", port.group(1)))
+    except RuntimeError as exc:
+        last = [line for line in str(exc).splitlines() if line.strip()][-1]
+        return None, "the sandbox could not restart on port %s: %s" % (port.group(1), last.strip())
+    state = sbx.state()
+    base = sbx.conn["arm_url"].rstrip("/")
+    issuers = [((r.get("properties") or {}).get("oidcIssuerProfile") or {}).get("issuerURL")
+               for r in state.get("resources", []) if r.get("type") == "Microsoft.ContainerService/managedClusters"]
+    tokens = [c.get("token") for c in ((state.get("sections") or {}).get("kubernetes") or {}).get("clusters", [])]
+    problems = []
+    if server.group(1) != base:
+        problems.append("the kubeconfig's server %s is not the sandbox's %s" % (server.group(1), base))
+    if not issuers or not all(i and i.startswith(sbx.conn["oidc_issuer_base"]) for i in issuers):
+        problems.append("cluster issuers %s are not hosted at %s" % (issuers, sbx.conn["oidc_issuer_base"]))
+    if token.group(1) not in tokens:
+        problems.append("the kubeconfig's token is no restored cluster's")
+    if problems:
+        sbx.stop()
+        return None, "; ".join(problems)
+    return sbx, None
+
+
+def fresh_reports(report_dir, pattern, since):
+    """The reports the doctor run wrote (not an earlier run's)."""
+    return sorted(p for p in Path(report_dir).glob(pattern) if p.stat().st_mtime >= since)
+
+
+def print_doctor_summary(run, report_dir, since):
+    """Print the request counts of the doctor run and its result; returns (ARM writes, Kubernetes writes,
+    listKeys)."""
+    c = run["counters"]
+    kube, data = c.get("kubernetes") or {}, c.get("storage_data") or {}
+    writes = (c["writes"], kube.get("writes", 0), c["list_keys"])
+    print("\n" + "=" * 78)
+    print("doctor (rc %d, %.1f s): ARM reads %d, ARM writes %d, listKeys %d; Kubernetes reads %d, writes %d, "
+          "token requests %d; storage data-plane reads %d"
+          % (run["rc"], run["seconds"], c["reads"], writes[0], writes[2], kube.get("reads", 0), writes[1],
+             kube.get("token_requests", 0), data.get("reads", 0)))
+    for path in fresh_reports(report_dir, "*/doctor-*.json", since):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        counts = ", ".join("%d %s" % (report["counts"].get(s, 0), s) for s in ("ok", "warn", "fail", "unknown"))
+        print("cluster %s: %s (%s)" % (report["cluster"], report["status"].upper(), counts))
+    reports = fresh_reports(report_dir, "*/doctor-*.md", since)
+    print("Markdown report: %s" % (", ".join(map(str, reports)) or "none written (see the output above)"))
+    print("=" * 78)
+    return writes
+
+
+def doctor(args, workdir):
+    state_file, kubeconfig = workdir / "state.json", workdir / KUBECONFIG
+    sbx, why = None, "no earlier `make demo` state (%s and %s)" % (state_file, kubeconfig)
+    if state_file.exists() and kubeconfig.exists():
+        sbx, why = restored_sandbox(workdir, state_file, kubeconfig)
+    converge, restored = None, sbx is not None
+    if not restored:
+        print("doctor: converging site.yml first: %s" % why, flush=True)
+        if state_file.exists():
+            state_file.unlink()
+        sbx = client.start(str(workdir), state_file=str(state_file))
+    else:
+        print("doctor: restarted the sandbox from %s (%s)" % (state_file, sbx.conn["arm_url"]), flush=True)
+    report_dir = workdir / "doctor-reports"
+    try:
+        if not restored:
+            converge = run_site(sbx, "converge", [], workdir)
+            if converge["rc"] != 0:
+                print("doctor FAILED: site.yml did not converge (rc %d)" % converge["rc"])
+                return 1
+        since = time.time() - 1
+        run = run_playbook(sbx, workdir, "doctor", "doctor.yml",
+                           ["-e", "doctor_report_dir=%s" % report_dir] + list(args.ansible_args))
+    finally:
+        sbx.stop()
+    arm_writes, kube_writes, list_keys = print_doctor_summary(run, report_dir, since)
+    if run["rc"] != 0:
+        print("doctor FAILED: playbooks/doctor.yml failed (rc %d)" % run["rc"])
+        return 1
+    if arm_writes or kube_writes or list_keys:
+        print("doctor FAILED: the doctor changed something (%d ARM writes, %d Kubernetes writes, %d listKeys)"
+              % (arm_writes, kube_writes, list_keys))
+        return 1
+    print("doctor OK: 0 ARM writes, 0 Kubernetes writes, 0 listKeys%s"
+          % (" (after converging site.yml)" if converge else ""))
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", default=str(DEFAULT_WORKDIR),
+                        help="sandbox state, kubeconfig and reports (default build/demo)")
+    parser.add_argument("--doctor", action="store_true", help="run playbooks/doctor.yml (make doctor)")
+    parser.add_argument("ansible_args", nargs="*", help="extra ansible-playbook arguments")
+    args = parser.parse_args()
+    workdir = Path(args.workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    return doctor(args, workdir) if args.doctor else demo(args, workdir)
 
 
 if __name__ == "__main__":

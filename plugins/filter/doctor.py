@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import line
+from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import failing, line
 
 
 def doctor_line(item):
@@ -13,6 +13,11 @@ def doctor_line(item):
     return line(item)
 
 
+def doctor_failing(links, fail_on="fail"):
+    """The links that fail a run gated at ``fail_on`` (fail, warn or never), as the module judges them."""
+    return failing(links, fail_on)
+
+
 class FilterModule:
     def filters(self):
-        return {"doctor_line": doctor_line}
+        return {"doctor_line": doctor_line, "doctor_failing": doctor_failing}

@@ -50,6 +50,8 @@ def issuer_difference(expected, found):
         return "only the trailing slash differs"
     if (found or "").lower() == (expected or "").lower():
         return "only the letter case differs"
+    if (found or "").rstrip("/").lower() == (expected or "").rstrip("/").lower():
+        return "only the letter case and the trailing slash differ"
     return "another issuer (an older or another cluster's)"
 
 
@@ -93,13 +95,17 @@ def judge_federated_credentials(creds, issuer, subject, identity, workload=None)
         fix = "re-run site.yml --tags federation, or: " + create
     if len(creds) >= FIC_LIMIT:
         summary += "; the identity already holds the maximum of %d credentials" % FIC_LIMIT
-        fix = "delete an unused credential first (az identity federated-credential delete), then " + fix
+        if "closest" not in evidence:  # updating an existing credential needs no free slot
+            fix = "delete an unused credential first (az identity federated-credential delete), then " + fix
     return link(name, FAIL, summary, evidence, fix, workload)
 
 
 def scope_covers(assigned, target):
-    """An assignment at ``assigned`` applies at ``target`` (the same scope or an ancestor of it)."""
+    """An assignment at ``assigned`` applies at ``target`` (the same scope or an ancestor of it). A management
+    group the listing returns is one the target's subscription lies under (management groups are never below)."""
     a, t = assigned.rstrip("/").lower(), target.rstrip("/").lower()
+    if a.startswith("/providers/microsoft.management/managementgroups/"):
+        return True
     return a in ("", "/") or t == a or t.startswith(a + "/")
 
 
@@ -162,10 +168,13 @@ def judge_csi_driver(spec, audience=TOKEN_AUDIENCE):
         problems.append("requiresRepublish is %s: the mount keeps its first token and fails when it expires (about "
                         "an hour)" % spec.get("requiresRepublish"))
     if problems:
+        patch = json.dumps({"spec": {"requiresRepublish": True, "tokenRequests": [
+            {"audience": audience, "expirationSeconds": 3600}]}}, separators=(",", ":"))
         return link(name, FAIL, "; ".join(problems), evidence,
-                    "reinstall the driver with the chart's workload identity settings: site.yml --tags driver "
-                    "(chart >= 1.27.1 sets tokenRequests and requiresRepublish; the CSIDriver spec is immutable, "
-                    "the chart replaces it)")
+                    "the chart (>= 1.27.0, feature.requiresRepublish true) renders both; this CSIDriver was changed "
+                    "or installed by something else: kubectl patch csidriver %s --type merge -p '%s' (or helm "
+                    "upgrade the release: site.yml --tags driver upgrades only when the chart version or values "
+                    "change)" % (DRIVER, patch))
     return link(name, OK, "CSIDriver requests a %s token and republishes" % audience, evidence)
 
 
@@ -186,10 +195,10 @@ def judge_driver_version(images, floor):
     lowest = min(known)
     shown = ".".join(str(p) for p in lowest)
     evidence["version"] = shown
-    wanted = tuple(int(p) for p in floor.split("."))
+    wanted = tuple(int(p) for p in floor.lstrip("v").split(".")[:3])
     if lowest < wanted:
-        return link(name, FAIL, "driver %s is below %s, the first that mounts with a workload identity token alone"
-                    % (shown, floor), evidence,
+        return link(name, FAIL, "driver %s is below %s, the lowest this collection supports for token-only "
+                    "mounts that refresh their token (blob_csi_driver_minimum_version)" % (shown, floor), evidence,
                     "upgrade the driver: set blob_csi_driver_chart_version to %s or newer and run site.yml --tags "
                     "driver" % floor)
     return link(name, OK, "driver %s (at least %s)" % (shown, floor), evidence)
@@ -222,24 +231,27 @@ def judge_volume(pv, expected, workload=None):
     spec = pv.get("spec") or {}
     csi = spec.get("csi") or {}
     attrs = csi.get("volumeAttributes") or {}
+    # the driver reads attribute keys case-insensitively (pkg/blob: strings.ToLower(k))
+    lowered = dict((k.lower(), v) for k, v in attrs.items())
     evidence = {"name": expected["name"], "driver": csi.get("driver"), "volumeAttributes": attrs,
                 "nodeStageSecretRef": csi.get("nodeStageSecretRef")}
     problems = []
     if csi.get("driver") != DRIVER:
         problems.append("driver is %s, not %s" % (csi.get("driver"), DRIVER))
-    if attrs.get("mountWithWorkloadIdentityToken") != "true":
-        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\" (key mode)"
-                        % attrs.get("mountWithWorkloadIdentityToken"))
-    for key in ("secretName", "secretNamespace", "azurestorageaccountkey", "azurestorageaccountsastoken"):
-        if attrs.get(key):
+    token = lowered.get("mountwithworkloadidentitytoken")
+    if str(token).lower() not in ("1", "t", "true"):  # Go's strconv.ParseBool
+        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\" (key mode)" % token)
+    for key in ("secretName", "azurestorageaccountkey", "azurestorageaccountsastoken"):
+        if lowered.get(key.lower()):
             problems.append("volumeAttributes.%s is set (a key or SAS in a Secret)" % key)
     if csi.get("nodeStageSecretRef"):
         problems.append("nodeStageSecretRef is set (a key in a Secret)")
     wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"), ("containerName", "container"),
               ("resourcegroup", "resource_group"))
     for attr, key in wanted:
-        if expected.get(key) and attrs.get(attr) != expected[key]:
-            problems.append("%s is %r, not %r" % (attr, attrs.get(attr), expected[key]))
+        value = lowered.get(attr.lower(), lowered.get("storageaccountname") if attr == "storageaccount" else None)
+        if expected.get(key) and value != expected[key]:
+            problems.append("%s is %r, not %r" % (attr, value, expected[key]))
     if problems:
         return link(name, FAIL, "; ".join(problems), evidence,
                     "PersistentVolume fields are immutable: re-run site.yml --tags workloads (the workload role "
@@ -248,19 +260,29 @@ def judge_volume(pv, expected, workload=None):
         attrs.get("storageaccount"), attrs.get("containerName"), attrs.get("clientID")), evidence, None, workload)
 
 
-def judge_claim(pvc, claim, pv_name, workload=None):
+def judge_claim(pvc, claim, pv_name, pv=None, workload=None):
+    """The claim is Bound to ``pv_name``; a claim left Pending by a Released volume gets the claimRef fix."""
     name = "persistent_volume_claim"
     if pvc is None:
         return link(name, FAIL, "PersistentVolumeClaim %s does not exist" % claim, {"claim": claim},
                     "run site.yml --tags workloads", workload)
     phase = (pvc.get("status") or {}).get("phase")
     bound_to = (pvc.get("spec") or {}).get("volumeName")
-    evidence = {"claim": claim, "phase": phase, "volumeName": bound_to, "expected_volume": pv_name}
-    if phase != "Bound" or (pv_name and bound_to != pv_name):
-        return link(name, FAIL, "claim %s is %s, bound to %s (expected %s)" % (claim, phase, bound_to, pv_name),
-                    evidence, "kubectl describe pvc %s (events); a claim whose volume was deleted stays Lost: "
-                    "delete the claim and re-run site.yml --tags workloads" % claim.split("/")[-1], workload)
-    return link(name, OK, "claim %s is Bound to %s" % (claim, bound_to), evidence, None, workload)
+    volume_phase = ((pv or {}).get("status") or {}).get("phase")
+    evidence = {"claim": claim, "phase": phase, "volumeName": bound_to, "expected_volume": pv_name,
+                "volume_phase": volume_phase, "volume_claimRef": ((pv or {}).get("spec") or {}).get("claimRef")}
+    if phase == "Bound" and (not pv_name or bound_to == pv_name):
+        return link(name, OK, "claim %s is Bound to %s" % (claim, bound_to), evidence, None, workload)
+    summary = "claim %s is %s (volumeName %s, expected %s)" % (claim, phase, bound_to, pv_name)
+    if volume_phase == "Released":
+        summary += "; volume %s is Released: its claimRef still names a deleted claim" % pv_name
+        fix = ("kubectl patch pv %s --type json -p '[{\"op\": \"remove\", \"path\": \"/spec/claimRef\"}]' "
+               "(the volume's Retain policy kept the data; the claim then binds)" % pv_name)
+    else:
+        namespace, _sep, short = claim.rpartition("/")
+        fix = ("kubectl%s describe pvc %s (its events say why it does not bind); then run site.yml --tags "
+               "workloads" % (" -n " + namespace if namespace else "", short))
+    return link(name, FAIL, summary, evidence, fix, workload)
 
 
 def judge_pods(pods, service_account, events, workload=None):
@@ -352,12 +374,13 @@ def counts(links):
     return {status: sum(1 for item in links if item["status"] == status) for status in STATUSES}
 
 
+GATES = {"fail": (FAIL,), "warn": (FAIL, WARN, UNKNOWN), "never": ()}
+
+
 def failing(links, fail_on):
-    """Whether the task fails: any ``fail`` (fail_on=fail), any ``fail`` or ``warn`` (warn), never (never)."""
-    if fail_on == "never":
-        return False
-    statuses = (FAIL,) if fail_on == "fail" else (FAIL, WARN)
-    return any(item["status"] in statuses for item in links)
+    """The links that fail the task: ``fail`` ones (fail_on=fail); ``fail``, ``warn`` and ``unknown`` ones (warn: a
+    link that could not be judged is not healthy either); none (never)."""
+    return [item for item in links if item["status"] in GATES[fail_on]]
 
 
 def line(item):
@@ -369,8 +392,8 @@ def line(item):
 def table(links):
     """The summary table: one line per link, the workload first."""
     rows = [("workload", "link", "status", "summary")]
-    rows += [(item["workload"] or "(cluster)", item["link"], item["status"].upper(), item["summary"])
-             for item in links]
+    rows += [(item["workload"] or "(cluster)", item["link"], item["status"].upper(),
+              " ".join(item["summary"].split("\n"))) for item in links]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return ["%-*s  %-*s  %-*s  %s" % (widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3]) for r in rows]
 
@@ -383,7 +406,7 @@ def markdown(report):
              "| workload | link | status | summary |", "|---|---|---|---|"]
     for item in report["links"]:
         lines.append("| %s | %s | %s | %s |" % (item["workload"] or "(cluster)", item["link"], item["status"],
-                                                 item["summary"].replace("|", "\\|")))
+                                                 " ".join(item["summary"].split("\n")).replace("|", "\\|")))
     for item in report["links"]:
         if item["status"] == OK:
             continue

@@ -84,7 +84,8 @@ options:
     description: Directory to write C(doctor-<cluster>.md) and C(doctor-<cluster>.json) to (created when missing).
     type: path
   fail_on:
-    description: The task fails when a link is V(fail) (V(fail)), V(fail) or V(warn) (V(warn)), or V(never).
+    description:
+      - The task fails when a link is V(fail) (V(fail)); V(fail), V(warn) or V(unknown) (V(warn)); or V(never).
     type: str
     choices: [fail, warn, never]
     default: fail
@@ -175,18 +176,19 @@ reads:
 import json
 import os
 import tempfile
-import uuid
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor as judge
-from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import authority_options
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
+from ansible_collections.keyless.aks_storage.plugins.module_utils.blob_probe import blob_probe
 from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import FAIL, OK, UNKNOWN, WARN, link
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError, KubeReader
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 PROBE_TOKEN_SECONDS = 600  # the shortest a TokenRequest may ask for
+KUBE = ("kubernetes_api",)  # what every Kubernetes link needs
 READER_FIX = "grant the automation identity Reader on %s (or run the doctor as an identity that has it)"
 
 
@@ -272,14 +274,27 @@ def cluster_links(doc):
     doc.check("cluster_workload_identity", ("cluster",), None,
               lambda: workload_identity(doc.cache["cluster"], rg, name))
     doc.check("managed_blob_driver", ("cluster",), None, lambda: managed_driver(doc.cache["cluster"], rg, name))
-    if doc.kube is None:
-        for item in ("csi_driver", "driver_version", "driver_nodes"):
-            doc.links.append(link(item, UNKNOWN, "not checked: no kubeconfig", {}, "set kubeconfig"))
-        return
-    doc.check("csi_driver", (), None, lambda: judge.judge_csi_driver(csi_spec(doc)))
-    doc.check("driver_version", (), None, lambda: driver_version(doc))
-    doc.check("driver_nodes", (), None, lambda: judge.judge_daemonset(
+    doc.check("kubernetes_api", (), None, lambda: kubernetes_api(doc))
+    doc.check("csi_driver", KUBE, None, lambda: judge.judge_csi_driver(csi_spec(doc)))
+    doc.check("driver_version", KUBE, None, lambda: driver_version(doc))
+    doc.check("driver_nodes", KUBE, None, lambda: judge.judge_daemonset(
         "%s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), (node_daemonset(doc) or {}).get("status")))
+
+
+def kubernetes_api(doc):
+    """The kubeconfig reaches the API server and is accepted (one discovery read)."""
+    if doc.kube is None:
+        return link("kubernetes_api", UNKNOWN, "no kubeconfig given: the cluster's objects were not read", {},
+                    "set kubeconfig (site.yml's oidc_cluster stage writes keyless_kubeconfig_path)")
+    try:
+        version = doc.kube.get("read the API server's version", "VersionApi", "get_code")
+    except KubeError as exc:
+        return link("kubernetes_api", FAIL, "the API server cannot be read with the kubeconfig: %s" % exc,
+                    {"kubeconfig": doc.kube.kubeconfig, "status": exc.status},
+                    "refresh the kubeconfig: run site.yml --tags cluster (aks_oidc_cluster rewrites it) or az aks "
+                    "get-credentials; a 403 needs read access for the kubeconfig's user")
+    return link("kubernetes_api", OK, "API server %s answers" % (version or {}).get("gitVersion"),
+                {"kubeconfig": doc.kube.kubeconfig, "gitVersion": (version or {}).get("gitVersion")})
 
 
 def csi_spec(doc):
@@ -345,12 +360,12 @@ def workload_item(doc, item, index):
     identity = item.get("identity") or {}
     w = dict(name=name, namespace=item["namespace"], service_account=item.get("service_account"),
              storage_account=item.get("storage_account"), resource_group=item.get("resource_group"),
-             container=item.get("container"), access=item.get("access") or "readwrite",
+             container=item.get("container"), access=item.get("access"),
              identity_name=identity.get("name"),
              identity_resource_group=identity.get("resource_group") or doc.params["identity_resource_group"],
              client_id=identity.get("client_id"), pvc_name=vol.get("pvc_name") or "%s-blob" % name,
              pv_name=vol.get("pv_name"), dynamic=bool(item.get("storage_class")))
-    if w["access"] not in judge.DATA_ACTIONS:
+    if w["access"] not in (None,) + tuple(judge.DATA_ACTIONS):
         raise ModuleError("workloads[%d].access must be read or readwrite, not %s" % (index, w["access"]))
     if not w["pv_name"] and not w["dynamic"] and item.get("storage_account"):
         w["pv_name"] = "pv-%s-%s" % (w["namespace"], name)
@@ -358,6 +373,7 @@ def workload_item(doc, item, index):
                            "identity_resource_group") if not w[k]]
     if missing:
         discover(doc, w, missing, index)
+    w["access"] = w["access"] or "readwrite"
     return w
 
 
@@ -366,17 +382,10 @@ def discover(doc, w, missing, index):
     if doc.kube is None:
         raise ModuleError("workloads[%d]: %s not given and no kubeconfig to discover them from"
                           % (index, ", ".join(missing)))
-    pvc = claim_of(doc, w)
-    w["pv_name"] = w["pv_name"] or ((pvc or {}).get("spec") or {}).get("volumeName")
-    pv = volume_of(doc, w) if w["pv_name"] else None
-    csi = ((pv or {}).get("spec") or {}).get("csi") or {}
-    attrs = csi.get("volumeAttributes") or {}
-    for key, attr in (("storage_account", "storageaccount"), ("resource_group", "resourcegroup"),
-                      ("container", "containerName"), ("client_id", "clientID")):
-        w[key] = w[key] or attrs.get(attr)
-    if not w["service_account"]:
-        users = [p["service_account"] for p in claim_pods(doc, w)]
-        w["service_account"] = users[0] if users else None
+    try:
+        discover_from_claim(doc, w)
+    except KubeError as exc:
+        raise ModuleError("workloads[%d]: could not discover %s: %s" % (index, ", ".join(missing), exc)) from exc
     if not w["identity_name"] and w["client_id"]:
         found = doc.cached("identities", lambda: doc.azure_list(
             "list the subscription's managed identities",
@@ -389,6 +398,24 @@ def discover(doc, w, missing, index):
     if still:
         raise ModuleError("workloads[%d]: could not discover %s from claim %s/%s; give them in the item"
                           % (index, ", ".join(still), w["namespace"], w["pvc_name"]))
+
+
+def discover_from_claim(doc, w):
+    """The claim's volume attributes, access mode and the service account of the pods that mount it."""
+    pvc = claim_of(doc, w)
+    w["pv_name"] = w["pv_name"] or ((pvc or {}).get("spec") or {}).get("volumeName")
+    pv = volume_of(doc, w) if w["pv_name"] else None
+    csi = ((pv or {}).get("spec") or {}).get("csi") or {}
+    attrs = dict((k.lower(), v) for k, v in (csi.get("volumeAttributes") or {}).items())
+    if pv and not w["access"]:  # what the volume mounts: a read-only volume needs only the read role
+        modes = (pv.get("spec") or {}).get("accessModes") or []
+        w["access"] = "read" if csi.get("readOnly") or modes == ["ReadOnlyMany"] else "readwrite"
+    for key, attr in (("storage_account", "storageaccount"), ("resource_group", "resourcegroup"),
+                      ("container", "containername"), ("client_id", "clientid")):
+        w[key] = w[key] or attrs.get(attr)
+    if not w["service_account"]:
+        users = [p["service_account"] for p in claim_pods(doc, w)]
+        w["service_account"] = users[0] if users else None
 
 
 def account_of(doc, w):
@@ -413,7 +440,7 @@ def azure_links(doc, w):
     doc.check("container", ("storage_account",), wl, lambda: container(doc, w), account_scope)
     doc.check("identity", (), wl, lambda: identity(doc, w), "identity %s" % w["identity_name"])
     doc.check("federated_credential", ("identity", "cluster_oidc_issuer"), wl, lambda: federation(doc, w))
-    doc.check("role_assignment", ("identity", "storage_account"), wl, lambda: data_role(doc, w, account_scope),
+    doc.check("role_assignment", ("identity", "container"), wl, lambda: data_role(doc, w, account_scope),
               account_scope)
 
 
@@ -444,7 +471,8 @@ def container(doc, w):
     if found is None:
         return link("container", FAIL, "container %s does not exist in %s" % (w["container"], w["storage_account"]),
                     {"container": w["container"]},
-                    "run site.yml --tags storage (the workloads' containers are created with the account)")
+                    "run site.yml --tags storage,rbac (it creates the workloads' containers, then their role "
+                    "assignments, which may have gone with the container)")
     return link("container", OK, "container %s exists" % w["container"], {"id": found["id"]})
 
 
@@ -523,18 +551,15 @@ def mount_events(doc, w, pods, limit=5):
 
 def cluster_workload_links(doc, w):
     wl = w["name"]
-    if doc.kube is None:
-        for name in ("service_account", "service_account_client_id", "persistent_volume", "persistent_volume_claim",
-                     "pods"):
-            doc.links.append(link(name, UNKNOWN, "not checked: no kubeconfig", {}, "set kubeconfig", wl))
-        return
-    doc.check("service_account", (), wl, lambda: service_account(doc, w))
+    doc.check("service_account", KUBE, wl, lambda: service_account(doc, w))
     doc.check("service_account_client_id", ("service_account", "identity"), wl, lambda: sa_client_id(doc, w))
-    doc.check("persistent_volume_claim", (), wl, lambda: judge.judge_claim(
-        claim_of(doc, w), "%s/%s" % (w["namespace"], w["pvc_name"]), w["pv_name"]))
-    if not w["pv_name"]:  # a dynamically provisioned claim: its volume is the one it is bound to
+    doc.check("persistent_volume_claim", KUBE, wl, lambda: judge.judge_claim(
+        claim_of(doc, w), "%s/%s" % (w["namespace"], w["pvc_name"]), w["pv_name"],
+        volume_of(doc, w) if w["pv_name"] else None))
+    if not w["pv_name"] and doc.status("persistent_volume_claim", wl) != UNKNOWN:
+        # a dynamically provisioned claim: its volume is the one it is bound to
         w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
-    doc.check("persistent_volume", ("identity",), wl, lambda: judge.judge_volume(volume_of(doc, w) if w["pv_name"]
+    doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(volume_of(doc, w) if w["pv_name"]
                                                                                else None, expected_volume(w)))
     doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: judge.judge_pods(
         claim_pods(doc, w), w["service_account"], mount_events(doc, w, claim_pods(doc, w))))
@@ -572,9 +597,6 @@ def sa_client_id(doc, w):
 # ---- the live probe -------------------------------------------------------------------------------------------------
 def probe_links(doc, w):
     wl = w["name"]
-    if doc.kube is None:
-        doc.links.append(link("probe_token", UNKNOWN, "not run: no kubeconfig", {}, "set kubeconfig", wl))
-        return
     doc.check("probe_token", ("service_account", "cluster_oidc_issuer"), wl, lambda: probe_token(doc, w))
     doc.check("probe_exchange", ("probe_token", "identity", "federated_credential"), wl, lambda: exchange(doc, w))
     doc.check("probe_data", ("probe_exchange", "storage_account", "container", "role_assignment"), wl,
@@ -615,25 +637,21 @@ def data_probe(doc, w):
     from azure.core.exceptions import HttpResponseError
     from azure.storage.blob import ContainerClient
     endpoint = ((account_of(doc, w).get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
-    client = ContainerClient(endpoint, w["container"], credential=w["credential"], retry_total=2)
-    evidence, done = {"endpoint": endpoint, "container": w["container"]}, []
+    evidence, made = {"endpoint": endpoint, "container": w["container"]}, []
+    write = doc.params["probe_write"] and w["access"] == "readwrite"
+
+    def count(n):
+        doc.data_plane += n
+        made.append(n)
     try:
-        with client:
-            doc.data_plane += 1
-            page = next(client.list_blobs(results_per_page=1).by_page(), [])
-            done.append("list blobs (%d shown)" % len(list(page)))
-            if doc.params["probe_write"] and w["access"] == "readwrite":
-                name = ".keyless-doctor/probe-%s" % uuid.uuid4().hex[:12]
-                doc.data_plane += 2
-                client.upload_blob(name, b"keyless.aks_storage doctor probe\n", overwrite=True)
-                client.delete_blob(name)
-                done.append("write and delete %s" % name)
+        with ContainerClient(endpoint, w["container"], credential=w["credential"], retry_total=2) as client:
+            done = blob_probe(client, write, count)
     except HttpResponseError as exc:
-        evidence.update(done=done, status=exc.status_code, error_code=getattr(exc, "error_code", None))
-        return link("probe_data", FAIL, "the data plane answered %s %s after %s" % (
-            exc.status_code, evidence["error_code"], ", ".join(done) or "nothing"), evidence,
-            "the role assignment may still be propagating (up to 10 minutes); otherwise check role_assignment's "
-            "evidence and the account's network rules")
+        code = getattr(exc, "error_code", None)
+        evidence.update(status=exc.status_code, error_code=code, requests=sum(made))
+        return link("probe_data", FAIL, "the data plane answered %s %s" % (exc.status_code, code), evidence,
+                    "a new role assignment takes up to 10 minutes to reach the data plane: re-run the doctor; "
+                    "otherwise check the account's network rules (firewall, private endpoint) for this client")
     evidence["done"] = done
     return link("probe_data", OK, "as the identity: %s" % ", ".join(done), evidence)
 
@@ -654,6 +672,9 @@ def write_reports(directory, report):
 
 
 def run(module):
+    problem = rules.semver_problem(module.params["driver_minimum_version"], "driver_minimum_version")
+    if problem:
+        raise ModuleError(problem)
     doc = Doctor(module)
     items = [workload_item(doc, item, i) for i, item in enumerate(module.params["workloads"])]
     cluster_links(doc)
@@ -671,11 +692,10 @@ def run(module):
     result = dict(changed=False, table=judge.table(links), **report)
     if module.params["report_dir"]:
         result["report_files"] = write_reports(module.params["report_dir"], report)
-    if judge.failing(links, module.params["fail_on"]):
-        bad = [i for i in links if i["status"] in ((FAIL,) if module.params["fail_on"] == "fail" else (FAIL, WARN))]
-        raise ModuleError("doctor: %d link(s) %s: %s" % (len(bad), "fail" if module.params["fail_on"] == "fail"
-                                                         else "fail or warn", " | ".join(map(judge.line, bad))),
-                          result=result)
+    bad = judge.failing(links, module.params["fail_on"])
+    if bad:
+        raise ModuleError("doctor: %d link(s) not healthy (fail_on=%s): %s" % (
+            len(bad), module.params["fail_on"], " | ".join(map(judge.line, bad))), result=result)
     return result
 
 

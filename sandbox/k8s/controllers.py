@@ -347,6 +347,9 @@ def _mismatch(pv, pvc) -> str | None:
 
 
 def bind_volumes(cluster) -> None:
+    # Volume phases first: a volume whose claimRef was just removed is Available to the claims of this pass (the
+    # PV controller's next sync would bind them; the sandbox compresses that wait into this pass).
+    _volume_phases(cluster)
     for pvc in cluster.items(PVC):
         spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
         wanted = spec.get("volumeName")
@@ -377,6 +380,11 @@ def bind_volumes(cluster) -> None:
                 continue
             pv = min(candidates, key=lambda v: quantity(v["spec"]["capacity"]["storage"]))
         _bind(cluster, pv, pvc)
+    _volume_phases(cluster)
+
+
+def _volume_phases(cluster) -> None:
+    """Bound volumes whose claim is gone become Released; volumes without a claimRef become Available."""
     for pv in cluster.items(PV):
         ref = (pv.get("spec") or {}).get("claimRef")
         phase = (pv.get("status") or {}).get("phase")

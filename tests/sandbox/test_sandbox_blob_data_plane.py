@@ -292,3 +292,29 @@ def _raw(conn, url, authorization, method="GET"):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+def test_the_doctors_data_plane_calls_are_accepted_by_the_sandbox_and_by_azurite(conn, auth_client, world, tmp_path):
+    """keyless.aks_storage's doctor probe (plugins/module_utils/blob_probe.py): list one blob, write and delete a
+    probe blob; both services accept the same requests and the probe leaves no blob behind."""
+    from ansible_collections.keyless.aks_storage.plugins.module_utils.blob_probe import PROBE_PREFIX, blob_probe
+    try:
+        launcher = tools.azurite()
+    except tools.ToolsUnavailable as exc:
+        pytest.skip(f"azurite unavailable: {exc}")
+    _grant(auth_client, conn, world, "Storage Blob Data Contributor", world["account"].id)
+    requests = []
+
+    def probe(container_client):
+        done = blob_probe(container_client, write=True, count=requests.append)
+        assert [b.name for b in container_client.list_blobs(name_starts_with=PROBE_PREFIX)] == []
+        return [step.split(PROBE_PREFIX)[0] for step in done]
+
+    expected = ["list blobs (0 shown)", "write and delete "]
+    assert probe(_container(conn, world)) == expected and sum(requests) == 3
+    files = tls.ensure_certificates(str(tmp_path / "azurite-tls"))
+    with _azurite(launcher, files, tmp_path) as url:
+        service = BlobServiceClient(url, credential=_static(_unsigned_jwt(conn["tenant_id"])),
+                                    connection_verify=files.ca_file)
+        service.create_container(CONTAINER)
+        assert probe(service.get_container_client(CONTAINER)) == expected and sum(requests) == 6
