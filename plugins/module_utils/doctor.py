@@ -55,17 +55,31 @@ def issuer_difference(expected, found):
     return "another issuer (an older or another cluster's)"
 
 
-def credential_mismatches(cred, issuer, subject, audience=TOKEN_AUDIENCE):
-    """What keeps one federated credential ({issuer, subject, audiences}) from matching, as readable phrases."""
+CREDENTIAL_PHRASES = ("issuer %s is not %s (%s)", "subject %s is not %s", "audiences %s are not [%s]")
+TOKEN_PHRASES = ("iss %s is not the cluster's issuer %s (%s)", "sub %s is not %s", "aud %s lacks %s")
+
+
+def federation_mismatches(found, issuer, subject, phrases):
+    """How ``found`` (issuer, subject, audiences) differs from the cluster's issuer, the subject and the token
+    audience, in ``phrases``: CREDENTIAL_PHRASES (the audiences must be exactly [TOKEN_AUDIENCE]) or TOKEN_PHRASES
+    (they must contain it)."""
+    got_issuer, got_subject, audiences = found
     problems = []
-    difference = issuer_difference(issuer, cred.get("issuer"))
+    difference = issuer_difference(issuer, got_issuer)
     if difference:
-        problems.append("issuer %s is not %s (%s)" % (cred.get("issuer"), issuer, difference))
-    if cred.get("subject") != subject:
-        problems.append("subject %s is not %s" % (cred.get("subject"), subject))
-    if list(cred.get("audiences") or []) != [audience]:
-        problems.append("audiences %s are not [%s]" % (cred.get("audiences"), audience))
+        problems.append(phrases[0] % (got_issuer, issuer, difference))
+    if got_subject != subject:
+        problems.append(phrases[1] % (got_subject, subject))
+    exact = phrases is CREDENTIAL_PHRASES
+    if (list(audiences or []) != [TOKEN_AUDIENCE]) if exact else (TOKEN_AUDIENCE not in audiences):
+        problems.append(phrases[2] % (audiences, TOKEN_AUDIENCE))
     return problems
+
+
+def credential_mismatches(cred, issuer, subject):
+    """What keeps one federated credential ({issuer, subject, audiences}) from matching, as readable phrases."""
+    return federation_mismatches((cred.get("issuer"), cred.get("subject"), cred.get("audiences")), issuer,
+                                 subject, CREDENTIAL_PHRASES)
 
 
 def judge_federated_credentials(creds, issuer, subject, identity, workload=None):
@@ -320,14 +334,8 @@ def judge_token(claims, issuer, subject, workload=None):
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     evidence = {"iss": claims.get("iss"), "sub": claims.get("sub"), "aud": audiences}
-    problems = []
-    difference = issuer_difference(issuer, claims.get("iss"))
-    if difference:
-        problems.append("iss %s is not the cluster's issuer %s (%s)" % (claims.get("iss"), issuer, difference))
-    if claims.get("sub") != subject:
-        problems.append("sub %s is not %s" % (claims.get("sub"), subject))
-    if TOKEN_AUDIENCE not in audiences:
-        problems.append("aud %s lacks %s" % (audiences, TOKEN_AUDIENCE))
+    problems = federation_mismatches((claims.get("iss"), claims.get("sub"), audiences), issuer, subject,
+                                     TOKEN_PHRASES)
     if problems:
         return link(name, FAIL, "; ".join(problems), evidence,
                     "the API server signs with another issuer than ARM reports: az aks update --enable-oidc-issuer "
@@ -400,18 +408,18 @@ def table(links):
 
 def markdown(report):
     """The Markdown report: a summary line, the table, then every link that is not ok with its evidence and fix."""
+    shown = ", ".join("%d %s" % (n, s) for s, n in report["counts"].items() if n)
     lines = ["# keyless.aks_storage doctor: %s" % report["cluster"], "",
-             "Result: **%s** (%s)" % (report["status"].upper(),
-                                       ", ".join("%d %s" % (n, s) for s, n in report["counts"].items() if n)), "",
+             "Result: **%s** (%s)" % (report["status"].upper(), shown), "",
              "| workload | link | status | summary |", "|---|---|---|---|"]
     for item in report["links"]:
-        lines.append("| %s | %s | %s | %s |" % (item["workload"] or "(cluster)", item["link"], item["status"],
-                                                 " ".join(item["summary"].split("\n")).replace("|", "\\|")))
+        summary = " ".join(item["summary"].split("\n")).replace("|", "\\|")
+        lines.append("| %s | %s | %s | %s |" % (item["workload"] or "(cluster)", item["link"], item["status"], summary))
     for item in report["links"]:
         if item["status"] == OK:
             continue
-        lines += ["", "## %s%s: %s" % (item["workload"] + " / " if item["workload"] else "", item["link"],
-                                        item["status"]), "", item["summary"], ""]
+        where = item["workload"] + " / " if item["workload"] else ""
+        lines += ["", "## %s%s: %s" % (where, item["link"], item["status"]), "", item["summary"], ""]
         if item.get("fix"):
             lines += ["Fix: `%s`" % item["fix"], ""]
         lines += ["```json", json.dumps(item["evidence"], indent=2, sort_keys=True, default=str), "```"]

@@ -191,12 +191,12 @@ changes:
 import base64
 import os
 import re
-import tempfile
 import time
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
+from ansible_collections.keyless.aks_storage.plugins.module_utils.files import write_atomic
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff, normalize_location
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import wait_until
 
@@ -455,14 +455,7 @@ def write_kubeconfig(module, clusters, cluster, path):
     except (IOError, OSError):
         pass
     if not module.check_mode:
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o600)
-        # os.replace keeps the 0600 of the temporary file (atomic_move would apply the umask to a new file).
-        os.replace(tmp, path)
+        write_atomic(path, content, 0o600, directory_mode=0o700)
     return True
 
 

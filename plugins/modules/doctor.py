@@ -17,8 +17,8 @@ description:
     workload C(storage_account), C(shared_key), C(container), C(identity), C(federated_credential) (the issuer must
     equal the cluster's B(current) issuer exactly: a trailing slash or a letter case is named as the difference),
     C(role_assignment) (the roles' C(dataActions) at the container or above, inherited and custom roles included)."
-  - "Cluster links: C(csi_driver) (token audience, C(requiresRepublish)), C(driver_version) (from the node
-    DaemonSet's image), C(driver_nodes); per workload C(service_account), C(service_account_client_id),
+  - "Cluster links: C(kubernetes_api) (the kubeconfig reaches the API server), C(csi_driver) (token audience,
+    C(requiresRepublish)), C(driver_version) (from the node DaemonSet's image), C(driver_nodes); per workload C(service_account), C(service_account_client_id),
     C(persistent_volume) (token-only, the identity's client ID, no Secret), C(persistent_volume_claim) (bound),
     C(pods) (the pods that mount the claim, their service account and recent mount events)."
   - "With O(probe): C(probe_token) (a TokenRequest for the service account, audience C(api://AzureADTokenExchange);
@@ -50,7 +50,7 @@ options:
   workloads:
     description:
       - The workloads to diagnose, items of the C(keyless_workloads) shape (extra keys are ignored).
-      - "Only O(workloads[].namespace) and a claim (O(workloads[].volume.pvc_name), or O(workloads[].name)) are
+      - "Only C(workloads[].namespace) and a claim (C(workloads[].volume.pvc_name), or C(workloads[].name)) are
         required: the storage account, container, resource group and client ID are then read from the claim's
         volume, the service account from the pods that mount it, and the identity found by its client ID (one
         listing of the subscription's identities)."
@@ -94,7 +94,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reads only; the probe runs in check mode too (a TokenRequest stores nothing).
+    description: Reads only; the probe runs in check mode too (a TokenRequest stores nothing), without the write of
+      O(probe_write).
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
@@ -175,7 +176,6 @@ reads:
 
 import json
 import os
-import tempfile
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor as judge
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac, rules
@@ -184,6 +184,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module i
 from ansible_collections.keyless.aks_storage.plugins.module_utils.blob_probe import blob_probe
 from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import FAIL, OK, UNKNOWN, WARN, link
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.files import write_atomic
 from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError, KubeReader
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -202,7 +203,7 @@ class Doctor:
         self.azure_reads = 0
         self.entra, self.data_plane = 0, 0
         kubeconfig = self.params["kubeconfig"]
-        self.kube = KubeReader(os.path.expanduser(kubeconfig), self.params["kube_context"]) if kubeconfig else None
+        self.kube = KubeReader(kubeconfig, self.params["kube_context"]) if kubeconfig else None
 
     def status(self, name, workload):
         for item in reversed(self.links):
@@ -224,8 +225,8 @@ class Doctor:
                           "give the doctor's kubeconfig user read access (and serviceaccounts/token create for the "
                           "probe) in the namespace" if exc.status in (401, 403) else "check the kubeconfig")
         except AzureError as exc:
-            result = link(name, UNKNOWN, "could not read: %s" % exc.msg, {"status": exc.status_code,
-                                                                           "error_code": exc.error_code},
+            result = link(name, UNKNOWN, "could not read: %s" % exc.msg,
+                          {"status": exc.status_code, "error_code": exc.error_code},
                           READER_FIX % (scope or "the resource") if exc.status_code in (401, 403) else None)
         result["workload"] = workload
         self.links.append(result)
@@ -427,9 +428,9 @@ def account_of(doc, w):
 
 def identity_of(doc, w):
     api = doc.module.client("msi").user_assigned_identities
-    return doc.cached(("identity", w["identity_resource_group"].lower(), w["identity_name"].lower()), lambda: doc.azure(
-        "read managed identity %s" % w["identity_name"], lambda: api.get(w["identity_resource_group"],
-                                                                          w["identity_name"])))
+    rg, name = w["identity_resource_group"], w["identity_name"]
+    return doc.cached(("identity", rg.lower(), name.lower()), lambda: doc.azure(
+        "read managed identity %s" % name, lambda: api.get(rg, name)))
 
 
 def azure_links(doc, w):
@@ -559,8 +560,8 @@ def cluster_workload_links(doc, w):
     if not w["pv_name"] and doc.status("persistent_volume_claim", wl) != UNKNOWN:
         # a dynamically provisioned claim: its volume is the one it is bound to
         w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
-    doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(volume_of(doc, w) if w["pv_name"]
-                                                                               else None, expected_volume(w)))
+    doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(
+        volume_of(doc, w) if w["pv_name"] else None, expected_volume(w)))
     doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: judge.judge_pods(
         claim_pods(doc, w), w["service_account"], mount_events(doc, w, claim_pods(doc, w))))
 
@@ -589,8 +590,8 @@ def sa_client_id(doc, w):
         return link("service_account_client_id", FAIL, "annotation azure.workload.identity/client-id is %s, not the "
                     "client ID %s of identity %s" % (found, w["client_id_live"], w["identity_name"]), evidence,
                     "run site.yml --tags workloads, or: kubectl -n %s annotate serviceaccount %s --overwrite "
-                    "azure.workload.identity/client-id=%s" % (w["namespace"], w["service_account"],
-                                                               w["client_id_live"]))
+                    "azure.workload.identity/client-id=%s"
+                    % (w["namespace"], w["service_account"], w["client_id_live"]))
     return link("service_account_client_id", OK, "annotated with client %s" % found, evidence)
 
 
@@ -639,6 +640,8 @@ def data_probe(doc, w):
     endpoint = ((account_of(doc, w).get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
     evidence, made = {"endpoint": endpoint, "container": w["container"]}, []
     write = doc.params["probe_write"] and w["access"] == "readwrite"
+    if write and doc.module.check_mode:  # check mode changes nothing, not even a blob written and deleted
+        write, evidence["write_probe"] = False, "skipped in check mode"
 
     def count(n):
         doc.data_plane += n
@@ -658,16 +661,10 @@ def data_probe(doc, w):
 
 # ---- the run --------------------------------------------------------------------------------------------------------
 def write_reports(directory, report):
-    os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, "doctor-%s" % report["cluster"])
     files = {"markdown": base + ".md", "json": base + ".json"}
-    for kind, path in files.items():
-        text = judge.markdown(report) if kind == "markdown" else json.dumps(report, indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".doctor-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+    write_atomic(files["markdown"], judge.markdown(report).encode(), 0o644)
+    write_atomic(files["json"], json.dumps(report, indent=2, sort_keys=True).encode(), 0o644)
     return files
 
 

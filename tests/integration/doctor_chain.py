@@ -136,7 +136,7 @@ class Chain:
             self.batch.delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Foreground")
         for pod in self.core.list_namespaced_pod(namespace).items:
             self.core.delete_namespaced_pod(pod.metadata.name, namespace, grace_period_seconds=0)
-        for _ in range(20):  # graceful deletion completes after a counted number of requests
+        for _attempt in range(20):  # graceful deletion completes after a counted number of requests
             if not self.core.list_namespaced_pod(namespace).items:
                 break
         assert not self.core.list_namespaced_pod(namespace).items

@@ -77,6 +77,11 @@ def test_one_workload_with_the_write_probe(chain):
     c = found.counters
     assert c["storage_data"]["by_operation"] == {"ListBlobs": 1, "PutBlob": 1, "DeleteBlob": 1}, c
     assert (c["writes"], c["list_keys"], c["kubernetes"]["writes"]) == (0, 0, 0), c
+    # check mode changes nothing, not even in the data plane
+    checked = chain.doctor("-e", "doctor_workload=reports", "-e", "doctor_probe_write=true", "--check")
+    assert checked.rc == 0, checked
+    assert checked.find("reports", "probe_data")["evidence"]["write_probe"] == "skipped in check mode"
+    assert checked.counters["storage_data"]["by_operation"] == {"ListBlobs": 1, "PutBlob": 0, "DeleteBlob": 0}
 
 
 def test_a_kubeconfig_the_api_server_refuses_is_one_failing_link_and_the_named_run_rewrites_it(chain):
@@ -100,14 +105,13 @@ def annotate(c, client_id):
 
 
 def install_old_driver(c):
+    helm = {"kubeconfig": str(c.workdir / "kubeconfig"), "binary_path": c.sandbox.conn["helm_binary"],
+            "release_name": "blob-csi-driver", "release_namespace": "kube-system", "chart_ref": "blob-csi-driver",
+            "chart_repo_url": "https://raw.githubusercontent.com/kubernetes-sigs/blob-csi-driver/master/charts",
+            "chart_version": "1.27.0",
+            "release_values": {"node": {"enableBlobfuseProxy": True}, "controller": {"replicas": 2}}}
     run = run_playbook(c.tmp_path, [{"name": "an older release, as another tool installed it",
-                                     "kubernetes.core.helm": {
-        "kubeconfig": str(c.workdir / "kubeconfig"), "binary_path": c.sandbox.conn["helm_binary"],
-        "release_name": "blob-csi-driver", "release_namespace": "kube-system", "chart_ref": "blob-csi-driver",
-        "chart_repo_url": "https://raw.githubusercontent.com/kubernetes-sigs/blob-csi-driver/master/charts",
-        "chart_version": "1.27.0", "release_values": {"node": {"enableBlobfuseProxy": True},
-                                                      "controller": {"replicas": 2}}}}],
-        dict(c.sandbox.env(), TMPDIR=str(c.tmp_path)))
+                                     "kubernetes.core.helm": helm}], dict(c.sandbox.env(), TMPDIR=str(c.tmp_path)))
     assert run.rc == 0, run
 
 
