@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from ansible.module_utils.basic import env_fallback
 
 AUTH_SOURCES = ("auto", "cli", "env", "msi", "workload_identity")
@@ -88,3 +91,13 @@ def build_credential(params, cloud):
         from azure.identity import AzureCliCredential
         return AzureCliCredential(tenant_id=tenant) if tenant else AzureCliCredential()
     raise AuthConfigError("unknown auth_source %s" % source)
+
+
+def token_claims(token):
+    """The claims of a JWT (not verified: read for what they say, e.g. an
+    identity's ``oid``; whoever receives the token verifies it)."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}

@@ -9,11 +9,11 @@ A link is a dict ``{link, workload, status, summary, evidence, fix}``; ``status`
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils.rbac import scope_covers
 
 OK, WARN, FAIL, UNKNOWN = "ok", "warn", "fail", "unknown"
 STATUSES = (OK, WARN, FAIL, UNKNOWN)
@@ -112,15 +112,6 @@ def judge_federated_credentials(creds, issuer, subject, identity, workload=None)
         if "closest" not in evidence:  # updating an existing credential needs no free slot
             fix = "delete an unused credential first (az identity federated-credential delete), then " + fix
     return link(name, FAIL, summary, evidence, fix, workload)
-
-
-def scope_covers(assigned, target):
-    """An assignment at ``assigned`` applies at ``target`` (the same scope or an ancestor of it). A management
-    group the listing returns is one the target's subscription lies under (management groups are never below)."""
-    a, t = assigned.rstrip("/").lower(), target.rstrip("/").lower()
-    if a.startswith("/providers/microsoft.management/managementgroups/"):
-        return True
-    return a in ("", "/") or t == a or t.startswith(a + "/")
 
 
 def judge_role_assignments(assignments, definitions, container_scope, access, principal, workload=None):
@@ -320,15 +311,6 @@ def judge_pods(pods, service_account, events, workload=None):
 
 
 # ---- live probe --------------------------------------------------------------------------------------------------
-def token_claims(token):
-    """The claims of a JWT (not verified: the doctor only compares them; Entra verifies the signature)."""
-    try:
-        payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-
-
 def judge_token(claims, issuer, subject, workload=None):
     name = "probe_token"
     aud = claims.get("aud")

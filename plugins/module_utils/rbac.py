@@ -106,3 +106,12 @@ def builtin_data_role(role):
         if wanted in (guid, name.lower()):
             return guid, name, actions
     return None
+
+
+def scope_covers(assigned, target):
+    """An assignment at ``assigned`` applies at ``target`` (the same scope or an ancestor of it). A management
+    group the listing returns is one the target's subscription lies under (management groups are never below)."""
+    a, t = assigned.rstrip("/").lower(), target.rstrip("/").lower()
+    if a.startswith("/providers/microsoft.management/managementgroups/"):
+        return True
+    return a in ("", "/") or t == a or t.startswith(a + "/")

@@ -76,8 +76,8 @@ options:
     type: str
   kubeconfig_path:
     description:
-      - Where to write the user kubeconfig (from C(listClusterUserCredential)), mode 0600. Only rewritten when its
-        content changes.
+      - Where to write the kubeconfig (see O(kubeconfig_auth)), mode 0600. Only rewritten when its content changes
+        or its token is about to expire.
       - Its first line records the cluster's resource ID and API server FQDN. While both still match and the file is
         0600, a re-run does not fetch the credentials again (see O(kubeconfig_refresh)); a recreated cluster (new
         FQDN) or another cluster's file is always refreshed.
@@ -88,6 +88,28 @@ options:
         C(az aks rotate-certs).
     type: bool
     default: false
+  kubeconfig_auth:
+    description:
+      - How the kubeconfig authenticates to the API server.
+      - V(local) writes the user kubeconfig AKS returns (a local account); on a cluster with Microsoft Entra ID
+        integration, whose user kubeconfig needs C(kubelogin), the admin kubeconfig, which AKS refuses when local
+        accounts are disabled.
+      - V(entra) writes the cluster's server and CA with a Microsoft Entra access token for the AKS server
+        application (C(6dae42f8-4368-4678-94ff-3960e28e3630/.default)), requested with this module's own credential
+        (O(auth_source)): no C(kubelogin), no device code. The token (about an hour) is renewed by any later run of
+        this module, or of C(aks_kubeconfig), once it expires within 20 minutes.
+      - V(auto) is V(entra) for a cluster with an C(aadProfile), V(local) otherwise.
+    type: str
+    choices: [auto, local, entra]
+    default: auto
+  azure_rbac_check:
+    description:
+      - With V(entra) on a cluster that authorises Kubernetes requests with Azure RBAC (C(aadProfile.enableAzureRBAC)),
+        check, before the kubeconfig is written, that the role assignments of this module's identity at the cluster
+        (or above, group memberships included) allow what the chain does in Kubernetes (cluster roles, the
+        CSIDriver, DaemonSets, namespaces, volumes, claims, Jobs); fail naming the role to grant otherwise.
+    type: bool
+    default: true
   reconcile_failed:
     description:
       - Allow updating a cluster whose provisioning state is C(Failed) (a PUT is how AKS reconciles it). Off by default
@@ -180,6 +202,14 @@ kubeconfig_path:
   description: Path of the kubeconfig written (or that would be written), when O(kubeconfig_path) is set.
   returned: when O(kubeconfig_path) is set
   type: str
+kubeconfig_auth:
+  description: How the kubeconfig authenticates, V(local) or V(entra) (see O(kubeconfig_auth)).
+  returned: when O(kubeconfig_path) is set and the cluster exists
+  type: str
+azure_rbac:
+  description: Whether the cluster authorises Kubernetes requests with Azure RBAC.
+  returned: when O(kubeconfig_path) is set and the cluster exists
+  type: bool
 changes:
   description: What was (or in check mode would be) changed.
   returned: always
@@ -188,15 +218,12 @@ changes:
   sample: [oidc_issuer, workload_identity, managed_blob_driver]
 """
 
-import base64
-import os
 import re
 import time
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
-from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
-from ansible_collections.keyless.aks_storage.plugins.module_utils.files import write_atomic
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff, normalize_location
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import wait_until
 
@@ -396,69 +423,6 @@ def apply(module, clusters, planned, cluster):
     return as_rest(module.wait("%s cluster %s" % (verb, name), poller, timeout=p["wait_timeout"]))
 
 
-def kubeconfig_marker(cluster):
-    """First line of the kubeconfig we write: which cluster (and which incarnation of it) the file belongs to."""
-    props = cluster.get("properties") or {}
-    fqdn = props.get("fqdn") or props.get("privateFQDN") or ""
-    # resourceUID tells apart clusters that reuse one ARM ID (create, delete, create): same name, new credentials
-    uid = props.get("resourceUID") or "-"
-    return ("# keyless.aks_storage: %s %s %s\n" % ((cluster.get("id") or "").lower(), uid, fqdn)).encode()
-
-
-def kubeconfig_current(path, marker):
-    """Whether ``path`` is a 0600 kubeconfig we wrote for this very cluster."""
-    try:
-        with open(path, "rb") as existing:
-            return existing.readline() == marker and (os.stat(path).st_mode & 0o777) == 0o600
-    except (IOError, OSError):
-        return False
-
-
-def kubeconfig_accepted(path):
-    """Whether the API server still accepts the kubeconfig: one authenticated discovery read (GET /api/v1). A 401
-    (rotated credentials) or a TLS failure (a new cluster CA) says to fetch it again; anything this cannot judge
-    (no kubernetes library, an exec plugin such as kubelogin, the server unreachable) keeps the file."""
-    try:
-        from kubernetes import client, config
-        from kubernetes.client.rest import ApiException
-        from urllib3.exceptions import MaxRetryError, SSLError
-    except ImportError:
-        return True
-    try:
-        client.CoreV1Api(config.new_client_from_config(config_file=path)).get_api_resources(_request_timeout=15)
-    except ApiException as exc:
-        return exc.status != 401
-    except (SSLError, MaxRetryError) as exc:
-        tls = exc if isinstance(exc, SSLError) else getattr(exc, "reason", None)
-        return not isinstance(tls, SSLError)
-    except Exception:  # pylint: disable=broad-except
-        return True
-    return True
-
-
-def write_kubeconfig(module, clusters, cluster, path):
-    """Write the user kubeconfig when its content differs; return whether it changed."""
-    p = module.params
-    marker = kubeconfig_marker(cluster)
-    if not p["kubeconfig_refresh"] and kubeconfig_current(path, marker) and kubeconfig_accepted(path):
-        return False  # no credential read on a re-run: the file is this cluster's and its API server accepts it
-    result = as_rest(module.call("read the user kubeconfig of %s" % p["name"],
-                                 clusters.list_cluster_user_credentials, p["resource_group"], p["name"]))
-    kubeconfigs = (result or {}).get("kubeconfigs") or []
-    if not kubeconfigs:
-        raise ModuleError("cluster %s returned no user kubeconfig" % p["name"])
-    content = marker + base64.b64decode(kubeconfigs[0]["value"])
-    try:
-        with open(path, "rb") as existing:
-            if existing.read() == content and (os.stat(path).st_mode & 0o777) == 0o600:
-                return False
-    except (IOError, OSError):
-        pass
-    if not module.check_mode:
-        write_atomic(path, content, 0o600, directory_mode=0o700)
-    return True
-
-
 def result_of(p, planned, cluster):
     """The returned values: the cluster as it is after the task (or, in check mode, as it would be)."""
     if planned["action"] == "delete" or p["state"] == "absent":
@@ -490,9 +454,27 @@ def run(module):
     result, changes = result_of(p, planned, cluster), list(planned["changes"])
     if p["kubeconfig_path"] and p["state"] == "present":
         result["kubeconfig_path"] = p["kubeconfig_path"]
-        if cluster is not None and write_kubeconfig(module, clusters, cluster, p["kubeconfig_path"]):
-            changes.append("kubeconfig")
+        if cluster is not None:
+            result.update(kubernetes_access(module, clusters, cluster))
+            if result.pop("kubeconfig_written"):
+                changes.append("kubeconfig")
     return dict(result, changed=bool(changes), changes=changes, diff=diff(planned["before"], planned["after"]))
+
+
+def kubernetes_access(module, clusters, cluster):
+    """The kubeconfig for the Kubernetes stages (local account or Entra token), after checking that an Azure RBAC
+    cluster lets the automation identity do what the chain does there (before any Kubernetes write)."""
+    p = module.params
+    auth = aks_access.resolve_auth(p["kubeconfig_auth"], cluster)
+    if auth == "entra" and p["azure_rbac_check"]:
+        missing, principal, _reads = aks_access.azure_rbac_missing(module, cluster)
+        if missing:
+            raise aks_access.azure_rbac_refusal(cluster, missing, principal)
+    written = aks_access.write(module, clusters, cluster, p["kubeconfig_path"], auth, p["kubeconfig_refresh"])
+    profile = (cluster.get("properties") or {}).get("aadProfile") or {}
+    # a renewed token is a new credential for the same access, not a change of the cluster (a re-run stays ok)
+    return dict(kubeconfig_written=written == "kubeconfig", kubeconfig_token_renewed=written == "token",
+                kubeconfig_auth=auth, azure_rbac=bool(profile.get("enableAzureRBAC")))
 
 
 def main():
@@ -512,6 +494,8 @@ def main():
             user_assigned_identity=dict(type="str"),
             kubeconfig_path=dict(type="path"),
             kubeconfig_refresh=dict(type="bool", default=False),
+            kubeconfig_auth=dict(type="str", choices=list(aks_access.AUTH_CHOICES), default="auto"),
+            azure_rbac_check=dict(type="bool", default=True),
             reconcile_failed=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=1800),

@@ -178,8 +178,8 @@ import json
 import os
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor as judge
-from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac, rules
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import authority_options
+from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, rbac, rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import authority_options, token_claims
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils.blob_probe import blob_probe
 from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import FAIL, OK, UNKNOWN, WARN, link
@@ -263,6 +263,7 @@ def cluster_links(doc):
     def read():
         found = doc.azure("read AKS cluster %s" % name, lambda: clusters.get(rg, name))
         doc.cache["cluster"] = (found or {}).get("properties") or {}
+        doc.cache["cluster_body"] = found
         if found is None:
             return link("cluster", FAIL, "AKS cluster %s does not exist in resource group %s" % (name, rg),
                         {"resource_group": rg, "name": name}, "check cluster_resource_group and cluster_name")
@@ -275,11 +276,31 @@ def cluster_links(doc):
     doc.check("cluster_workload_identity", ("cluster",), None,
               lambda: workload_identity(doc.cache["cluster"], rg, name))
     doc.check("managed_blob_driver", ("cluster",), None, lambda: managed_driver(doc.cache["cluster"], rg, name))
+    doc.check("cluster_azure_rbac", ("cluster",), None, lambda: cluster_azure_rbac(doc), scope)
     doc.check("kubernetes_api", (), None, lambda: kubernetes_api(doc))
     doc.check("csi_driver", KUBE, None, lambda: judge.judge_csi_driver(csi_spec(doc)))
     doc.check("driver_version", KUBE, None, lambda: driver_version(doc))
     doc.check("driver_nodes", KUBE, None, lambda: judge.judge_daemonset(
         "%s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), (node_daemonset(doc) or {}).get("status")))
+
+
+def cluster_azure_rbac(doc):
+    """On a cluster that authorises Kubernetes requests with Azure RBAC: whether the identity running the doctor may
+    do what the chain does there (its role assignments at the cluster or above)."""
+    cluster = doc.cache["cluster_body"]
+    if not ((cluster.get("properties") or {}).get("aadProfile") or {}).get("enableAzureRBAC"):
+        return link("cluster_azure_rbac", OK, "Kubernetes authorises with its own RBAC, not Azure RBAC",
+                    {"enableAzureRBAC": False})
+    missing, principal, reads = aks_access.azure_rbac_missing(doc.module, cluster)
+    doc.azure_reads += reads
+    evidence = {"enableAzureRBAC": True, "principal_id": principal, "missing": missing}
+    if missing:
+        refusal = aks_access.azure_rbac_refusal(cluster, missing, principal)
+        return link("cluster_azure_rbac", WARN, "the identity running the doctor may not %d of the chain's "
+                    "Kubernetes actions: site.yml run as it gets 403 from the API server" % len(missing), evidence,
+                    refusal.msg.split("Grant it ", 1)[-1])
+    return link("cluster_azure_rbac", OK, "the identity running the doctor may do the chain's Kubernetes actions",
+                evidence)
 
 
 def kubernetes_api(doc):
@@ -609,7 +630,7 @@ def probe_token(doc, w):
                                         PROBE_TOKEN_SECONDS)
     if not w["token"]:
         return link("probe_token", FAIL, "the API server returned no token", {}, "check the API server's logs")
-    return judge.judge_token(judge.token_claims(w["token"]), issuer_of(doc),
+    return judge.judge_token(token_claims(w["token"]), issuer_of(doc),
                              judge.subject_of(w["namespace"], w["service_account"]))
 
 

@@ -12,7 +12,7 @@ from . import sdk
 
 JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.")
 PATCH = re.compile(r"-p '(\{.*?\}|\[.*?\])'")
-CLUSTER_LINKS, LINKS_PER_WORKLOAD = 8, 14
+CLUSTER_LINKS, LINKS_PER_WORKLOAD = 9, 14
 
 
 def fix_patch(fix):

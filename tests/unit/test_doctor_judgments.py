@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor, rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_auth, doctor, rbac
 from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import FAIL, OK, UNKNOWN, WARN
 
 AUD = doctor.TOKEN_AUDIENCE
@@ -236,7 +236,7 @@ def test_federated_credential_at_the_limit_update_needs_no_delete():
     (CONTAINER, ACCOUNT_SCOPE, False),  # a container assignment does not reach up to the account
 ])
 def test_scope_covers(assigned, target, expected):
-    assert doctor.scope_covers(assigned, target) is expected
+    assert rbac.scope_covers(assigned, target) is expected
 
 
 @pytest.mark.parametrize("scope", [CONTAINER, ACCOUNT_SCOPE, RG_SCOPE, SUB_SCOPE, "/", ACCOUNT_SCOPE.upper()],
@@ -651,18 +651,18 @@ def test_token_claims_decode_base64url_without_padding():
         payload = jwt(claims).split(".")[1]
         assert "=" not in payload and ("-" in payload or "_" in payload)
         paddings.add(-len(payload) % 4)
-        assert doctor.token_claims(jwt(claims)) == claims
+        assert azure_auth.token_claims(jwt(claims)) == claims
     assert len(paddings) >= 3  # payloads that needed 0, 1 and 2 padding characters
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "a.%%%.c", "a.bm90IGpzb24.c", ""])
 def test_token_claims_of_garbage_are_empty(token):
-    assert doctor.token_claims(token) == {}
+    assert azure_auth.token_claims(token) == {}
 
 
 @pytest.mark.parametrize("aud", [[AUD], AUD, ["other", AUD]], ids=["list", "string", "list-with-others"])
 def test_judge_token_good(aud):
-    result = doctor.judge_token(doctor.token_claims(jwt(dict(GOOD_CLAIMS, aud=aud))), ISSUER, SUBJECT, "wl")
+    result = doctor.judge_token(azure_auth.token_claims(jwt(dict(GOOD_CLAIMS, aud=aud))), ISSUER, SUBJECT, "wl")
     assert_link(result, "probe_token", OK)
     assert result["summary"] == "the service account token says iss %s, sub %s" % (ISSUER, SUBJECT)
     assert result["evidence"]["aud"] == (aud if isinstance(aud, list) else [aud])
@@ -678,7 +678,7 @@ def test_judge_token_good(aud):
     ({"aud": None}, "aud [None] lacks " + AUD),
 ])
 def test_judge_token_mismatch(change, phrase):
-    result = doctor.judge_token(doctor.token_claims(jwt(dict(GOOD_CLAIMS, **change))), ISSUER, SUBJECT)
+    result = doctor.judge_token(azure_auth.token_claims(jwt(dict(GOOD_CLAIMS, **change))), ISSUER, SUBJECT)
     assert_link(result, "probe_token", FAIL)
     assert phrase in result["summary"]
     assert result["summary"].count("; ") == 0
