@@ -86,7 +86,7 @@ def current(path, first_line, now=None):
 
 
 def token_expiry(line):
-    prefix = TOKEN_LINE.split("%d")[0]
+    prefix = TOKEN_LINE.partition("%d")[0]
     if not line.startswith(prefix):
         return None
     try:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import os
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud
+from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud, azure_transport
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
     AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
@@ -102,13 +101,9 @@ class AzureModule(AnsibleModule):
     @property
     def cloud(self):
         if self._cloud is None:
-            value = self.params.get("cloud_environment") or "AzureCloud"
             try:
-                if azure_cloud.is_url(value):
-                    url = azure_cloud.metadata_url_for(value)
-                    self._cloud = azure_cloud.cloud_from_metadata(url, self._get_json(url, "read cloud metadata"))
-                else:
-                    self._cloud = azure_cloud.known_cloud(value)
+                self._cloud = azure_transport.resolve_cloud(self.params.get("cloud_environment"),
+                                                            lambda url: self._get_json(url, "read cloud metadata"))
             except azure_cloud.CloudError as exc:
                 raise ModuleError(str(exc)) from exc
         return self._cloud
@@ -116,18 +111,8 @@ class AzureModule(AnsibleModule):
     def _get_json(self, url, action):
         """GET a JSON document through azure-core (TLS verification, retries and proxies as for ARM)."""
         self._import("azure.core", "azure-core")
-        from azure.core import PipelineClient
         from azure.core.pipeline.policies import UserAgentPolicy
-        from azure.core.rest import HttpRequest
-        client = PipelineClient(url, policies=[UserAgentPolicy(user_agent=USER_AGENT),
-                                               self.retry_policy()])
-        try:
-            with client:
-                response = client.send_request(HttpRequest("GET", url))
-                response.raise_for_status()
-                return response.json()
-        except Exception as exc:  # pylint: disable=broad-except
-            raise AzureError.from_exception(action + " from " + url, exc) from exc
+        return azure_transport.get_json(url, action, [UserAgentPolicy(user_agent=USER_AGENT), self.retry_policy()])
 
     @property
     def credential(self):
@@ -160,33 +145,14 @@ class AzureModule(AnsibleModule):
             client_class = getattr(self._import(module_name, dist), class_name)
             cloud = self.cloud
             scope = () if name in TENANT_CLIENTS else (self.subscription_id,)
-            self._clients[name] = client_class(
-                self.credential, *scope,
-                base_url=cloud.resource_manager.rstrip("/"),
-                credential_scopes=[cloud.scope],
-                user_agent=USER_AGENT,
-                polling_interval=POLLING_INTERVAL,
-                retry_policy=self.retry_policy())
+            self._clients[name] = client_class(self.credential, *scope, **azure_transport.arm_client_kwargs(
+                cloud, USER_AGENT, self.retry_policy(), POLLING_INTERVAL))
         return self._clients[name]
 
     def retry_policy(self):
         """azure-core's retry policy with RETRY_SETTINGS, and Retry-After capped at RETRY_AFTER_MAX (a warning says
         when the service asked for longer)."""
-        from azure.core.pipeline.policies import RetryPolicy
-        cap = float(os.environ.get(RETRY_AFTER_MAX_ENV) or RETRY_AFTER_MAX)
-        module = self
-
-        class CappedRetryPolicy(RetryPolicy):
-            def get_retry_after(self, response):
-                asked = super().get_retry_after(response)
-                if asked and asked > cap:
-                    module.warn("Azure asked to wait %gs (Retry-After) before retrying %s %s; waited %gs, the most "
-                                "this collection waits (set %s to change it)" % (
-                                    asked, response.http_request.method, response.http_request.url.split("?")[0],
-                                    cap, RETRY_AFTER_MAX_ENV))
-                    return cap
-                return asked
-        return CappedRetryPolicy(**RETRY_SETTINGS)
+        return azure_transport.capped_retry_policy(RETRY_SETTINGS, RETRY_AFTER_MAX, self.warn, RETRY_AFTER_MAX_ENV)
 
     def _import(self, module_name, dist):
         try:

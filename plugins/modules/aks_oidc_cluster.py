@@ -96,7 +96,7 @@ options:
         accounts are disabled.
       - V(entra) writes the cluster's server and CA with a Microsoft Entra access token for the AKS server
         application (C(6dae42f8-4368-4678-94ff-3960e28e3630/.default)), requested with this module's own credential
-        (O(auth_source)): no C(kubelogin), no device code. The token (about an hour) is renewed by any later run of
+        (O(auth_source)), with no C(kubelogin) and no device code. The token (about an hour) is renewed by any later run of
         this module, or of C(aks_kubeconfig), once it expires within 20 minutes.
       - V(auto) is V(entra) for a cluster with an C(aadProfile), V(local) otherwise.
     type: str
