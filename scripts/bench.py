@@ -2,7 +2,11 @@
 
 A. For each size N (--sizes): an inventory with one cluster and N workloads under build/bench/N/, a fresh sandbox,
    `playbooks/site.yml` converged and then re-run (no-op). Per run: wall time, recap, tasks, module processes, helm
-   invocations, and the sandbox's request counters (ARM, tokens, cloud metadata, Kubernetes API).
+   invocations, and the sandbox's request counters (ARM, tokens, cloud metadata, Kubernetes API). Then, against the
+   same converged sandbox and inventory, `playbooks/doctor.yml` with the probe and with -e doctor_probe=false: wall
+   time, links and their statuses (from the report JSON under build/bench/N/doctor-reports/), and the requests it
+   made (ARM, Kubernetes, TokenRequests, Entra tokens, Blob data plane). The bench fails when a doctor run writes
+   anything (ARM, Kubernetes, Blob data) or lists keys, or when a link of the healthy chain is not ok.
 B. Cold start: one playbook creates a resource with each module, then runs the same no-op task --repeat times for
    every module and for ansible.builtin.ping; median task duration per module and its ratio to ping's.
 C. Imports: for each module, a fresh `python -X importtime` process imports the module, the SDK clients it calls
@@ -125,14 +129,15 @@ class CallbackModule(CallbackBase):
 
 # Runs in a fresh interpreter under -X importtime: imports each stage's names ("module" or "module:Attribute"),
 # marks stage boundaries on stderr and prints the wall time of each stage as JSON. Stage "init" constructs the clients
-# and reads those of their lazily imported operation groups (class properties) whose names the module's source uses.
+# (tenant-level ones, TENANT_CLIENTS in azure_module.py, without a subscription ID, as AzureModule.client does) and
+# reads those of their lazily imported operation groups (class properties) whose names the module's source uses.
 IMPORT_PROBE = '''\
 import importlib, json, os, sys, time
 class Cred:
     def get_token(self, *scopes, **kwargs):
         raise RuntimeError("not used")
 out = {}
-for label, names, attrs in json.loads(sys.argv[1]):
+for label, names, attrs, tenant in json.loads(sys.argv[1]):
     os.write(2, ("BENCH-STAGE %s\\n" % label).encode())
     started = time.perf_counter()
     for name in names:
@@ -140,7 +145,8 @@ for label, names, attrs in json.loads(sys.argv[1]):
         obj = importlib.import_module(module_name)
         obj = getattr(obj, attr) if attr else obj
         if label == "init":
-            instance = obj(Cred(), "00000000-0000-0000-0000-000000000000", base_url="https://127.0.0.1/")
+            scope = () if name in tenant else ("00000000-0000-0000-0000-000000000000",)
+            instance = obj(Cred(), *scope, base_url="https://127.0.0.1/")
             for group in attrs:
                 if isinstance(getattr(obj, group, None), property):
                     getattr(instance, group)
@@ -270,12 +276,12 @@ def module_processes(event):
     return event["items"] if event["items"] is not None else int(event["attempts"] or 1)
 
 
-def run_playbook(sbx, workdir, label, inventory, playbook, timeout):
+def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=()):
     """One ansible-playbook run against sbx: output saved to workdir/label.log, counters and events returned."""
     events_file = workdir / ("%s.events.jsonl" % label)
     events_file.unlink(missing_ok=True)
     env = playbook_env(sbx, workdir, events_file)
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra_args]
     before = sbx.counters()
     since = sbx.call("GET", "/requests", query={"since": 1 << 40})["next"]
     helm_before = len(helm_calls(workdir))
@@ -347,7 +353,7 @@ def bench_size(n, timeout):
     if workdir.exists():
         shutil.rmtree(workdir)
     inventory, managed = size_inventory(workdir, n)
-    result = {"n": n, "managed": managed, "managed_total": sum(managed.values()), "runs": []}
+    result = {"n": n, "managed": managed, "managed_total": sum(managed.values()), "runs": [], "doctor": []}
     sbx = client.start(str(workdir / "sandbox"))
     try:
         for label in ("converge", "noop"):
@@ -355,6 +361,15 @@ def bench_size(n, timeout):
             result["runs"].append(run)
             if run["rc"] != 0:
                 break
+        else:  # the doctor against the chain site.yml converged, with the same inventory
+            report_dir = workdir / "doctor-reports"
+            for label, probe in DOCTOR_RUNS:
+                if report_dir.exists():
+                    shutil.rmtree(report_dir)  # only this run's report is read
+                extra = ["-e", "doctor_report_dir=%s" % report_dir] + ([] if probe else ["-e", "doctor_probe=false"])
+                run = run_playbook(sbx, workdir, label, inventory, REPO / "playbooks" / "doctor.yml", timeout, extra)
+                run["doctor"] = doctor_summary(run, report_dir, n, probe)
+                result["doctor"].append(run)
         result["state_types"] = dict(Counter(r.get("type") for r in sbx.state().get("resources", [])))
     finally:
         sbx.stop()
@@ -379,6 +394,105 @@ def size_rows(results):
 SIZE_HEADERS = ["N", "run", "rc", "wall s", "changed", "tasks", "procs (az)", "helm", "ARM reads", "writes",
                 "listKeys", "LRO polls", "tokens", "metadata", "OIDC disc", "k8s r/w", "ARM res", "reads/res",
                 "tokens/az proc"]
+
+
+# ---------------------------------------------------------------------------------------------------- A. doctor
+DOCTOR_RUNS = (("doctor", True), ("doctor-noprobe", False))  # label, probe (the playbook's default: on)
+STATUSES = ("ok", "warn", "fail", "unknown")
+
+
+def doctor_summary(run, report_dir, n, probe):
+    """Links, statuses and requests of one doctor.yml run (its report JSON and the sandbox counters), and what makes
+    it fail the bench: rc, no report, any write or listKeys, any link not ok (the bench's chain is healthy)."""
+    c = run["counters"]
+    kube, data = c.get("kubernetes") or {}, c.get("storage_data") or {}
+    reports = sorted(Path(report_dir).glob("*/doctor-*.json"))
+    links, self_reads = [], {}
+    for path in reports:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        links += report["links"]
+        for kind, count in (report.get("reads") or {}).items():
+            self_reads[kind] = self_reads.get(kind, 0) + count
+    counts = {s: sum(1 for item in links if item["status"] == s) for s in STATUSES}
+    requests = {"arm_reads": c["reads"], "arm_writes": c["writes"], "list_keys": c["list_keys"],
+                "entra_tokens": c["token_requests"], "metadata": c["metadata_requests"],
+                "k8s_reads": kube.get("reads", 0), "k8s_writes": kube.get("writes", 0),
+                "token_requests": kube.get("token_requests", 0), "data_reads": data.get("reads", 0),
+                "data_writes": data.get("writes", 0)}
+    problems = []
+    if run["rc"] != 0:
+        problems.append("rc=%s" % run["rc"])
+    if not reports:
+        problems.append("no report under %s" % report_dir)
+    writes = {k: requests[k] for k in ("arm_writes", "k8s_writes", "list_keys", "data_writes") if requests[k]}
+    if writes:
+        problems.append("not read-only: %s" % ", ".join("%s %d" % kv for kv in writes.items()))
+    not_ok = [item for item in links if item["status"] != "ok"]
+    if not_ok:
+        problems.append("%d link(s) not ok: %s" % (len(not_ok), "; ".join(
+            "%s%s %s (%s)" % (item["link"], "[%s]" % item["workload"] if item["workload"] else "", item["status"],
+                              item["summary"]) for item in not_ok[:5])))
+    # The module counts its own requests; they should be the sandbox's (a difference is worth a look, not a failure).
+    sandbox_view = {"azure": requests["arm_reads"], "kubernetes": requests["k8s_reads"],
+                    "token_requests": requests["token_requests"], "data_plane": requests["data_reads"]}
+    mismatch = {k: (self_reads.get(k), v) for k, v in sandbox_view.items() if self_reads and self_reads.get(k) != v}
+    summary = {"probe": probe,
+               "reports": [str(p) for p in reports], "links": len(links), "counts": counts,
+               "not_ok": [{k: item.get(k) for k in ("link", "workload", "status", "summary")} for item in not_ok],
+               "requests": requests, "self_reads": self_reads, "self_mismatch": mismatch,
+               "per_workload": {k: ratio(requests[k], n) for k in ("arm_reads", "k8s_reads", "token_requests",
+                                                                    "data_reads")},
+               "problems": problems}
+    log("%s: %d links (%s); ARM reads %d, writes %d, listKeys %d; Kubernetes reads %d, writes %d, TokenRequests %d; "
+        "Entra tokens %d; data reads %d, writes %d%s"
+        % (run["label"], len(links), ", ".join("%d %s" % (counts[s], s) for s in STATUSES), requests["arm_reads"],
+           requests["arm_writes"], requests["list_keys"], requests["k8s_reads"], requests["k8s_writes"],
+           requests["token_requests"], requests["entra_tokens"], requests["data_reads"], requests["data_writes"],
+           "; FAILED: " + " | ".join(problems) if problems else ""))
+    if mismatch:
+        log("%s: the module's own request counts differ from the sandbox's (module, sandbox): %s"
+            % (run["label"], mismatch))
+    return summary
+
+
+def doctor_rows(results):
+    rows = []
+    for res in results:
+        for run in res.get("doctor", []):
+            d = run["doctor"]
+            q, per = d["requests"], d["per_workload"]
+            reads = q["arm_reads"] + q["k8s_reads"]
+            rows.append([res["n"], "yes" if d["probe"] else "no", fmt(run["rc"]), run["seconds"], d["links"],
+                         "/".join(str(d["counts"][s]) for s in STATUSES), q["arm_reads"], per["arm_reads"],
+                         q["k8s_reads"], per["k8s_reads"], q["token_requests"], q["entra_tokens"], q["data_reads"],
+                         ratio(reads, d["links"]), q["arm_writes"], q["list_keys"], q["k8s_writes"],
+                         q["data_writes"], "OK" if not d["problems"] else "FAIL"])
+    return rows
+
+
+DOCTOR_HEADERS = ["N", "probe", "rc", "wall s", "links", "ok/warn/fail/unk", "ARM reads", "ARM reads/wl",
+                  "k8s reads", "k8s reads/wl", "TokenRequests", "Entra tokens", "data reads", "reads/link",
+                  "ARM writes", "listKeys", "k8s writes", "data writes", "check"]
+
+
+def doctor_growth(results):
+    """Requests and links added per added workload between consecutive sizes, per doctor run."""
+    lines = []
+    for label, _probe in DOCTOR_RUNS:
+        points = [(res["n"], run["doctor"]) for res in results for run in res.get("doctor", [])
+                  if run["label"] == label]
+        steps = []
+        for (n0, a), (n1, b) in zip(points, points[1:]):
+            if n1 == n0:
+                continue
+            delta = {k: (b["requests"][k] - a["requests"][k]) / (n1 - n0)
+                     for k in ("arm_reads", "k8s_reads", "token_requests", "data_reads")}
+            steps.append("N=%d->%d: +%.1f links, +%.1f ARM reads, +%.1f k8s reads, +%.1f TokenRequests, "
+                         "+%.1f data reads" % (n0, n1, (b["links"] - a["links"]) / (n1 - n0), delta["arm_reads"],
+                                               delta["k8s_reads"], delta["token_requests"], delta["data_reads"]))
+        if steps:
+            lines.append("- %s, per added workload: %s" % (label, "; ".join(steps)))
+    return lines
 
 
 def per_task_rows(run):
@@ -505,15 +619,17 @@ def import_variants():
     """Stages per probe. Every module process imports ansible.module_utils.basic first, so "own" (what the budget
     judges) is measured after it, and so is "baseline"; "bare" is azure.core + azure.identity in an empty process."""
     sys.path.insert(0, str(COLLECTIONS))
-    clients = importlib.import_module(UTILS_PKG + "azure_module").CLIENTS
-    ansible = ["ansible", ["ansible.module_utils.basic"], []]
-    variants = {"baseline": [ansible, ["own", BASE, []]], "bare": [["own", BASE, []]]}
+    azure_module = importlib.import_module(UTILS_PKG + "azure_module")
+    clients = azure_module.CLIENTS
+    ansible = ["ansible", ["ansible.module_utils.basic"], [], []]
+    variants = {"baseline": [ansible, ["own", BASE, [], []]], "bare": [["own", BASE, [], []]]}
     info = {"baseline": BASE, "bare": BASE}
     for module in MODULES:
         names, attrs = module_clients(module)
         targets = ["%s:%s" % clients[n][:2] for n in names]
-        variants[module] = [ansible, ["own", [MODULE_PKG + module, *targets, "azure.identity"], []],
-                            ["init", targets, attrs]]
+        tenant = ["%s:%s" % clients[n][:2] for n in names if n in azure_module.TENANT_CLIENTS]
+        variants[module] = [ansible, ["own", [MODULE_PKG + module, *targets, "azure.identity"], [], []],
+                            ["init", targets, attrs, tenant]]
         info[module] = names
     return variants, info
 
@@ -588,6 +704,19 @@ def report(results, args):
             parts += ["### No-op re-run at N=%d, per task" % last["n"], "",
                       table(["task", "action", "procs", "seconds", "ARM reads", "tokens", "metadata", "k8s reads"],
                             per_task_rows(last["runs"][1])), ""]
+        doctor_rows_ = doctor_rows(results["sizes"])
+        if doctor_rows_:
+            parts += ["### playbooks/doctor.yml against the converged chain (same inventory), with and without the "
+                      "probe", "", table(DOCTOR_HEADERS, doctor_rows_), "",
+                      "links: links judged, statuses ok/warn/fail/unknown (every one must be ok on this healthy "
+                      "chain); ARM/k8s reads: ARM and Kubernetes API reads, per workload (/wl) and (their sum) per "
+                      "link; TokenRequests: Kubernetes serviceaccounts/token (the probe; stores nothing); Entra "
+                      "tokens: token endpoint requests (the doctor's own and the probe's exchange); data: Blob data "
+                      "plane. check: FAIL on any ARM, Kubernetes or data-plane write, any listKeys, any link not "
+                      "ok or rc != 0.", ""]
+            growth = doctor_growth(results["sizes"])
+            if growth:
+                parts += growth + [""]
     if results.get("cold_start"):
         cold = results["cold_start"]
         parts += ["## B. Module cold start (no-op task, %d calls each, rc=%s)" % (args.repeat, cold["rc"]), "",
@@ -632,6 +761,8 @@ def main():
             res = bench_size(n, args.timeout)
             results["sizes"].append(res)
             failures += ["N=%d %s" % (n, r["label"]) for r in res["runs"] if r["rc"] != 0]
+            failures += ["N=%d %s (%s)" % (n, r["label"], " | ".join(r["doctor"]["problems"]))
+                         for r in res["doctor"] if r["doctor"]["problems"]]
         if not args.skip_cold_start:
             log("B: cold start, %d no-op calls per module" % args.repeat)
             results["cold_start"] = bench_cold_start(args.repeat, args.timeout)

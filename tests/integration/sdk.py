@@ -52,9 +52,11 @@ def containerservice_client(conn):
 
 
 def create_cluster(conn, resource_group, name, oidc=False, workload_identity=False, blob_driver=False,
-                   kubernetes_version="1.33.2", location="westeurope"):
-    """An AKS cluster as a team might already have it (test setup, straight through the SDK)."""
-    body = {"location": location, "identity": {"type": "SystemAssigned"}, "properties": {
+                   kubernetes_version="1.33.2", location="westeurope", aad_profile=None, disable_local_accounts=False):
+    """An AKS cluster as a team might already have it (test setup, straight through the SDK); ``aad_profile`` makes
+    it Microsoft Entra ID-integrated."""
+    extra = {"aadProfile": aad_profile, "disableLocalAccounts": disable_local_accounts} if aad_profile else {}
+    body = {"location": location, "identity": {"type": "SystemAssigned"}, "properties": {**extra,
         "dnsPrefix": name, "kubernetesVersion": kubernetes_version,
         "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System",
                                "osType": "Linux", "type": "VirtualMachineScaleSets"}],
