@@ -165,6 +165,23 @@ class Sandbox:
     def remove_kube_cluster(self, cluster_id: str) -> bool:
         return self.call("DELETE", "/k8s/clusters", query={"id": cluster_id})["deleted"]
 
+    # ------------------------------------------------------------------ directory groups
+    def add_group_member(self, principal_id: str, group_id: str | None = None) -> dict:
+        """Put a principal (the app's object id or an identity's principalId) into a directory group, created
+        when new (a fresh GUID without group_id): {"group_id", "members"}. Later tokens for the AKS server app
+        carry the group in their `groups` claim; role assignments may name the group (principalType Group)."""
+        body = {"principal_id": principal_id}
+        if group_id:
+            body["group_id"] = group_id
+        return self.call("POST", "/directory/groups", body)
+
+    def directory_groups(self) -> list:
+        return self.call("GET", "/directory/groups")["value"]
+
+    def remove_group_member(self, principal_id: str, group_id: str) -> bool:
+        return self.call("DELETE", "/directory/groups", query={"group_id": group_id,
+                                                               "principal_id": principal_id})["removed"]
+
     def expire_tokens(self, client_id: str | None = None) -> int:
         return self.call("POST", "/tokens/expire", {"client_id": client_id} if client_id else {})["expired"]
 

@@ -4,10 +4,12 @@ Control calls are logged with kind "control" but never counted as ARM/Entra traf
 """
 
 import copy
+import uuid
 
 from . import faults
 from .arm import paths
 from .arm.errors import ArmError
+from .arm.providers.authorization import directory
 from .k8s import control as kube_control
 from .oidc import OidcError
 from .server import Response
@@ -67,6 +69,9 @@ class ControlApi:
         add(r"/_sandbox/app/federated-credentials", self.add_app_fic, ["POST"], "control")
         add(r"/_sandbox/app/federated-credentials", self.clear_app_fics, ["DELETE"], "control")
         add(r"/_sandbox/tokens/expire", self.expire_tokens, ["POST"], "control")
+        add(r"/_sandbox/directory/groups", self.list_groups, ["GET"], "control")
+        add(r"/_sandbox/directory/groups", self.add_group_member, ["POST"], "control")
+        add(r"/_sandbox/directory/groups", self.remove_group_member, ["DELETE"], "control")
         kube_control.register_routes(router, self.app)  # /_sandbox/k8s/clusters
 
     @staticmethod
@@ -255,6 +260,34 @@ class ControlApi:
             store.dirty = True
             store.flush()
         return Response.json(200, {"ok": True})
+
+    # ------------------------------------------------------------------ directory groups
+    def list_groups(self, request, match):
+        with self.app.store.lock:
+            groups = [copy.deepcopy(g) for g in self.app.store.directory_groups.values()]
+        return Response.json(200, {"value": groups})
+
+    @_guard
+    def add_group_member(self, request, match):
+        """{"principal_id", "group_id"?} -> the group ({"group_id", "members"}); a new group id when none is given.
+        Tokens issued afterwards for the AKS server app carry the group in their `groups` claim."""
+        body = self._json(request)
+        store = self.app.store
+        with store.lock:
+            result = directory.add_member(self.app, body.get("principal_id"), body.get("group_id") or str(uuid.uuid4()))
+            store.flush()
+        return Response.json(201, result)
+
+    @_guard
+    def remove_group_member(self, request, match):
+        group_id, principal_id = request.query.get("group_id"), request.query.get("principal_id")
+        if not group_id or not principal_id:
+            raise ValueError("query parameters 'group_id' and 'principal_id' are required")
+        store = self.app.store
+        with store.lock:
+            removed = directory.remove_member(self.app, principal_id, group_id)
+            store.flush()
+        return Response.json(200, {"removed": removed})
 
     @_guard
     def expire_tokens(self, request, match):

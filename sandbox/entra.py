@@ -18,8 +18,12 @@ TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 FIC_TYPE = IDENTITY_TYPE + "/federatedIdentityCredentials"
 NON_RESOURCE_SCOPES = {"openid", "profile", "offline_access", "email"}
-# Audiences other than ARM that a later issue needs: Azure Storage and the AKS AAD server app.
-BUILTIN_AUDIENCES = ("https://storage.azure.com", "6dae42f8-4368-4678-94ff-3960e28e3630")
+# The well-known "Azure Kubernetes Service AAD Server" application (the same id in every cloud): the
+# audience of the tokens AKS API servers with Microsoft Entra integration accept (Azure/kubelogin
+# docs/book/src/concepts/aks.md; scope "<id>/.default").
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+# Audiences other than ARM: Azure Storage and the AKS AAD server app.
+BUILTIN_AUDIENCES = ("https://storage.azure.com", AKS_SERVER_APP_ID)
 CLOCK_SKEW = 300
 
 
@@ -166,8 +170,18 @@ class Entra:
                              f"by the administrator of the tenant or consented to by any user in the tenant. You "
                              f"might have sent your authentication request to the wrong tenant.")
 
+    @staticmethod
+    def canonical_resource(resource: str) -> str:
+        """An application id is case-insensitive in a scope; Entra's tokens carry the app's own spelling."""
+        return AKS_SERVER_APP_ID if resource.lower() == AKS_SERVER_APP_ID else resource
+
     def issue(self, principal: dict, audience: str, grant: str) -> dict:
-        """Mint a signed access token, record it in the registry and return its metadata."""
+        """Mint a signed access token, record it in the registry and return its metadata.
+
+        Tokens for the AKS server application carry the principal's directory groups in a `groups` claim
+        (object ids; absent when there are none), as AKS's Guard reads them (kubeguard/guard v0.16.28
+        auth/providers/azure/azure.go `getGroupsAndCheckOverage`); the registry records them too."""
+        audience = self.canonical_resource(audience)
         now = int(time.time())
         lifetime = int(self.app.store.config.get("token_lifetime", 3599))
         issuer = f"{self.app.authority_host}/{self.app.tenant_id}/"
@@ -177,11 +191,17 @@ class Entra:
                   "tid": principal["tenant_id"], "uti": uuid.uuid4().hex, "ver": "1.0"}
         if principal.get("resource_id"):
             claims["xms_mirid"] = principal["resource_id"]
+        groups = []
+        if audience == AKS_SERVER_APP_ID:
+            with self.app.store.lock:
+                groups = self.app.store.groups_of(principal["object_id"])
+            if groups:
+                claims["groups"] = groups
         token = jose.encode_rs256(claims, self.key, self.kid)
         info = {"tenant_id": principal["tenant_id"], "client_id": principal["client_id"],
                 "object_id": principal["object_id"], "principal_kind": principal["kind"],
                 "audience": audience, "issuer": issuer, "issued_at": now, "expires_on": now + lifetime,
-                "grant": grant}
+                "grant": grant, "groups": groups}
         with self.app.store.lock:
             self.app.store.remember_token(token, info)
         return {"access_token": token, "expires_in": lifetime, "expires_on": now + lifetime, **info}

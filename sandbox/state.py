@@ -67,6 +67,7 @@ class Store:
             self.hidden = {}             # lower id -> provider-private data, never served by ARM
             self.operations = collections.OrderedDict()
             self.app_federated_credentials = []
+            self.directory_groups = {}   # lower group object id -> {"id", "members": [principal object ids]}
             self.faults = []
             self.fault_seq = 0
             self.config = copy.deepcopy(self.config_defaults)
@@ -116,6 +117,12 @@ class Store:
         return [body for body in self.resources.values() if body.get("type", "").lower() == wanted]
 
     # ----------------------------------------------------------------- tokens
+    def groups_of(self, object_id: str) -> list:
+        """The directory groups (object ids, sorted) that list `object_id` as a member (see directory.py)."""
+        wanted = object_id.lower()
+        return sorted(g["id"] for g in self.directory_groups.values()
+                      if wanted in (m.lower() for m in g.get("members", [])))
+
     def remember_token(self, token: str, info: dict) -> None:
         self.tokens[token] = info
         while len(self.tokens) > TOKEN_REGISTRY_LIMIT:
@@ -165,6 +172,7 @@ class Store:
                     "resources": copy.deepcopy(list(self.resources.values())),
                     "hidden": copy.deepcopy(self.hidden),
                     "app_federated_credentials": copy.deepcopy(self.app_federated_credentials),
+                    "directory_groups": copy.deepcopy(self.directory_groups),
                     "sections": {name: copy.deepcopy(section.dump()) for name, section in self.sections.items()}}
 
     def restore_snapshot(self, data: dict) -> None:
@@ -177,6 +185,7 @@ class Store:
             self.resources = {body["id"].lower(): copy.deepcopy(body) for body in data.get("resources", [])}
             self.hidden = copy.deepcopy(data.get("hidden", {}))
             self.app_federated_credentials = copy.deepcopy(data.get("app_federated_credentials", []))
+            self.directory_groups = copy.deepcopy(data.get("directory_groups", {}))
             for name, section in self.sections.items():
                 if name in data.get("sections", {}):
                     section.restore(copy.deepcopy(data["sections"][name]))
@@ -206,6 +215,7 @@ class Store:
             self.resources = {body["id"].lower(): body for body in data.get("resources", [])}
             self.hidden = dict(data.get("hidden", {}))
             self.app_federated_credentials = list(data.get("app_federated_credentials", []))
+            self.directory_groups = dict(data.get("directory_groups", {}))
             self._loaded_sections = dict(data.get("sections", {}))  # applied by register_section()
             self.dirty = False
         return data.get("identity", {})

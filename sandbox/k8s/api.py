@@ -1,17 +1,33 @@
 """HTTP front of the emulated API servers: `/k8s/<slug>/...` on the sandbox's port.
 
-Request flow: find the cluster by slug -> bearer token check (401 Status) -> discovery or a
+Request flow: find the cluster by slug -> authentication (authn.py: the cluster's static token, or on a
+cluster with Microsoft Entra integration an Entra access token; else 401 Status) -> authorization of Entra
+principals (authz.py: RBAC, then Azure RBAC with enableAzureRBAC; else 403 Status) -> discovery or a
 resource path -> count (reads/writes per kind) -> operations.py under the store lock. A watch is a
-bounded long poll (see watch.py), never an open-ended stream.
+bounded long poll (see watch.py), never an open-ended stream. Refused requests are counted only under
+`unauthorized` (401) or `forbidden` (403).
 """
 
-import hmac
 import json
 import re
 import urllib.parse
 
 from ..server import Response
-from . import controllers, errors, kinds, operations, protection, protobuf, scale, selectors, tables, tokens, watch
+from . import (
+    authn,
+    authz,
+    controllers,
+    errors,
+    kinds,
+    operations,
+    protection,
+    protobuf,
+    scale,
+    selectors,
+    tables,
+    tokens,
+    watch,
+)
 from .hub import PATH_PREFIX
 
 JSON = "application/json"
@@ -83,13 +99,20 @@ class KubeApi:
             return _not_found()
         auth = request.header("Authorization", "") or ""
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        if not token or not hmac.compare_digest(token.encode(), cluster.token.encode()):
-            with store.lock:
-                self.hub.counts["unauthorized"] += 1
-            return _error(errors.unauthorized())
-        with store.lock:
-            self.hub.sync_nodes(cluster)  # node pools may have changed through ARM since the last request
         rest = urllib.parse.unquote(match.group("rest") or "/")
+        with store.lock:
+            profile = authn.profile_of(store, cluster)
+            principal = authn.authenticate(store, cluster, token, profile)
+            if principal is None:
+                self.hub.counts["unauthorized"] += 1
+                return _error(errors.unauthorized())
+            if not principal.local and profile.aad:
+                attrs = authz.request_attributes(request.method, rest, request.query, principal)
+                allowed, reason = authz.authorize(store, cluster, profile, attrs)
+                if not allowed:
+                    self.hub.counts["forbidden"] += 1
+                    return _error(authz.forbidden(attrs, reason))
+            self.hub.sync_nodes(cluster)  # node pools may have changed through ARM since the last request
         segments = [s for s in rest.split("/") if s]
         try:
             if not segments or segments[0] not in ("api", "apis"):

@@ -69,8 +69,8 @@ class KubeHub:
     def reset(self) -> None:
         with self.store.lock:
             self.clusters, self.by_slug = {}, {}
-            self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "token_requests": 0, "tokens_issued": 0,
-                           "by_kind": {}}
+            self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "forbidden": 0, "token_requests": 0,
+                           "tokens_issued": 0, "by_kind": {}}
 
     def dump(self) -> dict:
         return {"clusters": [c.dump() for c in self.clusters.values()]}

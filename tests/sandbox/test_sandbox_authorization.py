@@ -233,3 +233,16 @@ def test_principal_propagation_by_count_of_writes(sandbox, conn, rm_client, msi_
             assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name)
         assert info.value.error.code == "PrincipalNotFound"
     assert assign(auth_client, conn, scope, BLOB_READER, identity.principal_id, name).name == name
+
+
+def test_assigned_to_is_transitive_over_groups_and_principal_id_is_not(sandbox, conn, scopes, auth_client):
+    group = sandbox.add_group_member(scopes["principal"])["group_id"]
+    direct = assign(auth_client, conn, scopes["container"], BLOB_READER, scopes["principal"])
+    via_group = assign(auth_client, conn, scopes["container"], BLOB_CONTRIBUTOR, group, principal_type="Group")
+
+    def listed(filter_text):
+        return sorted(a.id for a in auth_client.role_assignments.list_for_scope(scopes["container"],
+                                                                                filter=filter_text))
+    assert listed("assignedTo('%s')" % scopes["principal"]) == sorted([direct.id, via_group.id])
+    assert listed("principalId eq '%s'" % scopes["principal"]) == [direct.id]
+    assert listed("principalId eq '%s'" % group) == [via_group.id]

@@ -7,6 +7,32 @@ Only the roles this project reasons about; `permits()` in permissions.py evaluat
 
 STORAGE = "Microsoft.Storage/storageAccounts"
 BLOBS = f"{STORAGE}/blobServices/containers/blobs"
+AKS = "Microsoft.ContainerService/managedClusters"
+# The Actions every "Azure Kubernetes Service RBAC ..." role carries besides its DataActions.
+AKS_RBAC_READS = ["Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read",
+                  "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"]
+# "Azure Kubernetes Service RBAC Reader" DataActions, in the reference page's order.
+AKS_RBAC_READER_DATA = [f"{AKS}/{a}" for a in (
+    "apps/controllerrevisions/read", "apps/daemonsets/read", "apps/deployments/read", "apps/replicasets/read",
+    "apps/statefulsets/read", "autoscaling/horizontalpodautoscalers/read", "batch/cronjobs/read", "batch/jobs/read",
+    "configmaps/read", "discovery.k8s.io/endpointslices/read", "endpoints/read", "events.k8s.io/events/read",
+    "events/read", "extensions/daemonsets/read", "extensions/deployments/read", "extensions/ingresses/read",
+    "extensions/networkpolicies/read", "extensions/replicasets/read", "limitranges/read", "metrics.k8s.io/pods/read",
+    "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/read",
+    "networking.k8s.io/networkpolicies/read", "persistentvolumeclaims/read", "pods/read",
+    "policy/poddisruptionbudgets/read", "replicationcontrollers/read", "resourcequotas/read", "serviceaccounts/read",
+    "services/read")]
+# "Azure Kubernetes Service RBAC Writer" DataActions, in the reference page's order.
+AKS_RBAC_WRITER_DATA = [f"{AKS}/{a}" for a in (
+    "apps/controllerrevisions/read", "apps/daemonsets/*", "apps/deployments/*", "apps/replicasets/*",
+    "apps/statefulsets/*", "autoscaling/horizontalpodautoscalers/*", "batch/cronjobs/*",
+    "coordination.k8s.io/leases/read", "coordination.k8s.io/leases/write", "coordination.k8s.io/leases/delete",
+    "discovery.k8s.io/endpointslices/read", "batch/jobs/*", "configmaps/*", "endpoints/*",
+    "events.k8s.io/events/read", "events/*", "extensions/daemonsets/*", "extensions/deployments/*",
+    "extensions/ingresses/*", "extensions/networkpolicies/*", "extensions/replicasets/*", "limitranges/read",
+    "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/*",
+    "networking.k8s.io/networkpolicies/*", "persistentvolumeclaims/*", "pods/*", "policy/poddisruptionbudgets/*",
+    "replicationcontrollers/*", "resourcequotas/read", "secrets/*", "serviceaccounts/*", "services/*")]
 
 
 def _role(role_id, name, description, actions=(), not_actions=(), data_actions=(), not_data_actions=()):
@@ -102,6 +128,42 @@ ROLES = [
           "List cluster user credential action.",
           ["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
            "Microsoft.ContainerService/managedClusters/read"]),
+    # containers.md (MicrosoftDocs/azure-docs commit 0088bfa7, ms.date 06/30/2025): the AKS roles. The
+    # "RBAC" ones are what Azure RBAC for Kubernetes authorization (Guard) evaluates (sandbox/k8s/authz.py).
+    _role("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role",
+          "List cluster admin credential action.",
+          [f"{AKS}/listClusterAdminCredential/action", f"{AKS}/accessProfiles/listCredential/action",
+           f"{AKS}/read", f"{AKS}/runcommand/action"]),
+    _role("ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8", "Azure Kubernetes Service Contributor Role",
+          "Grants access to read and write Azure Kubernetes Service clusters",
+          ["Microsoft.Authorization/*/read", "Microsoft.ContainerService/locations/*", f"{AKS}/*",
+           "Microsoft.ContainerService/managedclustersnapshots/*", "Microsoft.ContainerService/snapshots/*",
+           "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+           "Microsoft.Resources/subscriptions/resourceGroups/read"]),
+    _role("3498e952-d568-435e-9b2c-8d77e338d7f7", "Azure Kubernetes Service RBAC Admin",
+          "Lets you manage all resources under cluster/namespace, except update or delete resource quotas and "
+          "namespaces.",
+          [*AKS_RBAC_READS, f"{AKS}/listClusterUserCredential/action"],
+          data_actions=[f"{AKS}/*"],
+          not_data_actions=[f"{AKS}/resourcequotas/write", f"{AKS}/resourcequotas/delete",
+                            f"{AKS}/namespaces/write", f"{AKS}/namespaces/delete"]),
+    _role("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin",
+          "Lets you manage all resources in the cluster.",
+          [*AKS_RBAC_READS, f"{AKS}/listClusterUserCredential/action"],
+          data_actions=[f"{AKS}/*"]),
+    _role("7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader",
+          "Allows read-only access to see most objects in a namespace. It does not allow viewing roles or role "
+          "bindings. This role does not allow viewing Secrets, since reading the contents of Secrets enables access "
+          "to ServiceAccount credentials in the namespace, which would allow API access as any ServiceAccount in "
+          "the namespace (a form of privilege escalation). Applying this role at cluster scope will give access "
+          "across all namespaces.",
+          AKS_RBAC_READS, data_actions=AKS_RBAC_READER_DATA),
+    _role("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer",
+          "Allows read/write access to most objects in a namespace.This role does not allow viewing or modifying "
+          "roles or role bindings. However, this role allows accessing Secrets and running Pods as any "
+          "ServiceAccount in the namespace, so it can be used to gain the API access levels of any ServiceAccount "
+          "in the namespace. Applying this role at cluster scope will give access across all namespaces.",
+          AKS_RBAC_READS, data_actions=AKS_RBAC_WRITER_DATA),
 ]
 
 BY_ID = {role["id"]: role for role in ROLES}

@@ -9,7 +9,8 @@ Azure's rules, with their wording (sources in sandbox/README.md):
   that contradicts the directory: 400 UnmatchedPrincipalType. principalType does not, by default,
   bypass the replication delay (config `principal_type_skips_propagation`).
 Listing ({scope}/providers/Microsoft.Authorization/roleAssignments): no filter -> at, above and below
-the scope; atScope() -> at and above only; principalId eq / assignedTo -> that principal (combined
+the scope; atScope() -> at and above only; principalId eq -> that principal, assignedTo -> that principal and the
+directory groups it is a member of (combined
 with atScope() when given). Paged through nextLink by the framework.
 """
 
@@ -182,12 +183,17 @@ class RoleAssignments(ResourceType):
         scope = call.container_id if call.container_id not in ("", None) else "/"
         terms = odata.parse(call.request.query.get("$filter"), ("atScope", "principalId", "assignedTo"))
         principal = (terms.get("principalId") or terms.get("assignedTo") or "").lower()
+        # assignedTo() is transitive over group membership ("List Azure role assignments using the REST API":
+        # the user's assignments and those of the groups it is a member of); principalId eq is that principal only
+        principals = {principal} if principal else set()
+        if terms.get("assignedTo"):
+            principals.update(g.lower() for g in call.store.groups_of(principal))
         items = []
         for body in call.store.of_type(TYPE):
             assigned = body["properties"]["scope"]
             if not (is_above_or_at(assigned, scope) or (not terms.get("atScope") and is_below(assigned, scope))):
                 continue
-            if principal and body["properties"]["principalId"].lower() != principal:
+            if principals and body["properties"]["principalId"].lower() not in principals:
                 continue
             items.append(body)
         return call.list_response(items)

@@ -21,7 +21,7 @@ import secrets
 import uuid
 
 from ...errors import invalid_request_content
-from . import common
+from . import aad, common
 
 # Fields the server owns: values a client sends are ignored.
 SERVER_OWNED = ("provisioningState", "powerState", "maxAgentPools", "currentKubernetesVersion", "fqdn",
@@ -234,6 +234,7 @@ def check_version_supported(call, version: str) -> None:
 def check_features(call, props: dict, existing: dict | None) -> None:
     if existing is not None and oidc_enabled(existing) and not oidc_enabled(props):
         raise common.oidc_cannot_be_disabled()
+    aad.check(call, props, existing)  # aadProfile / disableLocalAccounts (Microsoft Entra integration)
     if workload_identity_enabled(props):
         if not oidc_enabled(props):
             raise common.workload_identity_needs_oidc()

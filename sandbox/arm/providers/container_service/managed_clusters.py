@@ -11,7 +11,10 @@ listClusterAdminCredential, wired to the emulated Kubernetes API servers (`app.k
   202) removes the cluster, its node resource group (kubelet identity included) and the hub cluster;
   so does any other removal from ARM state (resource group deletion, control API) via `on_deleted`.
 - The credential actions are reads: they return the hub's kubeconfig (server on the sandbox, the
-  cluster's bearer token, the sandbox CA inline), base64 as AKS does.
+  cluster's bearer token, the sandbox CA inline), base64 as AKS does. A cluster with AKS-managed Microsoft
+  Entra integration (aad.py) answers listClusterUserCredential with the kubelogin exec-plugin kubeconfig
+  (same server and CA; `format=azure` the legacy auth-provider form) instead; `disableLocalAccounts`
+  refuses the static credentials: the admin one always, the user one when there is no Entra integration.
 """
 
 import base64
@@ -26,7 +29,7 @@ from ...errors import (
 )
 from ...registry import Action
 from ...stored import StoredResourceType, known_location, validate_tags
-from . import cluster_body, common, identity
+from . import aad, cluster_body, common, identity
 from .addons import reconcile_blob_driver
 
 
@@ -134,6 +137,7 @@ class ManagedClusters(StoredResourceType):
         """Bring the cluster's emulated API server in line with the ARM record (idempotent)."""
         self._sync_hub(app, record)
         reconcile_blob_driver(app.kube, record["id"], cluster_body.blob_driver_enabled(record["properties"]))
+        aad.reconcile(app.kube, record["id"], record["properties"])
 
     # ------------------------------------------------------------------ PATCH (tags only, like AKS updateTags)
     def patch(self, call):
@@ -176,14 +180,31 @@ class ManagedClusters(StoredResourceType):
         app.kube.remove_cluster(body["id"])
 
     # ------------------------------------------------------------------ credentials (reads)
+    @staticmethod
+    def _static_credential_refused():
+        return common.ArmError(400, "BadRequest", "Getting static credential is not allowed because this "
+                                                  "cluster is set to disable local accounts.")
+
     def list_user_credential(self, call):
+        cluster = call.existing
+        if cluster is None:
+            raise self.not_found(call)
+        props = cluster["properties"]
+        if aad.managed(props):
+            kind = aad.user_kubeconfig_format(call, props)
+            endpoint = call.app.kube.endpoint(cluster["id"]) or self._sync_hub(call.app, cluster)
+            render = aad.exec_kubeconfig if kind == "exec" else aad.azure_kubeconfig
+            group = cluster["id"].split("/")[4]   # /subscriptions/{s}/resourceGroups/{rg}/...
+            text = render(endpoint, cluster["name"], group, props["aadProfile"]["tenantID"])
+            return self._kubeconfigs("clusterUser", text)
+        if aad.local_accounts_disabled(props):
+            raise self._static_credential_refused()   # without Entra integration the user credential is static
         return self._credentials(call, "clusterUser")
 
     def list_admin_credential(self, call):
         cluster = call.existing
-        if cluster is not None and cluster["properties"].get("disableLocalAccounts"):
-            raise common.ArmError(400, "BadRequest", "Getting static credential is not allowed because this "
-                                                     "cluster is set to disable local accounts.")
+        if cluster is not None and aad.local_accounts_disabled(cluster["properties"]):
+            raise self._static_credential_refused()
         return self._credentials(call, "clusterAdmin")
 
     def _credentials(self, call, label):
@@ -193,6 +214,9 @@ class ManagedClusters(StoredResourceType):
         if cluster is None:
             raise self.not_found(call)
         endpoint = call.app.kube.endpoint(cluster["id"]) or self._sync_hub(call.app, cluster)
-        text = kubeconfig(endpoint, cluster["name"])
+        return self._kubeconfigs(label, kubeconfig(endpoint, cluster["name"]))
+
+    @staticmethod
+    def _kubeconfigs(label, text):
         return Response.json(200, {"kubeconfigs": [
             {"name": label, "value": base64.b64encode(text.encode()).decode("ascii")}]})
