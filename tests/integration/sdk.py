@@ -56,11 +56,12 @@ def create_cluster(conn, resource_group, name, oidc=False, workload_identity=Fal
     """An AKS cluster as a team might already have it (test setup, straight through the SDK); ``aad_profile`` makes
     it Microsoft Entra ID-integrated."""
     extra = {"aadProfile": aad_profile, "disableLocalAccounts": disable_local_accounts} if aad_profile else {}
-    body = {"location": location, "identity": {"type": "SystemAssigned"}, "properties": {**extra,
-        "dnsPrefix": name, "kubernetesVersion": kubernetes_version,
+    properties = {
+        **extra, "dnsPrefix": name, "kubernetesVersion": kubernetes_version,
         "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System",
                                "osType": "Linux", "type": "VirtualMachineScaleSets"}],
         "oidcIssuerProfile": {"enabled": oidc},
         "securityProfile": {"workloadIdentity": {"enabled": workload_identity}},
-        "storageProfile": {"blobCSIDriver": {"enabled": blob_driver}}}}
+        "storageProfile": {"blobCSIDriver": {"enabled": blob_driver}}}
+    body = {"location": location, "identity": {"type": "SystemAssigned"}, "properties": properties}
     return containerservice_client(conn).managed_clusters.begin_create_or_update(resource_group, name, body).result()
