@@ -20,7 +20,7 @@ help:
 	@echo "make doctor - diagnose the sandbox's chain link by link with playbooks/doctor.yml (reuses make demo's state,"
 	@echo "              else converges first); fails on a failing link or on any write (build/demo/doctor-reports)"
 	@echo "make molecule - the Molecule scenarios under extensions/molecule (sandbox; azure skipped without a subscription)"
-	@echo "make bench  - measure site.yml runs (1/10/20 workloads), module cold start and imports (build/bench/)"
+	@echo "make bench  - measure site.yml (1/10/20 workloads), the doctor, a fleet of 1 vs 10 clusters, module cold start and imports (build/bench/)"
 	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt

@@ -12,6 +12,13 @@ B. Cold start: one playbook creates a resource with each module, then runs the s
 C. Imports: for each module, a fresh `python -X importtime` process imports the module, the SDK clients it calls
    (`module.client("...")`, see CLIENTS in plugins/module_utils/azure_module.py) and azure.identity; compared with a
    process importing only azure.core + azure.identity (budget: 1.5x).
+D. Fleet: for each number of clusters (--fleet, default 1 and 10), an inventory of that many clusters with
+   --fleet-workloads workloads each (sharing resource groups, storage account, identities and data roles through
+   group_vars; each with its own kubeconfig and federated credentials), a fresh sandbox, site.yml converged and
+   re-run with --fleet-forks forks. Per run: wall time and, per cluster, ARM, Entra token and Kubernetes requests
+   and module processes (Kubernetes and the cluster's own ARM resources also cluster by cluster, from the request
+   log). The bench fails when a no-op run writes (ARM, Kubernetes) or anything lists keys, or when a larger fleet
+   needs more per cluster than the smallest (see FLEET_COMPARED, FLEET_OWN and FLEET_RACY for what is compared).
 
 Task timings and per-task request counts come from a small callback plugin written to build/bench/callback_plugins/
 (kept out of the collection). Results: build/bench/results.md (the printed tables) and build/bench/results.json.
@@ -276,11 +283,15 @@ def module_processes(event):
     return event["items"] if event["items"] is not None else int(event["attempts"] or 1)
 
 
-def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=()):
-    """One ansible-playbook run against sbx: output saved to workdir/label.log, counters and events returned."""
+def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=(), task_counters=True):
+    """One ansible-playbook run against sbx: output saved to workdir/label.log, counters and events returned.
+    task_counters=False: the callback records no per-task request deltas (with forks, the tasks of several hosts
+    overlap, so those deltas would mix hosts; and the callback's own counter reads would load the sandbox)."""
     events_file = workdir / ("%s.events.jsonl" % label)
     events_file.unlink(missing_ok=True)
     env = playbook_env(sbx, workdir, events_file)
+    if not task_counters:
+        env.pop("BENCH_COUNTERS_URL")
     cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra_args]
     before = sbx.counters()
     since = sbx.call("GET", "/requests", query={"since": 1 << 40})["next"]
@@ -440,8 +451,8 @@ def doctor_summary(run, report_dir, n, probe):
                "reports": [str(p) for p in reports], "links": len(links), "counts": counts,
                "not_ok": [{k: item.get(k) for k in ("link", "workload", "status", "summary")} for item in not_ok],
                "requests": requests, "self_reads": self_reads, "self_mismatch": mismatch,
-               "per_workload": {k: ratio(requests[k], n) for k in ("arm_reads", "k8s_reads", "token_requests",
-                                                                    "data_reads")},
+               "per_workload": {k: ratio(requests[k], n)
+                                for k in ("arm_reads", "k8s_reads", "token_requests", "data_reads")},
                "problems": problems}
     log("%s: %d links (%s); ARM reads %d, writes %d, listKeys %d; Kubernetes reads %d, writes %d, TokenRequests %d; "
         "Entra tokens %d; data reads %d, writes %d%s"
@@ -689,6 +700,261 @@ IMPORT_HEADERS = ["module", "imports (clients)", "own ms", "importtime us", "x b
                   "budget 1.5x bare", "1.5x baseline", "ansible basic ms", "client init ms"]
 
 
+# ---------------------------------------------------------------------------------------------------- D. fleet
+FLEET_RG, FLEET_CLUSTER_RG, FLEET_ACCOUNT = "rg-fleet", "rg-fleet-aks", "stfleet01"
+FLEET_LABELS = ("converge", "noop")
+# Per-cluster figures (run totals divided by the number of clusters) the larger fleets must not exceed. arm_requests:
+# ARM reads + writes (LRO polls apart; rejected writes included).
+FLEET_COMPARED = ("arm_requests", "arm_reads", "arm_writes", "list_keys", "entra_tokens", "k8s_reads", "k8s_writes",
+                  "k8s_token_requests", "processes")
+# Shown but not judged in the converge run: with forks, which cluster creates a shared resource and which ones find
+# it created (or half-created) by another cluster's process depends on timing, and the two read differently (the
+# storage account module lists the containers only of an account that existed; creating a resource group or an
+# account reads the locations instead). Measured: 1 cluster 17.0 ARM reads, 10 clusters 15.9, 16.2, 16.4 and 17.2
+# per cluster in four runs. arm_requests (reads + writes) holds them to the single cluster's figure; the no-op run
+# judges arm_reads like the others.
+FLEET_RACY = {("converge", "arm_reads")}
+# Figures counted per cluster from the request log (Kubernetes: the cluster's API server; ARM: its managed cluster
+# and its federated credentials, writes rejected with 409 by the concurrency guard on an identity left out) and from
+# the callback's events (processes); their maximum over the clusters is compared too.
+FLEET_OWN = ("k8s_reads", "k8s_writes", "k8s_token_requests", "arm_reads", "arm_writes_accepted", "processes")
+
+
+def fleet_host(i):
+    return "fleet-aks-%02d" % (i + 1)
+
+
+def fleet_inventory(workdir, clusters, workloads):
+    """An inventory of `clusters` clusters (hosts of aks_clusters with a local connection, as inventories/sandbox),
+    each with its own kubeconfig (host variable). As in a real fleet (and tests/integration/test_fleet_teardown.py)
+    they share through group_vars the resource groups, one storage account and, per workload, its container,
+    identity and data role assignment; each cluster adds its own managed cluster and one federated credential per
+    workload. Returns (inventory path, host names, managed ARM resources)."""
+    workloads_ = []
+    for i in range(workloads):
+        name = "wl%02d" % (i + 1)
+        workloads_.append({"name": name, "namespace": "fleet-" + name, "service_account": name + "-sa",
+                           "storage_account": FLEET_ACCOUNT, "resource_group": FLEET_RG, "container": name,
+                           "access": "readwrite" if i % 2 == 0 else "read", "identity": {"name": "id-" + name},
+                           "volume": {"size": "1Gi"}})
+    group_vars = {
+        "keyless_resource_group": FLEET_RG, "keyless_cluster_resource_group": FLEET_CLUSTER_RG,
+        "keyless_location": LOCATION, "keyless_cluster_create": True,
+        "keyless_helm_binary": "{{ lookup('ansible.builtin.env', 'KEYLESS_HELM_BINARY') }}",
+        "keyless_tags": {"environment": "bench", "managed-by": "keyless.aks_storage"},
+        "keyless_storage_accounts": [{"name": FLEET_ACCOUNT, "blob_soft_delete_days": 7}],
+        "keyless_workloads": workloads_}
+    hosts = [fleet_host(i) for i in range(clusters)]
+    inventory = workdir / "inventory"
+    write_json(inventory / "hosts.json", {"aks_clusters": {"hosts": {host: {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "keyless_kubeconfig_path": str(workdir / ("kubeconfig-%s.yaml" % host))} for host in hosts}}})
+    write_json(inventory / "group_vars" / "aks_clusters.json", group_vars)
+    managed = {"resource_groups": 2, "storage_accounts": 1, "containers": workloads, "identities": workloads,
+               "role_assignments": workloads, "clusters": clusters, "federated_credentials": clusters * workloads}
+    return inventory, hosts, managed
+
+
+def arm_owner(path, hosts):
+    """The cluster an ARM request is about (its managed cluster, or one of its federated credentials, which are named
+    <cluster>-<workload>-<service account>); None for what the clusters share."""
+    path = path.lower()
+    for host in hosts:
+        if re.search(r"/managedclusters/%s(/|$)" % re.escape(host), path) \
+                or "/federatedidentitycredentials/%s-" % host in path:
+            return host
+    return None
+
+
+def fleet_attribution(requests, hosts, slugs):
+    """Requests of one run per cluster (Kubernetes by the API server's slug; ARM by arm_owner) and shared. Kubernetes
+    requests are counted as the sandbox's hub counts them: 401/403 answers not at all, TokenRequests apart."""
+    per = {host: Counter() for host in hosts}
+    shared = Counter()
+    for r in requests:
+        kind, method, path = r.get("kind"), r.get("method"), r.get("path") or ""
+        if kind == "kubernetes":
+            parts = path.split("/")
+            host = slugs.get(parts[2]) if len(parts) > 2 else None
+            if host not in per or r.get("status") in (401, 403):
+                shared["k8s_not_counted"] += 1
+                continue
+            if method == "POST" and path.rstrip("/").endswith("/token"):
+                key = "k8s_token_requests"
+            else:
+                key = "k8s_reads" if method in ("GET", "HEAD") else "k8s_writes"
+            per[host][key] += 1
+        elif kind in ("read", "write", "poll"):
+            key = {"read": "arm_reads", "write": "arm_writes", "poll": "lro_polls"}[kind]
+            owner = arm_owner(path, hosts)
+            target = per[owner] if owner else shared
+            target[key] += 1
+            if kind == "write":
+                target["arm_writes_rejected" if (r.get("status") or 0) >= 400 else "arm_writes_accepted"] += 1
+    return {h: dict(c) for h, c in per.items()}, dict(shared)
+
+
+def fleet_summary(run, requests, complete, hosts, slugs, managed):
+    """Totals, per-cluster figures, what each cluster did on its own and what makes the run fail the bench."""
+    c, n = run["counters"], len(hosts)
+    kube = c.get("kubernetes") or {}
+    totals = {"arm_reads": c["reads"], "arm_writes": c["writes"], "list_keys": c["list_keys"],
+              "lro_polls": c["lro_polls"], "entra_tokens": c["token_requests"], "metadata": c["metadata_requests"],
+              "k8s_reads": kube.get("reads", 0), "k8s_writes": kube.get("writes", 0),
+              "k8s_token_requests": kube.get("token_requests", 0), "processes": run["processes"],
+              "azure_processes": run["azure_processes"], "helm": sum(run["helm"].values()),
+              "discovery": run["discovery"], "arm_requests": c["reads"] + c["writes"]}
+    per_host, shared = fleet_attribution(requests, hosts, slugs)
+    totals["arm_writes_rejected"] = shared.get("arm_writes_rejected", 0) + sum(
+        per_host[h].get("arm_writes_rejected", 0) for h in hosts)
+    for host in hosts:
+        events = [e for e in run["events"] if e["host"] == host]
+        per_host[host]["processes"] = sum(module_processes(e) for e in events)
+        per_host[host]["azure_processes"] = sum(module_processes(e) for e in events if e["action"].startswith(FQ))
+    own_range = {k: (min(per_host[h].get(k, 0) for h in hosts), max(per_host[h].get(k, 0) for h in hosts))
+                 for k in FLEET_OWN + ("azure_processes",)}
+    problems = []
+    if run["rc"] != 0:
+        problems.append("rc=%s" % run["rc"])
+    if run["label"] == "noop":
+        writes = {k: totals[k] for k in ("arm_writes", "k8s_writes", "list_keys") if totals[k]}
+        if writes:
+            problems.append("the no-op run is not read-only: %s" % ", ".join("%s %d" % kv for kv in writes.items()))
+    elif totals["list_keys"]:
+        problems.append("listKeys %d" % totals["list_keys"])
+    if not complete:
+        problems.append("the sandbox's request log lost entries (over its limit): per-cluster counts incomplete")
+    for key in ("k8s_reads", "k8s_writes", "k8s_token_requests"):  # the attribution must account for every request
+        counted = sum(per_host[h].get(key, 0) for h in hosts)
+        if complete and counted != totals[key]:
+            problems.append("%s: %d attributed to clusters, %d counted by the sandbox" % (key, counted, totals[key]))
+    return {"clusters": n, "managed": managed, "managed_total": sum(managed.values()), "totals": totals,
+            "per_cluster": {k: v / n for k, v in totals.items()}, "per_host": per_host, "shared": shared,
+            "own_range": own_range, "log_complete": complete,
+            "token_grants": {g: v / n for g, v in (c.get("token_requests_by_grant") or {}).items()},
+            "problems": problems}
+
+
+def bench_fleet(clusters, workloads, forks, timeout):
+    workdir = BENCH / "fleet" / str(clusters)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    inventory, hosts, managed = fleet_inventory(workdir, clusters, workloads)
+    result = {"clusters": clusters, "workloads": workloads, "forks": forks, "hosts": hosts, "runs": []}
+    sbx = client.start(str(workdir / "sandbox"))
+    try:
+        for label in FLEET_LABELS:
+            since = sbx.call("GET", "/requests", query={"since": 1 << 40})["next"]
+            run = run_playbook(sbx, workdir, label, inventory, REPO / "playbooks" / "site.yml", timeout,
+                               ["-f", str(forks)], task_counters=False)
+            requests = sbx.requests(since)
+            complete = not requests or requests[0]["index"] <= since
+            slugs = {c["slug"]: c["id"].rstrip("/").rsplit("/", 1)[-1].lower() for c in sbx.kube_clusters()}
+            run["fleet"] = fleet_summary(run, requests, complete, hosts, slugs, managed)
+            result["runs"].append(run)
+            f = run["fleet"]
+            log("fleet %d: %s: per cluster ARM reads %.1f, writes %.1f, listKeys %.1f, Entra tokens %.1f, Kubernetes "
+                "reads %.1f, writes %.1f, TokenRequests %.1f, processes %.1f%s"
+                % (clusters, label, *(f["per_cluster"][k] for k in (
+                    "arm_reads", "arm_writes", "list_keys", "entra_tokens", "k8s_reads", "k8s_writes",
+                    "k8s_token_requests", "processes")),
+                   "; FAILED: " + " | ".join(f["problems"]) if f["problems"] else ""))
+            if run["rc"] != 0:
+                break
+        result["state_types"] = dict(Counter(r.get("type") for r in sbx.state().get("resources", [])))
+    finally:
+        sbx.stop()
+    return result
+
+
+def fleet_compare(fleets):
+    """Each larger fleet against the smallest: per-cluster figures (totals / clusters, FLEET_COMPARED) and the most
+    any one cluster did on its own (FLEET_OWN), per run; more than the smallest fleet's fails. Also wall time ratios."""
+    base = min(fleets, key=lambda f: f["clusters"])
+    rows, problems, ratios = [], [], {}
+    for fleet in fleets:
+        if fleet is base:
+            continue
+        for label in FLEET_LABELS:
+            a = next((r for r in base["runs"] if r["label"] == label), None)
+            b = next((r for r in fleet["runs"] if r["label"] == label), None)
+            if a is None or b is None:
+                problems.append("%d clusters %s: missing run to compare" % (fleet["clusters"], label))
+                continue
+            ratios["%s %d/%d" % (label, fleet["clusters"], base["clusters"])] = ratio(b["seconds"], a["seconds"])
+            pairs = [((k, "%s per cluster" % k), a["fleet"]["per_cluster"][k], b["fleet"]["per_cluster"][k])
+                     for k in FLEET_COMPARED]
+            pairs += [((("own", k), "%s of the busiest cluster" % k), a["fleet"]["own_range"][k][1],
+                       b["fleet"]["own_range"][k][1]) for k in FLEET_OWN]
+            for (key, what), x, y in pairs:
+                ok = y <= x + 1e-9
+                if (label, key) in FLEET_RACY:
+                    rows.append([label, what, x, y, "ok (not judged)" if ok else "more (not judged)"])
+                    continue
+                rows.append([label, what, x, y, "OK" if ok else "MORE"])
+                if not ok:
+                    problems.append("%s: %s %.2f with %d clusters > %.2f with %d" % (
+                        label, what, y, fleet["clusters"], x, base["clusters"]))
+    return {"base": base["clusters"], "rows": rows, "problems": problems, "wall_ratios": ratios}
+
+
+def fleet_rows(fleets):
+    rows = []
+    for fleet in fleets:
+        for run in fleet["runs"]:
+            f = run["fleet"]
+            p, rng = f["per_cluster"], f["own_range"]
+            rows.append([fleet["clusters"], run["label"], fmt(run["rc"]), run["seconds"], run["changed"],
+                         "%.1f (%.1f)" % (p["processes"], p["azure_processes"]), p["helm"], p["arm_reads"],
+                         p["arm_writes"], p["arm_writes_rejected"], p["list_keys"], p["lro_polls"], p["entra_tokens"],
+                         p["metadata"], p["k8s_reads"], p["k8s_writes"], p["k8s_token_requests"],
+                         "%d-%d/%d-%d" % (rng["k8s_reads"] + rng["k8s_writes"]),
+                         "OK" if not f["problems"] else "FAIL"])
+    return rows
+
+
+FLEET_HEADERS = ["clusters", "run", "rc", "wall s", "changed", "procs/cl (az)", "helm/cl", "ARM reads/cl",
+                 "ARM writes/cl", "of them 409/cl", "listKeys/cl", "LRO polls/cl", "Entra tokens/cl", "metadata/cl",
+                 "k8s reads/cl", "k8s writes/cl", "k8s TokenReq/cl", "k8s r/w range", "check"]
+
+
+def token_grants_text(runs):
+    """Entra token grants per cluster of each fleet run, as one line."""
+    return "; ".join("%d clusters %s: %s" % (r["clusters"], run["label"], ", ".join(
+        "%s %.1f" % kv for kv in sorted(run["fleet"]["token_grants"].items()))) for r in runs for run in r["runs"])
+
+
+def fleet_report(fleet):
+    runs = fleet["runs"]
+    parts = ["## D. Fleet: site.yml over %s clusters, %d workloads each, forks %d, converge and no-op re-run"
+             % (" and ".join(str(r["clusters"]) for r in runs), runs[0]["workloads"], runs[0]["forks"]), "",
+             table(FLEET_HEADERS, fleet_rows(runs)), "",
+             "Every figure but wall s, changed and the range is per cluster: the run's total (sandbox counters, "
+             "callback events) divided by the number of clusters. The clusters share through group_vars the two "
+             "resource groups, storage account %s, and per workload its container, identity and data role "
+             "assignment (as a real fleet does); each has its own managed cluster, kubeconfig and one federated "
+             "credential per workload. of them 409: ARM writes rejected (federated credential writes on one identity "
+             "by clusters at once: Azure's ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity, "
+             "retried by the module). Entra tokens: token endpoint requests (grants per cluster: %s). k8s r/w "
+             "range: fewest-most Kubernetes reads / writes one cluster's API server received (request log). check: "
+             "FAIL on rc != 0, any listKeys, any ARM or Kubernetes write in the no-op run."
+             % (FLEET_ACCOUNT, token_grants_text(runs)), ""]
+    cmp_ = fleet["comparison"]
+    if cmp_["rows"]:
+        parts += ["### Per cluster: the larger fleets against %d cluster(s) (more fails the bench)" % cmp_["base"], "",
+                  "Wall time ratios: " + ", ".join(
+                      "%s %.2fx" % (k, v) for k, v in cmp_["wall_ratios"].items() if v is not None), "",
+                  table(["run", "compared", "%d cluster(s)" % cmp_["base"], "larger fleet", "check"], cmp_["rows"]),
+                  "", "per cluster: run total / clusters (arm_requests: ARM reads + writes, LRO polls apart); of the "
+                  "busiest cluster: the most one cluster received on its own (Kubernetes: its API server; ARM: its "
+                  "managed cluster and federated credentials, shared resources excluded, arm_writes_accepted: "
+                  "writes not rejected; processes: task results of its host). Not judged: the converge run's "
+                  "arm_reads alone, which depend on how the forks' requests for the shared resources interleave "
+                  "(a cluster that finds the storage account created by another lists its containers, one that "
+                  "creates it reads the locations instead); arm_requests bounds them.", ""]
+    return parts
+
+
 # ---------------------------------------------------------------------------------------------------- main
 def report(results, args):
     parts = ["# keyless.aks_storage bench", ""]
@@ -731,6 +997,8 @@ def report(results, args):
                    "bare (the issue's wording), and beside it the stricter own <= 1.5x baseline (wall time); "
                    "client init: constructing the clients and reading the lazily loaded operation groups the module "
                    "uses (not in own)."), ""]
+    if results.get("fleet") and results["fleet"].get("runs"):
+        parts += fleet_report(results["fleet"])
     meta = results["meta"]
     parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
                  % (meta["total_seconds"], meta["cpus"], " ".join("%.1f" % x for x in meta["load_before"]),
@@ -744,9 +1012,13 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="no-op calls per module (B), import probes (C)")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-imports", action="store_true")
+    parser.add_argument("--fleet", default="1,10", help="numbers of clusters for D (comma-separated; empty: skip D)")
+    parser.add_argument("--fleet-workloads", type=int, default=2, help="workloads per cluster (D)")
+    parser.add_argument("--fleet-forks", type=int, default=10, help="ansible-playbook forks (D)")
     parser.add_argument("--timeout", type=int, default=PLAYBOOK_TIMEOUT, help="seconds per ansible-playbook run")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    fleet_sizes = sorted({int(s) for s in args.fleet.split(",") if s.strip()})
     started = time.monotonic()
     BENCH.mkdir(parents=True, exist_ok=True)
     write_callback()
@@ -771,6 +1043,19 @@ def main():
         if not args.skip_imports:
             log("C: imports, %d probes per module" % args.repeat)
             results["imports"] = bench_imports(args.repeat)
+        if fleet_sizes:
+            fleet = results["fleet"] = {"runs": []}
+            for clusters in fleet_sizes:
+                log("D: fleet of %d clusters, %d workloads each, forks %d"
+                    % (clusters, args.fleet_workloads, args.fleet_forks))
+                res = bench_fleet(clusters, args.fleet_workloads, args.fleet_forks, args.timeout)
+                fleet["runs"].append(res)
+                failures += ["fleet %d %s (%s)" % (clusters, r["label"], " | ".join(r["fleet"]["problems"]))
+                             for r in res["runs"] if r["fleet"]["problems"]]
+                failures += ["fleet %d: no %s run" % (clusters, label) for label in FLEET_LABELS
+                             if label not in [r["label"] for r in res["runs"]]]
+            fleet["comparison"] = fleet_compare(fleet["runs"])
+            failures += ["fleet per cluster: %s" % p for p in fleet["comparison"]["problems"]]
     finally:
         results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
         results["meta"]["load_after"] = os.getloadavg()
