@@ -137,8 +137,8 @@ def _collect_dependents(cluster, uid, policy, depth) -> None:
             if policy == "Orphan":
                 kept = [r for r in refs if r.get("uid") != uid]
                 update(cluster, kind, item, lambda o, kept=kept: o["metadata"].__setitem__("ownerReferences", kept))
-            elif len(refs) == 1 and kind is POD and protection.grace_seconds(item, {}):
-                protection.mark_terminating(cluster, item, protection.grace_seconds(item, {}), False)
+            elif len(refs) == 1 and kind is POD and (grace := protection.grace_seconds(item, {})):
+                protection.mark_terminating(cluster, item, grace, False)
             elif len(refs) == 1:
                 cluster.remove(kind, item["metadata"].get("namespace"), item["metadata"]["name"])
                 _collect_dependents(cluster, item["metadata"].get("uid"), "Background", depth - 1)

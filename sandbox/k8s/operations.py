@@ -263,8 +263,9 @@ def delete(cluster, kind, namespace, name, opts, options: dict) -> tuple:
     if policy not in ("Orphan", "Background", "Foreground"):
         raise errors.bad_request(f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
                                  f'"Orphan"')
-    if kind.kind == "Pod" and protection.grace_seconds(old, options):
-        return 200, protection.mark_terminating(cluster, old, protection.grace_seconds(old, options), opts.dry_run)
+    grace = protection.grace_seconds(old, options) if kind.kind == "Pod" else 0
+    if grace:
+        return 200, protection.mark_terminating(cluster, old, grace, opts.dry_run)
     gone = copy.deepcopy(old)
     gone["metadata"]["deletionTimestamp"] = gone["metadata"].get("deletionTimestamp") or timestamp()
     if kind.kind == "Namespace":
