@@ -236,10 +236,15 @@ def azure_rbac_missing(module, cluster):
     return missing, principal, 1 + len(definitions)
 
 
+def azure_rbac_grant(cluster, principal):
+    """What to grant, as a sentence with the command, for the chain's Kubernetes actions on an Azure RBAC cluster."""
+    return ("\"%s\" on the cluster before the Kubernetes stages: az role assignment create --assignee-object-id %s "
+            "--role \"%s\" --scope %s (the role takes a few minutes to reach the API server)"
+            % (CLUSTER_ADMIN_ROLE, principal, CLUSTER_ADMIN_ROLE, cluster["id"]))
+
+
 def azure_rbac_refusal(cluster, missing, principal):
     return ModuleError(
         "cluster %s authorises Kubernetes requests with Azure RBAC, and the automation identity (object ID %s) may "
-        "not %s there. Grant it \"%s\" on the cluster before the Kubernetes stages: az role assignment create "
-        "--assignee-object-id %s --role \"%s\" --scope %s (the role takes a few minutes to reach the API server)"
-        % (cluster["name"], principal, ", ".join(a[len(_K8S):] for a in missing), CLUSTER_ADMIN_ROLE, principal,
-           CLUSTER_ADMIN_ROLE, cluster["id"]))
+        "not %s there. Grant it %s" % (cluster["name"], principal, ", ".join(a[len(_K8S):] for a in missing),
+                                       azure_rbac_grant(cluster, principal)))

@@ -49,12 +49,13 @@ class KubeReader:
         kubernetes = importlib.import_module("kubernetes")
         return getattr(kubernetes.client, name)(self._client())
 
-    def call(self, action, api_name, method, *args, **kwargs):
-        """One API call; the result as a REST dict (None for a 404)."""
+    def call(self, action, api_name, method, *args, count=True, **kwargs):
+        """One API call, counted in ``reads`` unless ``count`` is false; the result as a REST dict (None for a
+        404)."""
         from kubernetes.client.rest import ApiException
         api = self.api(api_name)
         kwargs.setdefault("_request_timeout", READ_TIMEOUT)
-        self.reads += 1
+        self.reads += 1 if count else 0
         try:
             result = getattr(api, method)(*args, **kwargs)
         except ApiException as exc:
@@ -76,10 +77,10 @@ class KubeReader:
         """A TokenRequest for ``service_account`` (nothing is stored by the API server); the token, or None."""
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                 "spec": {"audiences": [audience], "expirationSeconds": seconds}}
-        self.token_requests += 1
-        self.reads -= 1  # counted apart: a TokenRequest is neither a read nor a stored write
+        self.token_requests += 1  # counted apart: a TokenRequest is neither a read nor a stored write
         result = self.call("request a token for service account %s/%s" % (namespace, service_account),
-                           "CoreV1Api", "create_namespaced_service_account_token", service_account, namespace, body)
+                           "CoreV1Api", "create_namespaced_service_account_token", service_account, namespace, body,
+                           count=False)
         return ((result or {}).get("status") or {}).get("token")
 
 

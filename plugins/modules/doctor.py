@@ -295,10 +295,9 @@ def cluster_azure_rbac(doc):
     doc.azure_reads += reads
     evidence = {"enableAzureRBAC": True, "principal_id": principal, "missing": missing}
     if missing:
-        refusal = aks_access.azure_rbac_refusal(cluster, missing, principal)
         return link("cluster_azure_rbac", WARN, "the identity running the doctor may not %d of the chain's "
                     "Kubernetes actions: site.yml run as it gets 403 from the API server" % len(missing), evidence,
-                    refusal.msg.split("Grant it ", 1)[-1])
+                    aks_access.azure_rbac_grant(cluster, principal))
     return link("cluster_azure_rbac", OK, "the identity running the doctor may do the chain's Kubernetes actions",
                 evidence)
 
@@ -583,8 +582,12 @@ def cluster_workload_links(doc, w):
         w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
     doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(
         volume_of(doc, w) if w["pv_name"] else None, expected_volume(w)))
-    doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: judge.judge_pods(
-        claim_pods(doc, w), w["service_account"], mount_events(doc, w, claim_pods(doc, w))))
+    doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: pods(doc, w))
+
+
+def pods(doc, w):
+    found = claim_pods(doc, w)
+    return judge.judge_pods(found, w["service_account"], mount_events(doc, w, found))
 
 
 def expected_volume(w):

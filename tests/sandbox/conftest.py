@@ -40,6 +40,12 @@ def rm_client(conn, credential):
 
 
 @pytest.fixture
+def aks_client(conn, credential):
+    from azure.mgmt.containerservice import ContainerServiceClient
+    return ContainerServiceClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
+
+
+@pytest.fixture
 def msi_client(conn, credential):
     from azure.mgmt.msi import ManagedServiceIdentityClient
     return ManagedServiceIdentityClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))

@@ -16,18 +16,11 @@ from azure.core.exceptions import (
 )
 from sandbox_test_helpers import get_json, raw_arm
 
-from sandbox import sdk
 
 LOCATION = "westeurope"
 RG = "rg-aks"
 SA_SUBJECT = "system:serviceaccount:reports:blob-reader"
 AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
-
-
-@pytest.fixture
-def aks_client(conn, credential):
-    from azure.mgmt.containerservice import ContainerServiceClient
-    return ContainerServiceClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
 
 
 @pytest.fixture

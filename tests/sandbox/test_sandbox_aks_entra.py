@@ -34,12 +34,6 @@ UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": 
 
 # ---------------------------------------------------------------------- fixtures and helpers
 @pytest.fixture
-def aks_client(conn, credential):
-    from azure.mgmt.containerservice import ContainerServiceClient
-    return ContainerServiceClient(credential, conn["subscription_id"], **sdk.client_kwargs(conn))
-
-
-@pytest.fixture
 def rg(rm_client):
     rm_client.resource_groups.create_or_update(RG, {"location": LOCATION})
     return RG
