@@ -32,6 +32,7 @@ DEFAULT_WORKDIR = REPO / "build" / "demo"
 # The sandbox inventory's only host; its kubeconfig is keyless_kubeconfig_path of inventories/sandbox.
 HOST = "sandbox-aks-1"
 KUBECONFIG = "kubeconfig-%s.yaml" % HOST
+INVENTORY_VARS = REPO / "inventories" / "sandbox" / "group_vars" / "aks_clusters.yml"
 SERVER = re.compile(r"^\s*server:\s*\"?(https://[^/\"]+)(/[^\"\s]*)?\"?\s*$", re.MULTILINE)
 TOKEN = re.compile(r"^\s*token:\s*\"?([^\"\s]+)\"?\s*$", re.MULTILINE)
 
@@ -90,9 +91,14 @@ def print_summary(sbx, runs):
     print("-" * 78)
     print("Validation Jobs (judged by the sandbox against the ARM and Kubernetes state):")
     decisions = sbx.call("GET", "/kubelet/decisions")
-    for d in decisions if isinstance(decisions, list) else decisions.get("decisions", []):
+    decisions = decisions if isinstance(decisions, list) else decisions.get("decisions", [])
+    for d in decisions:
         print("  %-10s %s/%s %s%s" % (d["outcome"], d["namespace"], d["job"], ", ".join(d.get("blobs") or []),
                                       (" " + d["message"]) if d.get("message") else ""))
+    print("-" * 78)
+    print("Workloads of inventories/sandbox (what each mounts, token only, and its validation Job's outcome):")
+    for line in workload_lines(decisions):
+        print("  " + line)
     print("-" * 78)
     print("%-22s %4s %7s %8s %6s %7s %9s %7s" % ("run", "rc", "changed", "seconds", "reads", "writes", "listKeys",
                                                  "tokens"))
@@ -102,6 +108,27 @@ def print_summary(sbx, runs):
         print("%-22s %4d %7d %8.1f %6d %7d %9d %7d" % (run["label"], run["rc"], changed, run["seconds"], c["reads"],
                                                        c["writes"], c["list_keys"], c["token_requests"]))
     print("=" * 78)
+
+
+def workload_lines(decisions):
+    """One line per workload of the sandbox inventory: type, what it mounts, and the last outcome of its Job."""
+    import yaml  # ansible's dependency, in the venv
+
+    workloads = yaml.safe_load(INVENTORY_VARS.read_text(encoding="utf-8")).get("keyless_workloads") or []
+    lines = []
+    for w in workloads:
+        kind = w.get("type", "blob")
+        if kind == "file":
+            target = "share %s (Azure Files, SMB)" % w.get("share")
+        else:
+            target = "container %s (blob)" % w.get("container")
+        prefix = "keyless-validate-%s-" % w["name"]
+        outcomes = [d["outcome"] for d in decisions
+                    if d.get("namespace") == w["namespace"] and str(d.get("job", "")).startswith(prefix)]
+        outcome = outcomes[-1] if outcomes else "none"
+        lines.append("%-12s %-5s %s, namespace %s: %s, %s: Job %s" % (
+            w["name"], kind, w["storage_account"], w["namespace"], target, w.get("access", "readwrite"), outcome))
+    return lines
 
 
 def demo(args, workdir):

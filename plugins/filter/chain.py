@@ -5,7 +5,23 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 DATA_ROLES = {"readwrite": "Storage Blob Data Contributor", "read": "Storage Blob Data Reader"}
+# Token-only SMB mounts: the driver docs (docs/workload-identity-static-pv-mount.md, master) and the AKS docs
+# (create-volume-azure-files.md) grant this role at the storage account for both access modes: the Kerberos ticket
+# is requested at the account's file endpoint, share scope is undocumented, and no read-only MI role exists (a read
+# workload is kept read-only by its read-only mount). See docs/research/azure-files.md "Role" and "Scope".
+FILE_DATA_ROLE = "Storage File Data SMB MI Admin"
+QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+FACTORS = {"": 1, "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
+           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def is_file(workload):
+    """Whether a workload mounts an Azure Files share (type file) rather than a blob container."""
+    return (workload or {}).get("type") == "file"
 
 
 def identity_key(workload, default_resource_group):
@@ -40,17 +56,36 @@ def federated_credentials(workloads, identity, default_resource_group, issuer, c
     return creds
 
 
+def data_role(workload):
+    """The data role a workload's identity needs: a blob role by access, or the Files SMB MI role."""
+    return FILE_DATA_ROLE if is_file(workload) else DATA_ROLES[workload.get("access", "readwrite")]
+
+
+def data_role_key(workload, default_resource_group):
+    """What one workload's data role assignment is, as a comparable key: (identity group, identity, account,
+    container - "" for a file workload, whose role is at the account -, role); names Azure compares without case
+    are lower-cased."""
+    rg, name = identity_key(workload, default_resource_group)
+    return (rg.lower(), name.lower(), workload["storage_account"].lower(),
+            "" if is_file(workload) else workload["container"], data_role(workload))
+
+
 def data_role_assignments(workloads, principal_ids, default_resource_group):
-    """One least-privilege data role per workload, scoped to its container.
+    """One least-privilege data role per workload: a blob workload's at its container, a file workload's at its
+    storage account (the narrowest scope the Files driver is documented with). Identical items (several file
+    workloads of one identity on one account) collapse into one.
 
     ``principal_ids`` maps "resource_group/name" of each identity to its principal (object) ID.
     """
     result = []
     for workload in workloads or []:
         key = "%s/%s" % identity_key(workload, default_resource_group)
-        result.append({"storage_account": workload["storage_account"], "resource_group": workload["resource_group"],
-                       "container": workload["container"], "role": DATA_ROLES[workload.get("access", "readwrite")],
-                       "principal_id": principal_ids.get(key)})
+        item = {"storage_account": workload["storage_account"], "resource_group": workload["resource_group"],
+                "role": data_role(workload), "principal_id": principal_ids.get(key)}
+        if not is_file(workload):
+            item["container"] = workload["container"]
+        if item not in result:
+            result.append(item)
     return result
 
 
@@ -66,10 +101,41 @@ def federated_identities(workloads, identities, default_resource_group, issuer, 
     return items
 
 
-def storage_account_items(accounts, workloads):
-    """keyless_storage_account's ``accounts`` items: each account with every container its workloads mount."""
-    return [dict(account, containers=account_containers(workloads, account["name"], account.get("containers")))
-            for account in accounts or []]
+def storage_account_items(accounts, workloads, default_size="10Gi"):
+    """keyless_storage_account's ``accounts`` items: each account with every container its blob workloads mount and,
+    when file workloads use it, every share they mount (``file_shares``) and SMB OAuth on (token-only SMB mounts need
+    it on the account: docs/research/azure-files.md "SMB OAuth on the account")."""
+    items = []
+    for account in accounts or []:
+        item = dict(account, containers=account_containers(workloads, account["name"], account.get("containers")))
+        shares = account_shares(workloads, account["name"], account.get("file_shares"), default_size)
+        if shares:
+            item["file_shares"] = shares
+        if any(is_file(w) and w["storage_account"] == account["name"] for w in workloads or []):
+            item["smb_oauth"] = True
+        items.append(item)
+    return items
+
+
+def share_quota(size):
+    """A volume size (a Kubernetes quantity like 10Gi) as a share quota: whole GiB, rounded up, at least 1."""
+    match = QUANTITY.match(str(size))
+    if not match:
+        return None
+    return max(1, int(math.ceil(int(match.group(1)) * FACTORS[match.group(2) or ""] / float(2 ** 30))))
+
+
+def account_shares(workloads, account, extra=None, default_size="10Gi"):
+    """The file shares of ``account``: those listed for it (they win) plus every share a file workload mounts, with
+    the workload's volume size as quota."""
+    shares = [dict(s) if isinstance(s, dict) else {"name": s} for s in extra or []]
+    names = {s.get("name") for s in shares}
+    for workload in workloads or []:
+        if is_file(workload) and workload["storage_account"] == account and workload["share"] not in names:
+            names.add(workload["share"])
+            size = (workload.get("volume") or {}).get("size") or default_size
+            shares.append({"name": workload["share"], "quota": share_quota(size)})
+    return shares
 
 
 def resource_group_items(names):
@@ -93,10 +159,10 @@ def identity_map(results, field):
 
 
 def account_containers(workloads, account, extra=None):
-    """The containers of ``account``: those listed for it plus every container a workload mounts."""
+    """The containers of ``account``: those listed for it plus every container a blob workload mounts."""
     names = list(extra or [])
     for workload in workloads or []:
-        if workload["storage_account"] == account and workload["container"] not in names:
+        if not is_file(workload) and workload["storage_account"] == account and workload["container"] not in names:
             names.append(workload["container"])
     return names
 
@@ -106,4 +172,5 @@ class FilterModule:
         return {"workload_identities": workload_identities, "federated_credentials": federated_credentials,
                 "data_role_assignments": data_role_assignments, "account_containers": account_containers,
                 "identity_map": identity_map, "resource_group_items": resource_group_items,
-                "storage_account_items": storage_account_items, "federated_identities": federated_identities}
+                "storage_account_items": storage_account_items, "federated_identities": federated_identities,
+                "account_shares": account_shares, "data_role_key": data_role_key}

@@ -11,7 +11,7 @@ other cluster of the inventory (every host of the group, whatever --limit says) 
 from __future__ import annotations
 
 from ansible_collections.keyless.aks_storage.plugins.filter.chain import (
-    DATA_ROLES, federated_credentials, identity_key, workload_identities)
+    data_role_key, federated_credentials, identity_key, workload_identities)
 
 
 STILL_USED = "still used by another cluster, or trusted by a federated credential that is not this cluster's"
@@ -24,8 +24,7 @@ def _host_usage(host):
     for workload in host.get("keyless_workloads") or []:
         rg, name = identity_key(workload, default_rg)
         identities.add((rg.lower(), name.lower()))
-        assignments.add((rg.lower(), name.lower(), workload["storage_account"].lower(), workload["container"],
-                         DATA_ROLES[workload.get("access", "readwrite")]))
+        assignments.add(data_role_key(workload, default_rg))
         accounts.add(workload["storage_account"].lower())
     accounts.update(a["name"].lower() for a in host.get("keyless_storage_accounts") or [])
     return identities, assignments, accounts
@@ -96,10 +95,7 @@ def not_shared_assignments(workloads, usage, default_resource_group):
     shared = {tuple(k) for k in usage["assignments"]}
     kept = []
     for workload in workloads or []:
-        rg, name = identity_key(workload, default_resource_group)
-        key = (rg.lower(), name.lower(), workload["storage_account"].lower(), workload["container"],
-               DATA_ROLES[workload.get("access", "readwrite")])
-        if key not in shared:
+        if data_role_key(workload, default_resource_group) not in shared:
             kept.append(workload)
     return kept
 
@@ -114,7 +110,7 @@ def kept_report(usage, identities, workloads, accounts, default_resource_group):
     lines = ["identity %s/%s: %s" % (i["resource_group"], i["name"], STILL_USED)
              for i in identities or [] if i not in not_shared_identities([i], usage)]
     lines += ["data role of %s on %s/%s: another cluster's workload needs it" % (
-        w["identity"]["name"], w["storage_account"], w["container"])
+        w["identity"]["name"], w["storage_account"], w.get("container") or w.get("share"))
         for w in workloads or [] if not not_shared_assignments([w], usage, default_resource_group)]
     lines += ["storage account %s: %s" % (a["name"], STILL_USED)
               for a in accounts or [] if not not_shared_accounts([a], usage)]

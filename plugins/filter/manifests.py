@@ -53,7 +53,8 @@ def keep_claim_sizes(manifests, live):
 
 
 def replacements(manifests, live):
-    """The static volumes whose immutable CSI source changed (a new identity client ID, account or container):
+    """The static volumes whose immutable CSI source changed (a new identity client ID, account, container or share:
+    blob and Azure Files volumes alike, by their volumeAttributes):
     ``[{pv, claim: "namespace/name", changed: [attribute, ...]}]``. Kubernetes refuses to update such a
     PersistentVolume (422), so it and its claim must be deleted and created again."""
     by_key = {_key(obj): obj for obj in live or []}

@@ -26,11 +26,26 @@ MINIMUM_CHART_VERSION = "1.27.1"
 QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 BINARY = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
 DECIMAL = ["", "k", "M", "G", "T", "P", "E"]
-FILE_REFUSED = ("type file (Azure Files) has no keyless path - a file share needs shared key access for static and "
-                "dynamic provisioning alike, so it cannot be mounted with a workload identity token alone. Use a "
-                "blob container (type: blob) with the open-source blob CSI driver.")
-NFS_REFUSED = ("protocol nfs is refused - NFS mounts carry no credentials, so workload identity does not apply; use "
-               "protocol fuse (blobfuse) for a token-only mount.")
+NFS_REFUSED = ("protocol nfs is refused - NFS mounts carry no credentials (the blob and Azure Files drivers mount "
+               "NFS without the workload identity), so there is no keyless path; use protocol fuse or fuse2 for a "
+               "blob container, smb (the default) for an Azure Files share.")
+# Keyless dynamic provisioning of Azure Files would need the driver's controller identity to hold Storage Account
+# Contributor, which can list keys (docs/research/azure-files.md "allowSharedKeyAccess=false", dynamic provisioning).
+FILE_STORAGE_CLASS_REFUSED = ("storage_class with type file is refused - dynamic provisioning of Azure Files is not "
+                              "keyless yet: the driver's controller would create the share with an identity that needs "
+                              "a key-listing role (Storage Account Contributor). Omit storage_class: the storage stage "
+                              "creates the share through ARM and the role mounts it with a static volume.")
+PROTOCOLS = {"blob": ("fuse", "fuse2", "nfs"), "file": ("smb", "nfs")}
+# SMB mount options that would weaken a token-only mount: the driver sets sec=krb5,cruid=0,upcall_target=mount
+# itself (pkg/azurefile/nodeserver.go, v1.35.7), SMB below 3.0 has no encryption, and credentials in mount options
+# are exactly what a keyless mount must not carry (docs/research/azure-files.md "Mount options", "Flow").
+WEAK_SMB_OPTIONS = (
+    (re.compile(r"^vers=(1\.0|2\.0|2\.1|1|2)$"),
+     "SMB below 3.0 has no encryption; leave vers unset (3.1.1 is negotiated)"),
+    (re.compile(r"^sec="), "the driver sets sec=krb5 for a token-only mount; another sec= would not use the token"),
+    (re.compile(r"^(username|user|password|pass|credentials|cred|domain|dom)="),
+     "credentials in mount options are not keyless; the driver mounts with the workload identity's Kerberos ticket"),
+)
 
 
 def role_options(role, entry_point="main"):
@@ -106,15 +121,15 @@ def workload_problems(workloads, client_ids=None, accounts=None, default_size="1
 def one_workload(w, client_ids, accounts, default_size):
     """The problems of one workload (its own fields)."""
     identity, volume = w.get("identity") or {}, w.get("volume") or {}
-    found = [FILE_REFUSED if w.get("type") == "file" else None, NFS_REFUSED if w.get("protocol") == "nfs" else None,
+    found = [NFS_REFUSED if w.get("protocol") == "nfs" else None,
              rules.name_problem("DNS-1123 label", w.get("name"), "name"),
              rules.name_problem("DNS-1123 label", w.get("namespace"), "namespace"),
              rules.name_problem("DNS-1123 subdomain", w.get("service_account"), "service_account"),
              rules.name_problem("storage account", w.get("storage_account"), "storage_account"),
              rules.name_problem("resource group", w.get("resource_group"), "resource_group"),
-             rules.name_problem("container", w.get("container"), "container"),
              rules.name_problem("identity", identity.get("name"), "identity.name"),
              quantity_problem(volume.get("size") or default_size, "volume.size")]
+    found += storage_target_problems(w)
     for key in ("pv_name", "pvc_name"):
         if volume.get(key) is not None:
             found.append(rules.name_problem("DNS-1123 subdomain", volume[key], "volume." + key))
@@ -129,6 +144,40 @@ def one_workload(w, client_ids, accounts, default_size):
     if accounts is not None and _text(w.get("storage_account")) and w["storage_account"] not in accounts:
         found.append("storage_account %s is not in keyless_storage_accounts; list it there so the chain creates it "
                      "keyless (or fix the name)" % w["storage_account"])
+    return found
+
+
+def storage_target_problems(w):
+    """What a workload mounts: a blob ``container`` (type blob) or a file ``share`` (type file), each with the
+    protocols and settings its driver can mount keyless."""
+    kind = w.get("type") or "blob"
+    if kind not in PROTOCOLS:
+        return []  # the argument spec names the choices
+    field, other = ("share", "container") if kind == "file" else ("container", "share")
+    if w.get(field) is None:
+        found = ["%s is required for type %s" % (field, kind)]
+    else:
+        found = [rules.name_problem("file share" if kind == "file" else "container", w[field], field)]
+    if w.get(other) is not None:
+        found.append("%s is for type %s; a type %s workload mounts its %s" % (
+            other, "file" if kind == "blob" else "blob", kind, field))
+    if w.get("protocol") is not None and w["protocol"] not in PROTOCOLS[kind]:
+        found.append("protocol %s does not apply to type %s; use one of %s" % (
+            w["protocol"], kind, ", ".join(p for p in PROTOCOLS[kind] if p != "nfs")))
+    if kind == "file":
+        found.append(FILE_STORAGE_CLASS_REFUSED if w.get("storage_class") is not None else None)
+        found += smb_mount_option_problems((w.get("volume") or {}).get("mount_options"))
+    return found
+
+
+def smb_mount_option_problems(options):
+    """The user's SMB mount options that would weaken a token-only mount (see WEAK_SMB_OPTIONS)."""
+    found = []
+    for option in options or []:
+        for part in str(option).replace(" ", ",").split(","):
+            why = next((reason for pattern, reason in WEAK_SMB_OPTIONS if pattern.match(part.strip().lower())), None)
+            if why:
+                found.append("volume.mount_options %s is refused: %s" % (part.strip(), why))
     return found
 
 
@@ -172,6 +221,11 @@ def inventory_problems(host):
                                          host.get("keyless_blob_csi_driver_chart_version"), prefix="keyless_blob_csi_driver"))
     workloads = host.get("keyless_workloads") if isinstance(host.get("keyless_workloads"), list) else []
     problems += driver_values_problems(host.get("blob_csi_driver_values"), workloads)
+    problems.append(driver_chart_problem(host.get("keyless_azurefile_csi_driver_chart_ref"),
+                                         host.get("keyless_azurefile_csi_driver_chart_version"), FILE_REPUBLISH_VERSION,
+                                         prefix="keyless_azurefile_csi_driver", driver="file"))
+    problems += driver_values_problems(host.get("azurefile_csi_driver_values"), field="azurefile_csi_driver_values",
+                                       driver="file")
     return [p for p in problems if p]
 
 
@@ -195,8 +249,9 @@ def account_problems(accounts):
     return problems
 
 
-def chart_problem(version, field="keyless_blob_csi_driver_chart_version", minimum=MINIMUM_CHART_VERSION):
-    """A chart version must be semver and at least the keyless floor."""
+def chart_problem(version, field="keyless_blob_csi_driver_chart_version", minimum=MINIMUM_CHART_VERSION,
+                  driver="blob"):
+    """A chart version must be semver and at least the keyless floor (``driver``: blob or file, for the reason)."""
     if version is None:
         return None
     version = str(version)
@@ -204,11 +259,38 @@ def chart_problem(version, field="keyless_blob_csi_driver_chart_version", minimu
     if problem:
         return problem
     if rules.semver_key(version) < rules.semver_key(minimum):
-        return ("%s %s is older than %s: before 1.27.0 the chart's CSIDriver never refreshes the workload identity "
-                "token (no requiresRepublish), so mounts lose access once it expires, and 1.27.0 silently ignores "
-                "mountWithWorkloadIdentityToken without a clientID and falls back to the account key"
-                % (field, version, minimum))
+        return TOO_OLD[driver](field, version, minimum)
     return None
+
+
+def _blob_too_old(field, version, minimum):
+    return ("%s %s is older than %s: before 1.27.0 the chart's CSIDriver never refreshes the workload identity "
+            "token (no requiresRepublish), so mounts lose access once it expires, and 1.27.0 silently ignores "
+            "mountWithWorkloadIdentityToken without a clientID and falls back to the account key"
+            % (field, version, minimum))
+
+
+# docs/research/azure-files.md sections 1-2: mountWithWorkloadIdentityToken arrives in driver 1.35.0 (PR #2902,
+# commit 9bd37489d; before it a workload identity mount lists the account key), and the chart's CSIDriver sets
+# requiresRepublish only from 1.35.3 (commit cb86016d8).
+FILE_TOKEN_MOUNTS_VERSION = "1.35.0"
+FILE_REPUBLISH_VERSION = "1.35.3"
+
+
+def _file_too_old(field, version, minimum):
+    key = rules.semver_key(version)
+    if key < rules.semver_key(FILE_TOKEN_MOUNTS_VERSION):
+        return ("%s %s cannot mount Azure Files with a workload identity token alone: token-only SMB mounts "
+                "(mountWithWorkloadIdentityToken) need driver 1.35.0, and the chart's CSIDriver refreshes the token "
+                "(requiresRepublish) from 1.35.3" % (field, version))
+    if key < rules.semver_key(FILE_REPUBLISH_VERSION):
+        return ("%s %s is older than %s: the chart's CSIDriver has no requiresRepublish before 1.35.3, so the kubelet "
+                "never hands the driver a fresh workload identity token and mounts lose access to the share once the "
+                "first one expires" % (field, version, minimum))
+    return "%s %s is older than the minimum version %s" % (field, version, minimum)
+
+
+TOO_OLD = {"blob": _blob_too_old, "file": _file_too_old}
 
 
 def local_chart_version(ref):
@@ -224,12 +306,13 @@ def local_chart_version(ref):
         return str(yaml.safe_load(archive.extractfile(member)).get("version"))
 
 
-def driver_chart_problem(chart_ref, chart_version, minimum=MINIMUM_CHART_VERSION, prefix="blob_csi_driver"):
+def driver_chart_problem(chart_ref, chart_version, minimum=MINIMUM_CHART_VERSION, prefix="blob_csi_driver",
+                         driver="blob"):
     """The chart the driver role would install: a local chart's own version, else the pinned one."""
     local = local_chart_version(chart_ref)
     if local is not None:
-        return chart_problem(local, "%s_chart_ref %s (its Chart.yaml version)" % (prefix, chart_ref), minimum)
-    return chart_problem(chart_version, prefix + "_chart_version", minimum)
+        return chart_problem(local, "%s_chart_ref %s (its Chart.yaml version)" % (prefix, chart_ref), minimum, driver)
+    return chart_problem(chart_version, prefix + "_chart_version", minimum, driver)
 
 
 REPUBLISH_OFF = ("feature.requiresRepublish is false: the kubelet would not republish the volumes, so the driver never "
@@ -245,12 +328,15 @@ def _false(value):
     return value is False or str(value).strip().lower() == "false"
 
 
-def driver_values_problems(values, workloads=None, field="blob_csi_driver_values"):
-    """Chart values that would break token-only mounts: republish off, or blobfuse v1 for a ``fuse`` workload."""
+def driver_values_problems(values, workloads=None, field="blob_csi_driver_values", driver="blob"):
+    """Chart values that would break token-only mounts: republish off, or blobfuse v1 for a ``fuse`` workload
+    (``driver`` blob), or the Files driver's token-mount parts off (``driver`` file)."""
     if values is None:
         return []
     if not isinstance(values, dict):
         return ["%s must be a dict of chart values" % field]
+    if driver == "file":
+        return file_values_problems(values, field)
     feature, node = values.get("feature") or {}, values.get("node") or {}
     problems = ["%s: %s" % (field, REPUBLISH_OFF)] if _false(feature.get("requiresRepublish")) else []
     if _false(node.get("enableBlobfuseProxy")):
@@ -259,6 +345,27 @@ def driver_values_problems(values, workloads=None, field="blob_csi_driver_values
                 problems.append("keyless_workloads[%d] (%s/%s): %s" % (
                     index, workload.get("namespace"), workload.get("name"), BLOBFUSE_V1))
     return problems
+
+
+# docs/research/azure-files.md section 1 (chart values at v1.35.7) and section 3 (token flow).
+FILE_REPUBLISH_OFF = ("feature.requiresRepublish is false: the chart's CSIDriver would not ask the kubelet to "
+                      "republish the volumes, so the driver never gets a fresh workload identity token (the "
+                      "TokenRequest default lifetime, 1 h, since the chart sets no expirationSeconds) and long-running "
+                      "pods lose access to the share once it expires; leave it true (the chart's default)")
+FILE_MI_AUTH_OFF = ("node.enableManagedIdentityAuth is false: the node DaemonSet loses the azfilesrefresh sidecar and "
+                    "the host's Kerberos set-up (/etc/azfilesauth, krb5.conf), so a token-only SMB mount "
+                    "(mountWithWorkloadIdentityToken) gets no Kerberos ticket; leave it true (the chart's default)")
+FILE_LINUX_OFF = ("linux.enabled is false: the chart renders no Linux node DaemonSet, and token-only SMB mounts work "
+                  "on Linux nodes only (on Windows the driver takes the account-key path and fails); leave it true")
+
+
+def file_values_problems(values, field="azurefile_csi_driver_values"):
+    """Azure Files chart values that break token-only SMB mounts."""
+    feature, node, linux = values.get("feature") or {}, values.get("node") or {}, values.get("linux") or {}
+    found = [FILE_REPUBLISH_OFF if _false(feature.get("requiresRepublish")) else None,
+             FILE_MI_AUTH_OFF if _false(node.get("enableManagedIdentityAuth")) else None,
+             FILE_LINUX_OFF if _false(linux.get("enabled")) else None]
+    return ["%s: %s" % (field, problem) for problem in found if problem]
 
 
 class FilterModule:

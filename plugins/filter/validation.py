@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 JOB_PREFIX = "keyless-validate-"
 # What the probe checks; bump it with every change of the Job's template (a Job's spec is immutable, so a changed
@@ -45,6 +46,48 @@ def job_outcomes(jobs, expected):
     return outcomes
 
 
+# The version part of an image tag: v1.35.7, 1.35.7, v1.35.7-hotfix.1 (the driver's images are tagged v<semver>).
+IMAGE_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
+FILE_DRIVER_CONTAINER = "azurefile"
+
+
+def _version(text):
+    match = IMAGE_VERSION.match(str(text))
+    return tuple(int(part) for part in match.groups()[:3]) if match else None
+
+
+def image_version(image):
+    """(major, minor, patch) of an image reference's tag, or None (no tag, a digest only, not a version)."""
+    name = str(image or "").split("@", 1)[0]
+    return _version(name.rsplit(":", 1)[1]) if ":" in name.rsplit("/", 1)[-1] else None
+
+
+def file_driver_problem(daemonsets, minimum="1.35.0", name="csi-azurefile-node", namespace="kube-system"):
+    """Why the installed Azure Files CSI driver cannot mount with a workload identity token alone, or None.
+
+    ``daemonsets``: the k8s_info resources of its node DaemonSet (none when it is not installed). The version is the
+    tag of the DaemonSet's ``azurefile`` container image: token-only SMB mounts exist from v1.35.0; an older driver
+    given a clientID uses the token to list the account keys and mounts with a key.
+    """
+    where = "%s/%s" % (namespace, name)
+    if not daemonsets:
+        return ("the Azure Files CSI driver is not installed (no DaemonSet %s): run the role "
+                "keyless.aks_storage.azurefile_csi_driver (site.yml --tags driver) before the workloads" % where)
+    containers = (((daemonsets[0].get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    image = next((c.get("image") for c in containers if c.get("name") == FILE_DRIVER_CONTAINER), None)
+    version, floor = image_version(image), _version(minimum)
+    if version is None:
+        return ("cannot tell the Azure Files CSI driver's version: DaemonSet %s has no %s container with a version "
+                "tag (image %s); token-only SMB mounts need %s or newer" % (where, FILE_DRIVER_CONTAINER, image,
+                                                                            minimum))
+    if version < floor:
+        return ("the Azure Files CSI driver %d.%d.%d (DaemonSet %s, image %s) is older than %s: before %s it cannot "
+                "mount with a workload identity token alone (mountWithWorkloadIdentityToken) and would use the token "
+                "to list the account keys, which a keyless account refuses; upgrade it with the role "
+                "keyless.aks_storage.azurefile_csi_driver" % (version + (where, image, minimum, minimum)))
+    return None
+
+
 def object_keys(manifests, kind):
     """ "namespace/name" of every manifest of ``kind``."""
     return ["%s/%s" % (m["metadata"].get("namespace"), m["metadata"]["name"])
@@ -53,4 +96,5 @@ def object_keys(manifests, kind):
 
 class FilterModule:
     def filters(self):
-        return {"validation_job_name": validation_job_name, "job_outcomes": job_outcomes, "object_keys": object_keys}
+        return {"validation_job_name": validation_job_name, "job_outcomes": job_outcomes, "object_keys": object_keys,
+                "file_driver_problem": file_driver_problem}

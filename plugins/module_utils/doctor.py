@@ -23,7 +23,50 @@ BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 DATA_ACTIONS = {"read": (BLOBS + "/read",), "readwrite": (BLOBS + "/read", BLOBS + "/write")}
 DATA_ROLE = {"read": "Storage Blob Data Reader", "readwrite": "Storage Blob Data Contributor"}
 DRIVER = "blob.csi.azure.com"
+FILE_DRIVER = "file.csi.azure.com"
+FILES = "Microsoft.Storage/storageAccounts/fileServices/fileshares/files"
+# The token-only SMB mount runs as the share's built-in administrator: the driver's docs grant "Storage File Data
+# SMB MI Admin" (its dataActions, built-in-roles/storage.md) and call the other SMB roles not sufficient.
+FILE_ADMIN = "Microsoft.Storage/storageAccounts/fileServices/runAsBuiltInFileAdministrator/action"
+FILE_DATA_ACTIONS = {"read": (FILE_ADMIN, FILES + "/read"),
+                     "readwrite": (FILE_ADMIN, FILES + "/read", FILES + "/write")}
+FILE_DATA_ROLE = "Storage File Data SMB MI Admin"
+AKS_MANAGED_LABEL = "kubernetes.azure.com/managedby"
 _VERSION_TAG = re.compile(r":v?(\d+)\.(\d+)\.(\d+)(?:[-+@].*)?$")
+
+
+class StorageKind:
+    """What differs between the two keyless storage kinds: blob containers (blobfuse2) and Azure Files shares (SMB
+    with Kerberos from an Entra token). The judgments below take one and are otherwise shared."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+BLOB = StorageKind(
+    type="blob", driver=DRIVER, target="container", data_actions=DATA_ACTIONS, data_role=DATA_ROLE,
+    role_target="container", denied="the data plane answers 403 AuthorizationPermissionMismatch", role_note="",
+    csi_link="csi_driver", version_link="driver_version", nodes_link="driver_nodes", managed_link="managed_blob_driver",
+    managed_profile="blobCSIDriver", managed_default=False, managed_flag="--disable-blob-driver",
+    role="keyless.aks_storage.blob_csi_driver", chart_var="blob_csi_driver_chart_version",
+    minimum_var="blob_csi_driver_minimum_version", chart_note="the chart (>= 1.27.0, feature.requiresRepublish true)",
+    token_expiration=3600, node_containers=("blob", "blob-csi", "azureblob"), chart_floor=(0, 0, 0),
+    version_means="token-only mounts that refresh their token", name="blob")
+# Azure Files: token-only from driver v1.35.0; its chart renders requiresRepublish only from 1.35.3 and no
+# expirationSeconds (docs/research/azure-files.md section 1, charts/v1.35.7 templates/csi-azurefile-driver.yaml).
+FILE = StorageKind(
+    type="file", driver=FILE_DRIVER, target="share", data_actions=FILE_DATA_ACTIONS,
+    data_role={"read": FILE_DATA_ROLE, "readwrite": FILE_DATA_ROLE}, role_target="account",
+    denied="the node gets no Kerberos ticket for the share: Error getting Kerberos service ticket",
+    role_note="; share-scoped roles and SMB Share Contributor or Elevated Contributor are not sufficient "
+              "(azurefile-csi-driver docs/workload-identity-static-pv-mount.md)",
+    csi_link="file_csi_driver", version_link="file_driver_version", nodes_link="file_driver_nodes",
+    managed_link="managed_file_driver", managed_profile="fileCSIDriver", managed_default=True,
+    managed_flag="--disable-file-driver", role="keyless.aks_storage.azurefile_csi_driver",
+    chart_var="azurefile_csi_driver_chart_version", minimum_var="azurefile_csi_driver_minimum_version",
+    chart_note="the chart (>= 1.35.3)", token_expiration=None, node_containers=("azurefile",), chart_floor=(1, 35, 3),
+    version_means="token-only SMB mounts (mountWithWorkloadIdentityToken)", name="Azure Files")
+KINDS = {"blob": BLOB, "file": FILE}
 
 
 def link(name, status, summary, evidence=None, fix=None, workload=None):
@@ -114,18 +157,26 @@ def judge_federated_credentials(creds, issuer, subject, identity, workload=None)
     return link(name, FAIL, summary, evidence, fix, workload)
 
 
-def judge_role_assignments(assignments, definitions, container_scope, access, principal, workload=None):
-    """The data-role link: roles assigned to ``principal`` at the container or above allow the data actions
-    ``access`` needs. ``definitions`` maps a role definition id (lowered) to its REST body (None when unreadable);
-    custom roles count by their dataActions like built-in ones."""
-    name, needed = "role_assignment", DATA_ACTIONS[access]
+def short_action(action):
+    """The action's last word: ``.../blobs/read`` -> ``read``, ``.../runAsBuiltInFileAdministrator/action`` ->
+    ``runAsBuiltInFileAdministrator``."""
+    parts = action.split("/")
+    return parts[-2] if parts[-1] == "action" else parts[-1]
+
+
+def judge_role_assignments(assignments, definitions, target_scope, access, principal, workload=None, kind=BLOB):
+    """The data-role link: roles assigned to ``principal`` at ``target_scope`` (the container; the account for Azure
+    Files, the narrowest scope its driver documents) or above allow the data actions ``access`` needs.
+    ``definitions`` maps a role definition id (lowered) to its REST body (None when unreadable); custom roles count
+    by their dataActions like built-in ones."""
+    name, needed = "role_assignment", kind.data_actions[access]
     covering, elsewhere, granted, conditional = [], [], set(), []
     for item in assignments:
         props = item.get("properties") or item
         scope, role_id = props.get("scope", ""), (props.get("roleDefinitionId") or "").lower()
         role = definitions.get(role_id) or {}
         role_name = (role.get("properties") or {}).get("roleName") or rbac.role_guid(role_id)
-        if not scope_covers(scope, container_scope):
+        if not scope_covers(scope, target_scope):
             elsewhere.append("%s at %s" % (role_name, scope))
             continue
         covering.append("%s at %s" % (role_name, scope))
@@ -136,36 +187,119 @@ def judge_role_assignments(assignments, definitions, container_scope, access, pr
         if props.get("condition"):
             conditional.append(role_name)
     missing = [a for a in needed if a not in granted]
-    evidence = {"principal_id": principal, "scope": container_scope, "needed": list(needed),
+    evidence = {"principal_id": principal, "scope": target_scope, "needed": list(needed),
                 "covering": covering, "not_covering": elsewhere, "missing": missing}
     if not missing:
         status = WARN if conditional else OK
-        summary = "%s allow %s" % ("; ".join(covering), ", ".join(a.rsplit("/", 1)[-1] for a in needed))
+        summary = "%s allow %s" % ("; ".join(covering), ", ".join(map(short_action, needed)))
         if conditional:
             summary += "; conditions on %s are not evaluated here (the live probe tests them)" % ", ".join(conditional)
         return link(name, status, summary, evidence, None, workload)
-    what = "no role assignment at the container or above" if not covering else "; ".join(covering) + " do not allow"
-    summary = "%s %s (the data plane answers 403 AuthorizationPermissionMismatch)" % (
-        what, ", ".join(a.rsplit("/", 1)[-1] for a in missing))
+    what = ("no role assignment at the %s or above" % kind.role_target if not covering
+            else "; ".join(covering) + " do not allow")
+    summary = "%s %s (%s)" % (what, ", ".join(map(short_action, missing)), kind.denied)
     if elsewhere:
-        summary += "; %s do not cover this container" % "; ".join(elsewhere)
+        summary += "; %s do not cover this %s" % ("; ".join(elsewhere), kind.role_target)
     fix = ("re-run site.yml --tags rbac, or: az role assignment create --assignee-object-id %s "
-           "--assignee-principal-type ServicePrincipal --role \"%s\" --scope %s"
-           % (principal, DATA_ROLE[access], container_scope))
+           "--assignee-principal-type ServicePrincipal --role \"%s\" --scope %s%s"
+           % (principal, kind.data_role[access], target_scope, kind.role_note))
     return link(name, FAIL, summary, evidence, fix, workload)
 
 
+def judge_smb_oauth(props, rg, account):
+    """SMB OAuth on the account (properties of a storage account): a token-only SMB mount trades its Entra token
+    for a Kerberos ticket, which the account issues only with isSmbOAuthEnabled and no other identity source
+    (directoryServiceOptions None; files-managed-identities.md)."""
+    auth = props.get("azureFilesIdentityBasedAuthentication") or {}
+    enabled = (auth.get("smbOAuthSettings") or {}).get("isSmbOAuthEnabled")
+    source = auth.get("directoryServiceOptions")
+    evidence = {"isSmbOAuthEnabled": enabled, "directoryServiceOptions": source}
+    command = "az storage account update -g %s -n %s --enable-smb-oauth true" % (rg, account)
+    if enabled is not True:
+        return link("smb_oauth", FAIL, "SMB OAuth is %s on account %s: the share cannot be mounted with an Entra "
+                    "token (the node gets no Kerberos ticket)" % ("off" if enabled is False else "unset (off)",
+                                                                  account), evidence,
+                    "run site.yml --tags storage (smb_oauth: true), or: " + command)
+    if source not in (None, "None"):
+        return link("smb_oauth", FAIL, "account %s has another identity source (directoryServiceOptions %s): SMB "
+                    "OAuth needs None" % (account, source), evidence,
+                    "use an account without an AD DS, Entra Domain Services or Entra Kerberos source, or set "
+                    "directoryServiceOptions None; then run site.yml --tags storage")
+    return link("smb_oauth", OK, "SMB OAuth is on and no other identity source is set", evidence)
+
+
+def judge_share(share, name, account):
+    """The file share exists (ARM ``fileServices/default/shares``) and speaks SMB, the protocol with an identity."""
+    if share is None:
+        return link("share", FAIL, "file share %s does not exist in %s" % (name, account), {"share": name},
+                    "run site.yml --tags storage (file_shares of keyless_storage_accounts)")
+    props = share.get("properties") or {}
+    protocol = props.get("enabledProtocols") or "SMB"
+    evidence = {"id": share.get("id"), "enabledProtocols": props.get("enabledProtocols"),
+                "shareQuota": props.get("shareQuota")}
+    if protocol.upper() != "SMB":
+        return link("share", FAIL, "file share %s is %s: NFS mounts carry no identity (token-only is SMB)" % (
+            name, protocol), evidence, "an SMB share is needed: the protocol is set only when a share is created "
+            "(enabledProtocols): create an SMB share and point the workload at it")
+    return link("share", OK, "file share %s exists (SMB)" % name, evidence)
+
+
+def job_state(job):
+    """complete, failed or running, from a Job's conditions (as the Job controller sets them)."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed"):
+            return "complete" if condition["type"] == "Complete" else "failed"
+    return "running"
+
+
+def judge_validation_job(jobs, events, claim, workload=None):
+    """The data link of an Azure Files workload, from the latest validation Job that mounts ``claim``: the controller
+    has no SMB or Kerberos client to probe a share with, and the Job's pod did mount it on a node as the workload's
+    service account. ``events``: the latest events of the claim's pods (FailedMount carries the mount's error)."""
+    name = "probe_data"
+    if not jobs:
+        return link(name, UNKNOWN, "no validation Job mounts claim %s (the workload role's Job is deleted a day "
+                    "after it finishes), and Azure Files SMB cannot be probed from here" % claim, {"claim": claim},
+                    "run site.yml --tags workloads (it runs the validation Job again)", workload)
+    job = max(jobs, key=lambda j: (j.get("metadata") or {}).get("creationTimestamp") or "")
+    meta, status = job.get("metadata") or {}, job.get("status") or {}
+    state = job_state(job)
+    evidence = {"job": meta.get("name"), "state": state, "created": meta.get("creationTimestamp"),
+                "completionTime": status.get("completionTime"), "claim": claim}
+    if state == "complete":
+        return link(name, OK, "validation Job %s mounted the share and its probe passed (completed %s; SMB is not "
+                    "probed from here)" % (meta.get("name"), status.get("completionTime")), evidence, None, workload)
+    if state == "running":
+        return link(name, UNKNOWN, "validation Job %s has not finished" % meta.get("name"), evidence,
+                    "re-run the doctor when it has (kubectl -n %s get job %s)" % (meta.get("namespace"),
+                                                                                  meta.get("name")), workload)
+    prefix = "%s-" % meta.get("name")
+    mounts = [e for e in events if e.get("reason") == "FailedMount" and (e.get("pod") or "").startswith(prefix)]
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") == "Failed"]
+    cause = mounts[-1]["message"] if mounts else "%s: %s (its pod's log says why)" % (
+        (conditions or [{}])[0].get("reason"), (conditions or [{}])[0].get("message"))
+    evidence["cause"] = cause
+    return link(name, FAIL, "validation Job %s failed: %s" % (meta.get("name"), cause), evidence,
+                "fix what the message names, then run site.yml --tags workloads (it replaces a failed validation "
+                "Job, so the mount is tried again)", workload)
+
+
 # ---- cluster -----------------------------------------------------------------------------------------------------
-def judge_csi_driver(spec, audience=TOKEN_AUDIENCE):
-    """The CSIDriver object's spec (None when missing): a token for ``audience`` and requiresRepublish."""
-    name = "csi_driver"
+def judge_csi_driver(spec, kind=BLOB, labels=None, audience=TOKEN_AUDIENCE):
+    """The CSIDriver object's spec (None when missing): the open-source driver's (not AKS-labelled), a token for
+    ``audience`` and requiresRepublish (expirationSeconds is not required: the API server defaults it to an hour)."""
+    name = kind.csi_link
     if spec is None:
-        return link(name, FAIL, "CSIDriver %s does not exist: the open-source blob driver is not installed" % DRIVER,
-                    {"csidriver": None}, "run site.yml --tags driver (role keyless.aks_storage.blob_csi_driver)")
+        return link(name, FAIL, "CSIDriver %s does not exist: the open-source %s driver is not installed" % (
+            kind.driver, kind.name), {"csidriver": None}, "run site.yml --tags driver (role %s)" % kind.role)
     requests = spec.get("tokenRequests") or []
     audiences = [r.get("audience") for r in requests]
     evidence = {"tokenRequests": requests, "requiresRepublish": spec.get("requiresRepublish")}
     problems = []
+    if (labels or {}).get(AKS_MANAGED_LABEL) == "aks":
+        evidence["labels"] = labels
+        problems.append("it carries the label %s: aks, so it is the AKS-managed driver's, which AKS reconciles "
+                        "over the chart's" % AKS_MANAGED_LABEL)
     if audience not in audiences:
         problems.append("tokenRequests %s has no audience %s: the kubelet passes no token and the driver mounts an "
                         "empty node-local directory" % (audiences, audience))
@@ -173,14 +307,19 @@ def judge_csi_driver(spec, audience=TOKEN_AUDIENCE):
         problems.append("requiresRepublish is %s: the mount keeps its first token and fails when it expires (about "
                         "an hour)" % spec.get("requiresRepublish"))
     if problems:
-        patch = json.dumps({"spec": {"requiresRepublish": True, "tokenRequests": [
-            {"audience": audience, "expirationSeconds": 3600}]}}, separators=(",", ":"))
-        return link(name, FAIL, "; ".join(problems), evidence,
-                    "the chart (>= 1.27.0, feature.requiresRepublish true) renders both; this CSIDriver was changed "
-                    "or installed by something else: kubectl patch csidriver %s --type merge -p '%s' (or helm "
-                    "upgrade the release: site.yml --tags driver upgrades only when the chart version or values "
-                    "change)" % (DRIVER, patch))
+        return link(name, FAIL, "; ".join(problems), evidence, csi_driver_fix(kind, audience))
     return link(name, OK, "CSIDriver requests a %s token and republishes" % audience, evidence)
+
+
+def csi_driver_fix(kind, audience):
+    request = {"audience": audience}
+    if kind.token_expiration:
+        request["expirationSeconds"] = kind.token_expiration
+    patch = json.dumps({"spec": {"requiresRepublish": True, "tokenRequests": [request]}}, separators=(",", ":"))
+    return ("%s renders both; this CSIDriver was changed or installed by something else (an AKS-managed one: turn "
+            "the managed driver off first, %s): kubectl patch csidriver %s --type merge -p '%s' (or helm upgrade the "
+            "release: site.yml --tags driver upgrades only when the chart version or values change)"
+            % (kind.chart_note, kind.managed_flag, kind.driver, patch))
 
 
 def image_version(image):
@@ -188,9 +327,9 @@ def image_version(image):
     return tuple(int(match.group(i)) for i in (1, 2, 3)) if match else None
 
 
-def judge_driver_version(images, floor):
-    """The node DaemonSet's blob container image tag is at least ``floor`` (x.y.z)."""
-    name = "driver_version"
+def judge_driver_version(images, floor, kind=BLOB):
+    """The node DaemonSet's driver container image tag is at least ``floor`` (x.y.z)."""
+    name = kind.version_link
     versions = [(image, image_version(image)) for image in images]
     known = [v for _image, v in versions if v]
     evidence = {"images": images, "minimum": floor}
@@ -202,16 +341,16 @@ def judge_driver_version(images, floor):
     evidence["version"] = shown
     wanted = tuple(int(p) for p in floor.lstrip("v").split(".")[:3])
     if lowest < wanted:
-        return link(name, FAIL, "driver %s is below %s, the lowest this collection supports for token-only "
-                    "mounts that refresh their token (blob_csi_driver_minimum_version)" % (shown, floor), evidence,
-                    "upgrade the driver: set blob_csi_driver_chart_version to %s or newer and run site.yml --tags "
-                    "driver" % floor)
+        chart = ".".join(str(p) for p in max(wanted, kind.chart_floor))
+        return link(name, FAIL, "driver %s is below %s, the lowest this collection supports for %s (%s)" % (
+            shown, floor, kind.version_means, kind.minimum_var), evidence,
+            "upgrade the driver: set %s to %s or newer and run site.yml --tags driver" % (kind.chart_var, chart))
     return link(name, OK, "driver %s (at least %s)" % (shown, floor), evidence)
 
 
-def judge_daemonset(name_shown, status):
+def judge_daemonset(name_shown, status, kind=BLOB):
     """The node DaemonSet (status dict, None when missing) runs a ready pod on every node it targets."""
-    name = "driver_nodes"
+    name = kind.nodes_link
     if status is None:
         return link(name, FAIL, "DaemonSet %s does not exist" % name_shown, {"daemonset": name_shown},
                     "run site.yml --tags driver")
@@ -225,10 +364,61 @@ def judge_daemonset(name_shown, status):
     return link(name, OK, "%d of %d node pods ready" % (ready, desired), evidence)
 
 
-def judge_volume(pv, expected, workload=None):
-    """The PersistentVolume is token-only and points at the expected account, container and identity.
+def judge_managed_driver(props, kind, rg, cluster):
+    """The AKS-managed driver of ``kind`` (storageProfile of the cluster's properties) is off: it owns the same
+    CSIDriver name and objects as the open-source driver the chain installs. AKS defaults the Files one to on."""
+    enabled = ((props.get("storageProfile") or {}).get(kind.managed_profile) or {}).get("enabled")
+    effective = kind.managed_default if enabled is None else enabled
+    evidence = {"enabled": enabled}
+    if effective:
+        return link(kind.managed_link, FAIL, "the AKS-managed %s driver is %s: it owns %s and conflicts with the "
+                    "open-source driver the chain installs" % (
+                        kind.name, "on" if enabled else "unset (AKS defaults it to on)", kind.driver), evidence,
+                    "az aks update -g %s -n %s %s (or run site.yml --tags cluster)" % (rg, cluster, kind.managed_flag))
+    return link(kind.managed_link, OK, "the AKS-managed %s driver is off" % kind.name, evidence)
 
-    ``expected``: {name, storage_account, resource_group, container, client_id}."""
+
+# Mount options the token-only SMB mount must not carry: the driver adds sec=krb5,cruid=0,upcall_target=mount itself
+# (pkg/azurefile/nodeserver.go, v1.35.7); a user name or another sec= takes another path, and SMB before 3.0 has no
+# encryption.
+_SMB_FORBIDDEN = re.compile(r"^(vers=(1\.0|2(\.\d+)?)|sec=.*|username=.*)$", re.IGNORECASE)
+
+
+def volume_problems(csi, attrs, mount_options, expected, kind):
+    """What keeps a PV's CSI source from being ``kind``'s token-only volume on the expected storage and identity.
+    ``attrs``: its volumeAttributes with lowered keys (both drivers read them case-insensitively)."""
+    problems = []
+    if csi.get("driver") != kind.driver:
+        problems.append("driver is %s, not %s" % (csi.get("driver"), kind.driver))
+    token = attrs.get("mountwithworkloadidentitytoken")
+    # blob: Go's strconv.ParseBool; Files: shouldUseServiceAccountToken() compares == "true" (nodeserver.go)
+    accepted = ("true",) if kind is FILE else ("1", "t", "true")
+    if (token if kind is FILE else str(token).lower()) not in accepted:
+        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\" (key mode)" % token)
+    if str(attrs.get("protocol") or "").lower() == "nfs":
+        problems.append("protocol is nfs: NFS mounts without any identity, so the token is not used")
+    for key in ("secretName", "azurestorageaccountkey", "azurestorageaccountsastoken"):
+        if attrs.get(key.lower()):
+            problems.append("volumeAttributes.%s is set (a key or SAS in a Secret)" % key)
+    if csi.get("nodeStageSecretRef"):
+        problems.append("nodeStageSecretRef is set (a key in a Secret)")
+    if kind is FILE:
+        bad = [o for o in mount_options if _SMB_FORBIDDEN.match(o.strip())]
+        if bad:
+            problems.append("mountOptions %s: the driver sets sec=krb5 itself and keeps SMB 3 encryption" % bad)
+    wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"),
+              ("shareName" if kind is FILE else "containerName", kind.target), ("resourcegroup", "resource_group"))
+    for attr, key in wanted:
+        value = attrs.get(attr.lower(), attrs.get("storageaccountname") if attr == "storageaccount" else None)
+        if expected.get(key) and value != expected[key]:
+            problems.append("%s is %r, not %r" % (attr, value, expected[key]))
+    return problems
+
+
+def judge_volume(pv, expected, workload=None, kind=BLOB):
+    """The PersistentVolume is token-only and points at the expected account, container (share) and identity.
+
+    ``expected``: {name, storage_account, resource_group, container or share, client_id}."""
     name = "persistent_volume"
     if pv is None:
         return link(name, FAIL, "PersistentVolume %s does not exist" % expected["name"], {"name": expected["name"]},
@@ -236,33 +426,20 @@ def judge_volume(pv, expected, workload=None):
     spec = pv.get("spec") or {}
     csi = spec.get("csi") or {}
     attrs = csi.get("volumeAttributes") or {}
-    # the driver reads attribute keys case-insensitively (pkg/blob: strings.ToLower(k))
     lowered = dict((k.lower(), v) for k, v in attrs.items())
     evidence = {"name": expected["name"], "driver": csi.get("driver"), "volumeAttributes": attrs,
                 "nodeStageSecretRef": csi.get("nodeStageSecretRef")}
-    problems = []
-    if csi.get("driver") != DRIVER:
-        problems.append("driver is %s, not %s" % (csi.get("driver"), DRIVER))
-    token = lowered.get("mountwithworkloadidentitytoken")
-    if str(token).lower() not in ("1", "t", "true"):  # Go's strconv.ParseBool
-        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\" (key mode)" % token)
-    for key in ("secretName", "azurestorageaccountkey", "azurestorageaccountsastoken"):
-        if lowered.get(key.lower()):
-            problems.append("volumeAttributes.%s is set (a key or SAS in a Secret)" % key)
-    if csi.get("nodeStageSecretRef"):
-        problems.append("nodeStageSecretRef is set (a key in a Secret)")
-    wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"), ("containerName", "container"),
-              ("resourcegroup", "resource_group"))
-    for attr, key in wanted:
-        value = lowered.get(attr.lower(), lowered.get("storageaccountname") if attr == "storageaccount" else None)
-        if expected.get(key) and value != expected[key]:
-            problems.append("%s is %r, not %r" % (attr, value, expected[key]))
+    if kind is FILE:
+        evidence["mountOptions"] = spec.get("mountOptions")
+    problems = volume_problems(csi, lowered, spec.get("mountOptions") or [], expected, kind)
     if problems:
         return link(name, FAIL, "; ".join(problems), evidence,
                     "PersistentVolume fields are immutable: re-run site.yml --tags workloads (the workload role "
                     "replaces a volume no pod uses), or delete the claim and volume and re-run it", workload)
-    return link(name, OK, "token-only volume on %s/%s as client %s" % (
-        attrs.get("storageaccount"), attrs.get("containerName"), attrs.get("clientID")), evidence, None, workload)
+    target = lowered.get("sharename") if kind is FILE else attrs.get("containerName")
+    return link(name, OK, "token-only %svolume on %s/%s as client %s" % (
+        "SMB " if kind is FILE else "", lowered.get("storageaccount", lowered.get("storageaccountname")), target,
+        lowered.get("clientid")), evidence, None, workload)
 
 
 def judge_claim(pvc, claim, pv_name, pv=None, workload=None):

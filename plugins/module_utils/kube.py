@@ -26,8 +26,9 @@ class KubeError(Exception):
 class KubeReader:
     """Lazily connected reads of one cluster, each counted in ``reads``."""
 
-    def __init__(self, kubeconfig, context=None):
-        self.kubeconfig, self.context = kubeconfig, context
+    def __init__(self, kubeconfig, context=None, config_dict=None):
+        # ``config_dict``: a kubeconfig already parsed (credentials read from ARM, never written to disk)
+        self.kubeconfig, self.context, self.config_dict = kubeconfig, context, config_dict
         self._api = None
         self.reads = 0
         self.token_requests = 0
@@ -39,10 +40,13 @@ class KubeReader:
             except ImportError as exc:
                 raise ModuleError(missing_required_lib("kubernetes"), cause=exc) from exc
             try:
-                self._api = kubernetes.config.new_client_from_config(config_file=self.kubeconfig,
-                                                                     context=self.context)
+                if self.config_dict is not None:
+                    self._api = kubernetes.config.new_client_from_config_dict(self.config_dict, context=self.context)
+                else:
+                    self._api = kubernetes.config.new_client_from_config(config_file=self.kubeconfig,
+                                                                         context=self.context)
             except Exception as exc:  # pylint: disable=broad-except
-                raise KubeError("load kubeconfig %s" % self.kubeconfig, None, str(exc)) from exc
+                raise KubeError("load kubeconfig %s" % (self.kubeconfig or "(from ARM)"), None, str(exc)) from exc
         return self._api
 
     def api(self, name):

@@ -41,6 +41,10 @@ NAME_RULES = {
     "storage account": (STORAGE_ACCOUNT, "3-24 lowercase letters and digits"),
     "container": (CONTAINER, "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter "
                              "or digit"),
+    # the same form for Azure Files shares (azure-mgmt-storage 25.3.0 FileShares docstring: 3-63 characters, lowercase
+    # letters, digits and dashes, each dash between letters or digits)
+    "file share": (CONTAINER, "3-63 lowercase letters, digits and single hyphens, starting and ending with a letter "
+                              "or digit"),
     "identity": (IDENTITY, "3-128 letters, digits, hyphens or underscores, starting with a letter or digit"),
     "cluster": (CLUSTER, "1-63 letters, digits, underscores or hyphens, starting and ending with a letter or digit"),
     "DNS prefix": (DNS_PREFIX, "1-54 letters, digits or hyphens, starting and ending with a letter or digit"),

@@ -13,6 +13,10 @@ description:
   - Ensures an AKS cluster has the OIDC issuer and Microsoft Entra Workload Identity enabled, and that the
     AKS-managed blob CSI driver is off when the open-source driver is to be used (O(blob_driver=oss), the default),
     because the managed driver does not do keyless (token-only) mounts and conflicts with the open-source one.
+  - With O(file_driver=oss) the AKS-managed Azure Files CSI driver is turned off too, for the open-source Azure Files
+    driver installed by Helm. That is never the default, because existing Azure Files volumes depend on the managed
+    driver; before turning it off the module checks which volumes would be affected and refuses when there are any
+    (see O(file_driver_disruption_ok)).
   - Only what differs is written, as one update of the cluster (a long-running operation); a no-op run only reads.
   - With O(create=true), a missing cluster is created with a minimal system node pool and both features on.
   - Returns the OIDC issuer URL exactly as AKS reports it (federated credentials must use that exact string,
@@ -48,6 +52,32 @@ options:
     type: str
     choices: [oss, managed, unmanaged]
     default: oss
+  file_driver:
+    description:
+      - V(oss) turns the AKS-managed Azure Files CSI driver off (C(storageProfile.fileCSIDriver.enabled=false)), for
+        the open-source driver installed by Helm; both register the CSI driver name C(file.csi.azure.com) and
+        conflict.
+      - V(managed) turns the AKS-managed Azure Files driver on.
+      - V(unmanaged) leaves the setting alone. This is the default because turning the managed driver off breaks
+        new mounts of the existing Azure Files volumes until the open-source driver is installed.
+      - Before turning the managed driver off on an existing cluster (also in check mode), the module lists, read-only
+        and with the cluster's user credentials, the PersistentVolumes of driver C(file.csi.azure.com) and the
+        StorageClasses of that provisioner. It refuses, listing them (volume, claim, share), when any exists, except
+        the token-only volumes this collection made (label C(app.kubernetes.io/managed-by=keyless.aks_storage) and
+        C(mountWithWorkloadIdentityToken=true)), which the open-source driver serves the same way, and AKS's own
+        StorageClasses (a warning names them). When the cluster cannot be read the check fails closed.
+      - A new cluster created with V(oss) is created with the managed driver off; with V(unmanaged) it gets the AKS
+        default (on).
+    type: str
+    choices: [oss, managed, unmanaged]
+    default: unmanaged
+  file_driver_disruption_ok:
+    description:
+      - Turn the AKS-managed Azure Files driver off (O(file_driver=oss)) without the check of its volumes, or
+        although volumes use it. Existing mounts stay; new mounts and unmounts of those volumes fail until the
+        open-source driver registers C(file.csi.azure.com).
+    type: bool
+    default: false
   create:
     description: Create the cluster when it does not exist. When V(false), a missing cluster is an error.
     type: bool
@@ -137,7 +167,9 @@ attributes:
     description: Reports what would change; makes no write and writes no kubeconfig.
   diff_mode:
     support: full
-    description: Shows the OIDC, workload identity and blob driver settings before and after.
+    description:
+      - Shows the OIDC, workload identity and blob driver settings before and after, and the managed Azure Files
+        driver's when O(file_driver) is not V(unmanaged).
 """
 
 EXAMPLES = r"""
@@ -147,6 +179,13 @@ EXAMPLES = r"""
     name: aks-dev
     kubeconfig_path: "{{ playbook_dir }}/.kube/aks-dev.yaml"
   register: cluster
+
+- name: Hand Azure Files over to the open-source driver (refused while other Azure Files volumes use the managed one)
+  keyless.aks_storage.aks_oidc_cluster:
+    resource_group: rg-aks-dev
+    name: aks-dev
+    file_driver: oss
+    kubeconfig_path: "{{ playbook_dir }}/.kube/aks-dev.yaml"
 
 - name: Trust its service accounts on an identity
   keyless.aks_storage.federated_credential:
@@ -186,6 +225,10 @@ managed_blob_driver_enabled:
   description: Whether the AKS-managed blob CSI driver is enabled.
   returned: always
   type: bool
+managed_file_driver_enabled:
+  description: Whether the AKS-managed Azure Files CSI driver is enabled (AKS enables it unless told otherwise).
+  returned: always
+  type: bool
 node_resource_group:
   description: The resource group AKS keeps the nodes in.
   returned: when the cluster exists
@@ -215,14 +258,14 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: [oidc_issuer, workload_identity, managed_blob_driver]
+  sample: [oidc_issuer, workload_identity, managed_blob_driver, managed_file_driver]
 """
 
 import re
 import time
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
-from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, file_driver_guard, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import diff, normalize_location
 from ansible_collections.keyless.aks_storage.plugins.module_utils.retries import wait_until
@@ -243,14 +286,29 @@ def version_tuple(version):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def features(cluster):
-    """The managed settings of a REST cluster body."""
+def features(cluster, file_driver=False):
+    """The managed settings of a REST cluster body (the managed Files driver's with ``file_driver``)."""
     props = (cluster or {}).get("properties") or {}
-    return dict(
+    found = dict(
         oidc_issuer=bool((props.get("oidcIssuerProfile") or {}).get("enabled")),
         workload_identity=bool(((props.get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled")),
         managed_blob_driver=bool(((props.get("storageProfile") or {}).get("blobCSIDriver") or {}).get("enabled")),
     )
+    if file_driver:
+        found["managed_file_driver"] = file_driver_enabled(cluster)
+    return found
+
+
+def file_driver_enabled(cluster):
+    """``storageProfile.fileCSIDriver.enabled``, true when absent (ManagedClusterStorageProfileFileCSIDriver: "The
+    default value is true", docs/research/azure-files.md section 4)."""
+    driver = (((cluster or {}).get("properties") or {}).get("storageProfile") or {}).get("fileCSIDriver") or {}
+    return driver.get("enabled") is not False
+
+
+def manages_file_driver(p):
+    """Whether the task sets the managed Files driver (file_driver oss or managed; unmanaged leaves it)."""
+    return p.get("file_driver") in ("oss", "managed")
 
 
 def wanted_features(p, current):
@@ -258,6 +316,8 @@ def wanted_features(p, current):
                 managed_blob_driver=current["managed_blob_driver"])
     if p["blob_driver"] != "unmanaged":
         want["managed_blob_driver"] = p["blob_driver"] == "managed"
+    if manages_file_driver(p):
+        want["managed_file_driver"] = p["file_driver"] == "managed"
     return want
 
 
@@ -267,6 +327,8 @@ def apply_features(body, want):
     props.setdefault("oidcIssuerProfile", {})["enabled"] = want["oidc_issuer"]
     props.setdefault("securityProfile", {}).setdefault("workloadIdentity", {})["enabled"] = want["workload_identity"]
     props.setdefault("storageProfile", {}).setdefault("blobCSIDriver", {})["enabled"] = want["managed_blob_driver"]
+    if "managed_file_driver" in want:
+        props["storageProfile"].setdefault("fileCSIDriver", {})["enabled"] = want["managed_file_driver"]
     return body
 
 
@@ -293,13 +355,16 @@ def create_body(p):
     if p["kubernetes_version"]:
         props["kubernetesVersion"] = p["kubernetes_version"]
     body = {"location": normalize_location(p["location"]), "identity": identity, "properties": props}
-    return apply_features(body, dict(oidc_issuer=True, workload_identity=True,
-                                     managed_blob_driver=p["blob_driver"] == "managed"))
+    want = dict(oidc_issuer=True, workload_identity=True, managed_blob_driver=p["blob_driver"] == "managed")
+    if manages_file_driver(p):
+        want["managed_file_driver"] = p["file_driver"] == "managed"
+    return apply_features(body, want)
 
 
 def summary(cluster):
     if cluster is None:
-        return dict(id=None, workload_identity_enabled=False, managed_blob_driver_enabled=False)
+        return dict(id=None, workload_identity_enabled=False, managed_blob_driver_enabled=False,
+                    managed_file_driver_enabled=False)
     props = cluster.get("properties") or {}
     kubelet = (props.get("identityProfile") or {}).get("kubeletidentity") or {}
     feats = features(cluster)
@@ -308,6 +373,7 @@ def summary(cluster):
         kubernetes_version=props.get("currentKubernetesVersion") or props.get("kubernetesVersion"),
         oidc_issuer_url=(props.get("oidcIssuerProfile") or {}).get("issuerURL") if feats["oidc_issuer"] else None,
         workload_identity_enabled=feats["workload_identity"], managed_blob_driver_enabled=feats["managed_blob_driver"],
+        managed_file_driver_enabled=file_driver_enabled(cluster),
         node_resource_group=props.get("nodeResourceGroup"), fqdn=props.get("fqdn"),
         kubelet_identity=dict(client_id=kubelet.get("clientId"), object_id=kubelet.get("objectId"),
                               resource_id=kubelet.get("resourceId")))
@@ -369,7 +435,8 @@ def plan(p, cluster):
         if cluster and not p["force"]:
             raise ModuleError("refusing to delete cluster %s without force: true (it deletes every workload on it)"
                               % name)
-        return dict(action="delete" if cluster else None, before=features(cluster) if cluster else None,
+        return dict(action="delete" if cluster else None,
+                    before=features(cluster, manages_file_driver(p)) if cluster else None,
                     after=None, changes=["deleted"] if cluster else [])
     if cluster is None:
         if not p["create"]:
@@ -378,11 +445,12 @@ def plan(p, cluster):
         if not p["location"]:
             raise ModuleError("location is required to create cluster %s" % name)
         body = create_body(p)
-        return dict(action="create", body=body, before=None, after=features(body), changes=["created"])
+        return dict(action="create", body=body, before=None, after=features(body, manages_file_driver(p)),
+                    changes=["created"])
     if provisioning_state(cluster) == "Failed" and not p["reconcile_failed"]:
         raise ModuleError("cluster %s is in provisioning state Failed; look at its activity log, then re-run with "
                           "reconcile_failed: true to let this task update it (AKS reconciles on update)" % name)
-    before = features(cluster)
+    before = features(cluster, manages_file_driver(p))
     after = wanted_features(p, before)
     check_existing(p, cluster, before, after)
     changes = [k for k in after if after[k] != before[k]]
@@ -430,7 +498,8 @@ def result_of(p, planned, cluster):
     result = summary(cluster)
     if cluster is None:  # check mode, cluster to be created
         result.update(workload_identity_enabled=planned["after"]["workload_identity"],
-                      managed_blob_driver_enabled=planned["after"]["managed_blob_driver"])
+                      managed_blob_driver_enabled=planned["after"]["managed_blob_driver"],
+                      managed_file_driver_enabled=planned["after"].get("managed_file_driver", True))
     return result
 
 
@@ -450,6 +519,9 @@ def run(module):
     planned = plan(p, cluster)
     if planned["action"] == "create":
         module.check_location(planned["body"]["location"])
+    if turns_file_driver_off(planned) and not p["file_driver_disruption_ok"]:
+        require_azure_rbac(module, cluster)  # the guard's reads need it too: say what to grant, not a bare 403
+        file_driver_guard.check(module, clusters, cluster)  # read-only, in check mode too
     cluster = apply(module, clusters, planned, cluster)
     result, changes = result_of(p, planned, cluster), list(planned["changes"])
     if p["kubeconfig_path"] and p["state"] == "present":
@@ -461,15 +533,30 @@ def run(module):
     return dict(result, changed=bool(changes), changes=changes, diff=diff(planned["before"], planned["after"]))
 
 
-def kubernetes_access(module, clusters, cluster):
-    """The kubeconfig for the Kubernetes stages (local account or Entra token), after checking that an Azure RBAC
-    cluster lets the automation identity do what the chain does there (before any Kubernetes write)."""
+def turns_file_driver_off(planned):
+    """Whether the planned update turns the managed Files driver of an existing cluster off."""
+    before, after = planned["before"] or {}, planned["after"] or {}
+    return planned["action"] == "update" and before.get("managed_file_driver") and \
+        after.get("managed_file_driver") is False
+
+
+def require_azure_rbac(module, cluster):
+    """The kubeconfig auth to use; on an Azure RBAC cluster reached with Entra tokens, refuse (naming the role to
+    grant) when the automation identity may not do what the chain does there. Returns the auth."""
     p = module.params
     auth = aks_access.resolve_auth(p["kubeconfig_auth"], cluster)
     if auth == "entra" and p["azure_rbac_check"]:
         missing, principal, _reads = aks_access.azure_rbac_missing(module, cluster)
         if missing:
             raise aks_access.azure_rbac_refusal(cluster, missing, principal)
+    return auth
+
+
+def kubernetes_access(module, clusters, cluster):
+    """The kubeconfig for the Kubernetes stages (local account or Entra token), after checking that an Azure RBAC
+    cluster lets the automation identity do what the chain does there (before any Kubernetes write)."""
+    p = module.params
+    auth = require_azure_rbac(module, cluster)
     written = aks_access.write(module, clusters, cluster, p["kubeconfig_path"], auth, p["kubeconfig_refresh"])
     profile = (cluster.get("properties") or {}).get("aadProfile") or {}
     # a renewed token is a new credential for the same access, not a change of the cluster (a re-run stays ok)
@@ -485,6 +572,8 @@ def main():
             oidc_issuer=dict(type="bool", default=True),
             workload_identity=dict(type="bool", default=True),
             blob_driver=dict(type="str", choices=["oss", "managed", "unmanaged"], default="oss"),
+            file_driver=dict(type="str", choices=["oss", "managed", "unmanaged"], default="unmanaged"),
+            file_driver_disruption_ok=dict(type="bool", default=False),
             create=dict(type="bool", default=False),
             location=dict(type="str"),
             dns_prefix=dict(type="str"),

@@ -17,14 +17,27 @@ description:
     workload C(storage_account), C(shared_key), C(container), C(identity), C(federated_credential) (the issuer must
     equal the cluster's B(current) issuer exactly: a trailing slash or a letter case is named as the difference),
     C(role_assignment) (the roles' C(dataActions) at the container or above, inherited and custom roles included)."
-  - "Cluster links: C(kubernetes_api) (the kubeconfig reaches the API server), C(csi_driver) (token audience,
-    C(requiresRepublish)), C(driver_version) (from the node DaemonSet's image), C(driver_nodes); per workload C(service_account), C(service_account_client_id),
-    C(persistent_volume) (token-only, the identity's client ID, no Secret), C(persistent_volume_claim) (bound),
-    C(pods) (the pods that mount the claim, their service account and recent mount events)."
+  - "Cluster links: C(kubernetes_api) (the kubeconfig reaches the API server), C(driver_version) (from the node
+    DaemonSet's image), C(csi_driver) (token audience, C(requiresRepublish)), C(driver_nodes); per workload
+    C(service_account), C(service_account_client_id), C(persistent_volume) (token-only, the identity's client ID,
+    no Secret), C(persistent_volume_claim) (bound), C(pods) (the pods that mount the claim, their service account
+    and recent mount events)."
   - "With O(probe): C(probe_token) (a TokenRequest for the service account, audience C(api://AzureADTokenExchange);
     nothing is stored; its C(iss), C(sub) and C(aud) are compared), C(probe_exchange) (the token exchanged at
     Microsoft Entra ID as the identity, with C(azure-identity)) and C(probe_data) (with that token, one blob listing
     of the container, and with O(probe_write) a blob written and deleted, with C(azure-storage-blob))."
+  - "Azure Files workloads (C(type=file), or a claim whose volume is C(file.csi.azure.com)) get C(smb_oauth) (the
+    account's C(isSmbOAuthEnabled) is true and C(directoryServiceOptions) C(None)) and C(share) (read through ARM)
+    instead of C(container); C(role_assignment) needs C(runAsBuiltInFileAdministrator/action) and the files' read
+    (and write) data actions at the B(account) or above (Storage File Data SMB MI Admin; share-scoped and other SMB
+    roles are not enough for the driver); C(persistent_volume) needs C(mountWithWorkloadIdentityToken) exactly
+    C(\"true\") and no C(sec=), C(username=) or pre-3.0 C(vers=) mount option. The cluster then also gets
+    C(managed_file_driver), C(file_driver_version) (at least O(file_driver_minimum_version)), C(file_csi_driver)
+    (not AKS-labelled, token audience, C(requiresRepublish); judged once the version is ok, since charts below
+    1.35.3 render no C(requiresRepublish)) and C(file_driver_nodes)."
+  - "An SMB share cannot be mounted from the controller without a Kerberos and SMB client, so C(probe_data) of a
+    Files workload is not a live probe: it is the latest validation Job of the workload role that mounts the claim
+    (completed is V(ok), failed is V(fail) with its pod's mount error, none or running is V(unknown))."
   - A link whose prerequisites are not ok is V(unknown) (blocked), so one breakage is reported once, where it is.
   - Makes no Azure write, no Kubernetes write (the TokenRequest aside) and never lists account keys; reads grow with
     the number of links, not with the size of the subscription.
@@ -72,6 +85,19 @@ options:
     description: The lowest driver version accepted (the first that mounts with a workload identity token alone).
     type: str
     default: 1.27.1
+  file_driver_namespace:
+    description: Namespace of the Azure Files CSI driver (for Files workloads).
+    type: str
+    default: kube-system
+  file_driver_node_daemonset:
+    description: Name of the Azure Files driver's node DaemonSet.
+    type: str
+    default: csi-azurefile-node
+  file_driver_minimum_version:
+    description: The lowest Azure Files driver version accepted (the first that mounts with a workload identity
+      token alone).
+    type: str
+    default: 1.35.0
   probe:
     description: Run the live probe (TokenRequest, token exchange, blob listing).
     type: bool
@@ -190,6 +216,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import Ku
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 PROBE_TOKEN_SECONDS = 600  # the shortest a TokenRequest may ask for
 KUBE = ("kubernetes_api",)  # what every Kubernetes link needs
+VALIDATION_LABEL = "keyless.aks-storage/validation=true"  # the workload role's validation Jobs
 READER_FIX = "grant the automation identity Reader on %s (or run the doctor as an identity that has it)"
 
 
@@ -254,7 +281,8 @@ class Doctor:
 
 
 # ---- the cluster's links --------------------------------------------------------------------------------------------
-def cluster_links(doc):
+def cluster_links(doc, kinds):
+    """The cluster's links; the driver links of each storage kind in ``kinds`` (the kinds of the workloads)."""
     p = doc.params
     rg, name = p["cluster_resource_group"], p["cluster_name"]
     clusters = doc.module.client("containerservice").managed_clusters
@@ -275,13 +303,33 @@ def cluster_links(doc):
     doc.check("cluster_oidc_issuer", ("cluster",), None, lambda: oidc_issuer(doc.cache["cluster"], rg, name))
     doc.check("cluster_workload_identity", ("cluster",), None,
               lambda: workload_identity(doc.cache["cluster"], rg, name))
-    doc.check("managed_blob_driver", ("cluster",), None, lambda: managed_driver(doc.cache["cluster"], rg, name))
+    for kind in kinds:
+        doc.check(kind.managed_link, ("cluster",), None,
+                  lambda k=kind: judge.judge_managed_driver(doc.cache["cluster"], k, rg, name))
     doc.check("cluster_azure_rbac", ("cluster",), None, lambda: cluster_azure_rbac(doc), scope)
     doc.check("kubernetes_api", (), None, lambda: kubernetes_api(doc))
-    doc.check("csi_driver", KUBE, None, lambda: judge.judge_csi_driver(csi_spec(doc)))
-    doc.check("driver_version", KUBE, None, lambda: driver_version(doc))
-    doc.check("driver_nodes", KUBE, None, lambda: judge.judge_daemonset(
-        "%s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), (node_daemonset(doc) or {}).get("status")))
+    for kind in kinds:
+        driver_links(doc, kind)
+
+
+def driver_links(doc, kind):
+    """The open-source driver of ``kind``: its CSIDriver, its node image's version, its node pods. A Files chart
+    below 1.35.3 renders no requiresRepublish, so its CSIDriver is judged once the version is ok (a too-old driver
+    is one failing link, its version)."""
+    namespace, daemonset, floor = driver_settings(doc, kind)
+    after_version = (kind.version_link,) if kind is judge.FILE else ()
+    doc.check(kind.version_link, KUBE, None, lambda: driver_version(doc, kind))
+    doc.check(kind.csi_link, KUBE + after_version, None, lambda: csi_driver(doc, kind))
+    doc.check(kind.nodes_link, KUBE, None, lambda: judge.judge_daemonset(
+        "%s/%s" % (namespace, daemonset), (node_daemonset(doc, kind) or {}).get("status"), kind))
+
+
+def driver_settings(doc, kind):
+    """(namespace, node DaemonSet, minimum version) of ``kind``'s driver, from the module's options."""
+    p = doc.params
+    if kind is judge.FILE:
+        return p["file_driver_namespace"], p["file_driver_node_daemonset"], p["file_driver_minimum_version"]
+    return p["driver_namespace"], p["driver_node_daemonset"], p["driver_minimum_version"]
 
 
 def cluster_azure_rbac(doc):
@@ -318,26 +366,28 @@ def kubernetes_api(doc):
                 {"kubeconfig": doc.kube.kubeconfig, "gitVersion": (version or {}).get("gitVersion")})
 
 
-def csi_spec(doc):
-    found = doc.kube_get("CSIDriver " + judge.DRIVER, "StorageV1Api", "read_csi_driver", judge.DRIVER)
-    return None if found is None else found.get("spec") or {}
-
-
-def node_daemonset(doc):
-    p = doc.params
-    return doc.kube_get("DaemonSet %s/%s" % (p["driver_namespace"], p["driver_node_daemonset"]), "AppsV1Api",
-                        "read_namespaced_daemon_set", p["driver_node_daemonset"], p["driver_namespace"])
-
-
-def driver_version(doc):
-    found = node_daemonset(doc)
+def csi_driver(doc, kind):
+    found = doc.kube_get("CSIDriver " + kind.driver, "StorageV1Api", "read_csi_driver", kind.driver)
     if found is None:
-        return link("driver_version", UNKNOWN, "no node DaemonSet to read the version from", {},
+        return judge.judge_csi_driver(None, kind)
+    return judge.judge_csi_driver(found.get("spec") or {}, kind, (found.get("metadata") or {}).get("labels") or {})
+
+
+def node_daemonset(doc, kind):
+    namespace, daemonset, _floor = driver_settings(doc, kind)
+    return doc.kube_get("DaemonSet %s/%s" % (namespace, daemonset), "AppsV1Api", "read_namespaced_daemon_set",
+                        daemonset, namespace)
+
+
+def driver_version(doc, kind):
+    found = node_daemonset(doc, kind)
+    if found is None:
+        return link(kind.version_link, UNKNOWN, "no node DaemonSet to read the version from", {},
                     "run site.yml --tags driver")
     containers = ((found.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
-    images = [c.get("image") for c in containers if c.get("name") in ("blob", "blob-csi", "azureblob")]
+    images = [c.get("image") for c in containers if c.get("name") in kind.node_containers]
     return judge.judge_driver_version(images or [c.get("image") for c in containers[-1:]],
-                                      doc.params["driver_minimum_version"])
+                                      driver_settings(doc, kind)[2], kind)
 
 
 def oidc_issuer(props, rg, name):
@@ -358,15 +408,6 @@ def workload_identity(props, rg, name):
     return link("cluster_workload_identity", OK, "workload identity is on", {"enabled": True})
 
 
-def managed_driver(props, rg, name):
-    enabled = ((props.get("storageProfile") or {}).get("blobCSIDriver") or {}).get("enabled")
-    if enabled:
-        return link("managed_blob_driver", FAIL, "the AKS-managed blob driver is on: it owns blob.csi.azure.com and "
-                    "conflicts with the open-source driver the chain installs", {"enabled": True},
-                    "az aks update -g %s -n %s --disable-blob-driver (or run site.yml --tags cluster)" % (rg, name))
-    return link("managed_blob_driver", OK, "the AKS-managed blob driver is off", {"enabled": enabled})
-
-
 def issuer_of(doc):
     return (doc.cache.get("cluster", {}).get("oidcIssuerProfile") or {}).get("issuerURL")
 
@@ -378,24 +419,32 @@ def workload_item(doc, item, index):
     name = item.get("name") or vol.get("pvc_name")
     if not item.get("namespace") or not name:
         raise ModuleError("workloads[%d]: namespace and name (or volume.pvc_name) are required" % index)
+    if item.get("type") not in (None,) + tuple(judge.KINDS):
+        raise ModuleError("workloads[%d].type must be blob or file, not %s" % (index, item.get("type")))
+    kind = judge.KINDS[item.get("type") or "blob"]
     identity = item.get("identity") or {}
     w = dict(name=name, namespace=item["namespace"], service_account=item.get("service_account"),
              storage_account=item.get("storage_account"), resource_group=item.get("resource_group"),
-             container=item.get("container"), access=item.get("access"),
+             container=item.get("container"), share=item.get("share"), access=item.get("access"), kind=kind,
              identity_name=identity.get("name"),
              identity_resource_group=identity.get("resource_group") or doc.params["identity_resource_group"],
-             client_id=identity.get("client_id"), pvc_name=vol.get("pvc_name") or "%s-blob" % name,
+             client_id=identity.get("client_id"), pvc_name=vol.get("pvc_name") or "%s-%s" % (name, kind.type),
              pv_name=vol.get("pv_name"), dynamic=bool(item.get("storage_class")))
     if w["access"] not in (None,) + tuple(judge.DATA_ACTIONS):
         raise ModuleError("workloads[%d].access must be read or readwrite, not %s" % (index, w["access"]))
     if not w["pv_name"] and not w["dynamic"] and item.get("storage_account"):
         w["pv_name"] = "pv-%s-%s" % (w["namespace"], name)
-    missing = [k for k in ("storage_account", "resource_group", "container", "identity_name", "service_account",
-                           "identity_resource_group") if not w[k]]
+    missing = missing_fields(w)
     if missing:
         discover(doc, w, missing, index)
     w["access"] = w["access"] or "readwrite"
     return w
+
+
+def missing_fields(w):
+    """What the doctor needs of ``w`` and does not know yet (the container, or the share of a Files workload)."""
+    return [k for k in ("storage_account", "resource_group", w["kind"].target, "identity_name", "service_account",
+                        "identity_resource_group") if not w[k]]
 
 
 def discover(doc, w, missing, index):
@@ -415,24 +464,27 @@ def discover(doc, w, missing, index):
         if match:
             w["identity_name"] = match[0]["name"]
             w["identity_resource_group"] = match[0]["id"].split("/")[4]
-    still = [k for k in missing if not w[k]]
+    still = missing_fields(w)
     if still:
         raise ModuleError("workloads[%d]: could not discover %s from claim %s/%s; give them in the item"
                           % (index, ", ".join(still), w["namespace"], w["pvc_name"]))
 
 
 def discover_from_claim(doc, w):
-    """The claim's volume attributes, access mode and the service account of the pods that mount it."""
+    """The claim's volume attributes, access mode and the service account of the pods that mount it; a volume of
+    the Azure Files driver makes the workload a Files one."""
     pvc = claim_of(doc, w)
     w["pv_name"] = w["pv_name"] or ((pvc or {}).get("spec") or {}).get("volumeName")
     pv = volume_of(doc, w) if w["pv_name"] else None
     csi = ((pv or {}).get("spec") or {}).get("csi") or {}
+    if csi.get("driver") == judge.FILE_DRIVER:
+        w["kind"] = judge.FILE
     attrs = dict((k.lower(), v) for k, v in (csi.get("volumeAttributes") or {}).items())
     if pv and not w["access"]:  # what the volume mounts: a read-only volume needs only the read role
         modes = (pv.get("spec") or {}).get("accessModes") or []
         w["access"] = "read" if csi.get("readOnly") or modes == ["ReadOnlyMany"] else "readwrite"
     for key, attr in (("storage_account", "storageaccount"), ("resource_group", "resourcegroup"),
-                      ("container", "containername"), ("client_id", "clientid")):
+                      ("container", "containername"), ("share", "sharename"), ("client_id", "clientid")):
         w[key] = w[key] or attrs.get(attr)
     if not w["service_account"]:
         users = [p["service_account"] for p in claim_pods(doc, w)]
@@ -454,14 +506,19 @@ def identity_of(doc, w):
 
 
 def azure_links(doc, w):
-    wl = w["name"]
+    wl, kind = w["name"], w["kind"]
     account_scope = rbac.storage_scope(doc.module.subscription_id, w["resource_group"], w["storage_account"])
     doc.check("storage_account", (), wl, lambda: storage_account(doc, w), account_scope)
     doc.check("shared_key", ("storage_account",), wl, lambda: shared_key(doc, w))
-    doc.check("container", ("storage_account",), wl, lambda: container(doc, w), account_scope)
+    if kind is judge.FILE:
+        doc.check("smb_oauth", ("storage_account",), wl, lambda: judge.judge_smb_oauth(
+            account_of(doc, w).get("properties") or {}, w["resource_group"], w["storage_account"]))
+        doc.check("share", ("storage_account",), wl, lambda: share(doc, w), account_scope)
+    else:
+        doc.check("container", ("storage_account",), wl, lambda: container(doc, w), account_scope)
     doc.check("identity", (), wl, lambda: identity(doc, w), "identity %s" % w["identity_name"])
     doc.check("federated_credential", ("identity", "cluster_oidc_issuer"), wl, lambda: federation(doc, w))
-    doc.check("role_assignment", ("identity", "container"), wl, lambda: data_role(doc, w, account_scope),
+    doc.check("role_assignment", ("identity", kind.target), wl, lambda: data_role(doc, w, account_scope),
               account_scope)
 
 
@@ -495,6 +552,13 @@ def container(doc, w):
                     "run site.yml --tags storage,rbac (it creates the workloads' containers, then their role "
                     "assignments, which may have gone with the container)")
     return link("container", OK, "container %s exists" % w["container"], {"id": found["id"]})
+
+
+def share(doc, w):
+    api = doc.module.client("storage").file_shares
+    found = doc.azure("read file share %s" % w["share"],
+                      lambda: api.get(w["resource_group"], w["storage_account"], w["share"]))
+    return judge.judge_share(found, w["share"], w["storage_account"])
 
 
 def identity(doc, w):
@@ -531,8 +595,10 @@ def data_role(doc, w, account_scope):
         role_id = ((item.get("properties") or {}).get("roleDefinitionId") or "").lower()
         definitions[role_id] = doc.cached(("role", role_id), lambda r=role_id: doc.azure(
             "read role definition %s" % r, lambda: api.role_definitions.get_by_id(r)))
-    scope = rbac.storage_scope(doc.module.subscription_id, w["resource_group"], w["storage_account"], w["container"])
-    return judge.judge_role_assignments(assignments, definitions, scope, w["access"], principal)
+    # Azure Files: the account is the narrowest scope the driver's docs grant the role at (share-level is not)
+    scope = account_scope if w["kind"] is judge.FILE else rbac.storage_scope(
+        doc.module.subscription_id, w["resource_group"], w["storage_account"], w["container"])
+    return judge.judge_role_assignments(assignments, definitions, scope, w["access"], principal, kind=w["kind"])
 
 
 def claim_of(doc, w):
@@ -581,7 +647,7 @@ def cluster_workload_links(doc, w):
         # a dynamically provisioned claim: its volume is the one it is bound to
         w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
     doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(
-        volume_of(doc, w) if w["pv_name"] else None, expected_volume(w)))
+        volume_of(doc, w) if w["pv_name"] else None, expected_volume(w), kind=w["kind"]))
     doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: pods(doc, w))
 
 
@@ -592,7 +658,7 @@ def pods(doc, w):
 
 def expected_volume(w):
     return {"name": w["pv_name"] or "(none)", "storage_account": w["storage_account"], "container": w["container"],
-            "resource_group": w["resource_group"], "client_id": w.get("client_id_live")}
+            "share": w["share"], "resource_group": w["resource_group"], "client_id": w.get("client_id_live")}
 
 
 def service_account(doc, w):
@@ -624,6 +690,11 @@ def probe_links(doc, w):
     wl = w["name"]
     doc.check("probe_token", ("service_account", "cluster_oidc_issuer"), wl, lambda: probe_token(doc, w))
     doc.check("probe_exchange", ("probe_token", "identity", "federated_credential"), wl, lambda: exchange(doc, w))
+    if w["kind"] is judge.FILE:
+        # No SMB or Kerberos client here: the data link is the validation Job's mount (see validation_job)
+        doc.check("probe_data", ("probe_exchange", "smb_oauth", "share", "role_assignment", "persistent_volume"),
+                  wl, lambda: validation_job(doc, w))
+        return
     doc.check("probe_data", ("probe_exchange", "storage_account", "container", "role_assignment"), wl,
               lambda: data_probe(doc, w))
 
@@ -683,6 +754,20 @@ def data_probe(doc, w):
     return link("probe_data", OK, "as the identity: %s" % ", ".join(done), evidence)
 
 
+def validation_job(doc, w):
+    """The latest of the workload role's validation Jobs that mount the claim (one listing per namespace), and the
+    mount events of its pod: Azure Files is mounted by SMB with a Kerberos ticket on a node, which the controller
+    cannot do, so what the Job's pod did is the evidence (never a result made up here)."""
+    jobs = doc.kube_items("validation Jobs in " + w["namespace"], "BatchV1Api", "list_namespaced_job", w["namespace"],
+                          label_selector=VALIDATION_LABEL)
+    mine = [j for j in jobs if w["pvc_name"] in [
+        (v.get("persistentVolumeClaim") or {}).get("claimName")
+        for v in ((((j.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or [])]]
+    found = claim_pods(doc, w)
+    return judge.judge_validation_job(mine, mount_events(doc, w, found), "%s/%s" % (w["namespace"], w["pvc_name"]),
+                                      w["name"])
+
+
 # ---- the run --------------------------------------------------------------------------------------------------------
 def write_reports(directory, report):
     base = os.path.join(directory, "doctor-%s" % report["cluster"])
@@ -693,12 +778,14 @@ def write_reports(directory, report):
 
 
 def run(module):
-    problem = rules.semver_problem(module.params["driver_minimum_version"], "driver_minimum_version")
-    if problem:
-        raise ModuleError(problem)
+    for option in ("driver_minimum_version", "file_driver_minimum_version"):
+        problem = rules.semver_problem(module.params[option], option)
+        if problem:
+            raise ModuleError(problem)
     doc = Doctor(module)
     items = [workload_item(doc, item, i) for i, item in enumerate(module.params["workloads"])]
-    cluster_links(doc)
+    used = {w["kind"].type for w in items} or {"blob"}
+    cluster_links(doc, [kind for kind in (judge.BLOB, judge.FILE) if kind.type in used])
     for w in items:
         azure_links(doc, w)
         cluster_workload_links(doc, w)
@@ -732,6 +819,9 @@ def main():
             driver_namespace=dict(type="str", default="kube-system"),
             driver_node_daemonset=dict(type="str", default="csi-blob-node"),
             driver_minimum_version=dict(type="str", default="1.27.1"),
+            file_driver_namespace=dict(type="str", default="kube-system"),
+            file_driver_node_daemonset=dict(type="str", default="csi-azurefile-node"),
+            file_driver_minimum_version=dict(type="str", default="1.35.0"),
             probe=dict(type="bool", default=False),
             probe_write=dict(type="bool", default=False),
             report_dir=dict(type="path"),

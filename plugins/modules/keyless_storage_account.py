@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: keyless_storage_account
-short_description: A storage account that only accepts Entra tokens, with its blob containers
+short_description: A storage account that only accepts Entra tokens, with its blob containers and file shares
 version_added: 0.1.0
 description:
   - Ensures a storage account exists with shared key access B(off) and secure defaults, and that its blob
@@ -20,16 +20,20 @@ description:
   - Containers are created and updated through Azure Resource Manager (C(blobServices/default/containers)), never
     through the data plane, so the module needs no key and never calls C(listKeys). A container with public access is
     refused; a container found with public access is made private.
-  - Azure Files has no keyless path for AKS volumes (file shares need shared key access), so this module manages
-    blob containers only.
+  - SMB file shares (O(file_shares)) are created and updated through Azure Resource Manager too
+    (C(fileServices/default/shares)). Pods mount them keylessly with a workload identity token (the open-source
+    Azure Files CSI driver from v1.35.0, C(mountWithWorkloadIdentityToken)), which needs SMB OAuth on the account
+    (O(smb_oauth), on by default when the account has file shares) and no other identity source for Azure Files.
+    NFS shares are refused, because an NFS mount carries no credentials and so has no keyless path.
   - O(state=absent) deletes the account with all its data.
   - 'One task can manage many accounts with O(accounts) (the bulk form) instead of O(name): one module run, one
     token, one client. Each item takes the per-account options of the single form; an option an item does not set
     takes the top-level value (for example O(resource_group), O(location), O(tags), O(sku) or O(containers)), and
     when that is not set either, the single form''s default.'
   - In the bulk form every account's options are checked first (names, duplicate names in the list, containers,
-    soft delete days), then every account is read and its write planned (a location or kind that cannot be
-    reached fails here), all before any write; a failure names the item, for example
+    file shares, soft delete days), then every account is read and its write planned (a location or kind that cannot
+    be reached, SMB OAuth on an account with another identity source, a share that exists with NFS, fails here), all
+    before any write; a failure names the item, for example
     C(accounts[1] (rg-keyless/stkeyless002)). Then the accounts are converged one after the other, each exactly as
     the single form does it. A write failing on one account fails the task; the accounts converged before it are
     returned in RV(accounts).
@@ -58,10 +62,13 @@ options:
     choices: [Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Standard_GZRS, Standard_RAGZRS, Premium_LRS,
               Premium_ZRS]
   kind:
-    description: Account kind. It cannot be changed on an existing account.
+    description:
+      - Account kind. It cannot be changed on an existing account.
+      - V(FileStorage) is a premium Azure Files account (O(sku) V(Premium_LRS) or V(Premium_ZRS)) without a blob
+        service; V(BlockBlobStorage) has no file service.
     type: str
     default: StorageV2
-    choices: [StorageV2, BlockBlobStorage]
+    choices: [StorageV2, BlockBlobStorage, FileStorage]
   access_tier:
     description: Default access tier of blobs. Left unmanaged when omitted.
     type: str
@@ -111,6 +118,34 @@ options:
     description:
       - Days deleted blobs are kept (1-365); V(0) turns blob soft delete off. Unmanaged when omitted.
     type: int
+  file_shares:
+    description:
+      - SMB file shares of the account, each a name or a dict with C(name), optional C(quota) (GiB, default 100),
+        optional C(access_tier) and optional C(state) (V(present) or V(absent)).
+      - C(quota) is 1-5120 GiB on a V(StorageV2) account, up to 102400 with O(large_file_shares); 100-102400 on a
+        V(FileStorage) account (premium shares are provisioned at 100 GiB or more).
+      - C(access_tier) is V(TransactionOptimized), V(Hot) or V(Cool) on a V(StorageV2) account and V(Premium) on a
+        V(FileStorage) account; Azure's default (TransactionOptimized, or Premium) when omitted, and left as it is on
+        an existing share.
+      - C(protocol) may only be V(SMB). NFS is refused because an NFS mount does not use the workload identity.
+      - A quota or access tier changed behind the module's back is set back. Shares that exist but are not listed are
+        left alone.
+    type: list
+    elements: raw
+    default: []
+  smb_oauth:
+    description:
+      - SMB OAuth on the account (C(azureFilesIdentityBasedAuthentication.smbOAuthSettings.isSmbOAuthEnabled)), which
+        token-only SMB mounts need. Turned back on when found off.
+      - Defaults to V(true) when the account has O(file_shares); otherwise left as it is when omitted.
+      - An account whose Azure Files identity source is another one (C(directoryServiceOptions) V(AD), V(AADDS) or
+        V(AADKERB)) is refused before any write; SMB OAuth needs an account without another identity source.
+    type: bool
+  large_file_shares:
+    description:
+      - Large file shares on a V(StorageV2) account (C(largeFileSharesState)), for share quotas over 5120 GiB. Azure
+        cannot turn it off once on, so V(false) on such an account is refused. Left as it is when omitted.
+    type: bool
   accounts:
     description:
       - Many accounts in one task (the bulk form), converged in list order. Mutually exclusive with O(name).
@@ -140,7 +175,7 @@ options:
       kind:
         description: Account kind. Defaults to O(kind).
         type: str
-        choices: [StorageV2, BlockBlobStorage]
+        choices: [StorageV2, BlockBlobStorage, FileStorage]
       access_tier:
         description: Default access tier of blobs. Defaults to O(access_tier).
         type: str
@@ -189,6 +224,16 @@ options:
       blob_soft_delete_days:
         description: Days deleted blobs are kept, V(0) for off. Defaults to O(blob_soft_delete_days).
         type: int
+      file_shares:
+        description: SMB file shares of the account, as O(file_shares). Defaults to O(file_shares).
+        type: list
+        elements: raw
+      smb_oauth:
+        description: SMB OAuth on the account, as O(smb_oauth). Defaults to O(smb_oauth).
+        type: bool
+      large_file_shares:
+        description: Large file shares on the account, as O(large_file_shares). Defaults to O(large_file_shares).
+        type: bool
       state:
         description: Whether the account should exist. Defaults to O(state).
         type: str
@@ -213,7 +258,8 @@ attributes:
   diff_mode:
     support: full
     description:
-      - Shows the account's managed settings and containers before and after.
+      - Shows the account's managed settings (SMB OAuth included) and containers before and after, and its file
+        shares when O(file_shares) is set.
       - In the bulk form, C(before) and C(after) map C(<resource group>/<name>) of each account to what the single
         form shows for it.
 """
@@ -231,6 +277,17 @@ EXAMPLES = r"""
           owner: finance
     blob_soft_delete_days: 7
   register: account
+
+- name: Keyless SMB file shares (SMB OAuth is turned on with them)
+  keyless.aks_storage.keyless_storage_account:
+    resource_group: rg-keyless-dev
+    name: stkeylessfiles001
+    location: westeurope
+    file_shares:
+      - reports
+      - name: media
+        quota: 1024
+        access_tier: Cool
 
 - name: Locked down to one subnet
   keyless.aks_storage.keyless_storage_account:
@@ -312,6 +369,15 @@ account:
     allow_cross_tenant_replication:
       description: Always false.
       type: bool
+    primary_file_endpoint:
+      description: Azure Files endpoint (null on a BlockBlobStorage account).
+      type: str
+    smb_oauth:
+      description: Whether SMB OAuth is on (see O(smb_oauth)).
+      type: bool
+    large_file_shares:
+      description: Whether large file shares are on.
+      type: bool
     minimum_tls_version:
       description: Minimum TLS version.
       type: str
@@ -329,7 +395,8 @@ changes:
   returned: single form (O(name)) with O(state=present)
   type: list
   elements: str
-  sample: [properties.allowSharedKeyAccess, container reports]
+  sample: [properties.allowSharedKeyAccess, container reports, file share media,
+           properties.azureFilesIdentityBasedAuthentication.smbOAuthSettings.isSmbOAuthEnabled]
 containers:
   description: The managed containers after the task.
   returned: single form (O(name))
@@ -345,6 +412,24 @@ containers:
     public_access:
       description: Always C(None).
       type: str
+file_shares:
+  description: The managed file shares after the task (in check mode, as they would be).
+  returned: single form (O(name)) with O(file_shares) set
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Share name.
+      type: str
+    quota:
+      description: Quota in GiB.
+      type: int
+    access_tier:
+      description: Access tier (null when left to Azure on a share still to be created).
+      type: str
+    protocol:
+      description: Always C(SMB).
+      type: str
 accounts:
   description:
     - Bulk form, one entry per item of O(accounts) in its order, each with what the single form returns for that
@@ -358,6 +443,10 @@ accounts:
       type: dict
     containers:
       description: The managed containers after the task, as RV(containers).
+      type: list
+      elements: dict
+    file_shares:
+      description: The managed file shares after the task, as RV(file_shares), when the item has file shares.
       type: list
       elements: dict
     changes:
@@ -402,7 +491,7 @@ not_attempted:
 
 import copy
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import bulk, rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_files, bulk, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError, refuse
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import (
@@ -425,7 +514,9 @@ SKUS = ["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Stand
         "Premium_LRS", "Premium_ZRS"]
 # The single form's defaults. In the bulk form they apply only after the top-level value, so the items' spec has none.
 SINGLE_FORM_DEFAULTS = dict(sku="Standard_LRS", kind="StorageV2", minimum_tls_version="TLS1_2", append_tags=True,
-                            containers=[], state="present")
+                            containers=[], file_shares=[], state="present")
+KINDS = ["StorageV2", "BlockBlobStorage", "FileStorage"]
+LARGE_FILE_SHARES = {True: "Enabled", False: "Disabled", None: None}
 
 
 def account_spec(defaults):
@@ -435,7 +526,7 @@ def account_spec(defaults):
         name=dict(type="str"),
         location=dict(type="str"),
         sku=dict(type="str", choices=SKUS),
-        kind=dict(type="str", choices=["StorageV2", "BlockBlobStorage"]),
+        kind=dict(type="str", choices=KINDS),
         access_tier=dict(type="str", choices=["Hot", "Cool", "Cold"]),
         minimum_tls_version=dict(type="str", choices=["TLS1_2", "TLS1_3"]),
         public_network_access=dict(type="str", choices=["Enabled", "Disabled", "SecuredByPerimeter"]),
@@ -449,6 +540,9 @@ def account_spec(defaults):
         append_tags=dict(type="bool"),
         containers=dict(type="list", elements="raw"),
         blob_soft_delete_days=dict(type="int"),
+        file_shares=dict(type="list", elements="raw"),
+        smb_oauth=dict(type="bool"),
+        large_file_shares=dict(type="bool"),
         state=dict(type="str", choices=["present", "absent"]),
     )
     for key, value in defaults.items():
@@ -499,17 +593,27 @@ def account_view(account):
             settings[key] = meaning
     settings.update(minimumTlsVersion=props.get("minimumTlsVersion"), accessTier=props.get("accessTier"),
                     publicNetworkAccess=props.get("publicNetworkAccess"),
-                    networkAcls=acls_view(props.get("networkAcls")))
+                    networkAcls=acls_view(props.get("networkAcls")),
+                    # null: never enabled (SDK LargeFileSharesState: it cannot be disabled once enabled)
+                    largeFileSharesState=props.get("largeFileSharesState") or "Disabled",
+                    **{azure_files.FILES_AUTH: azure_files.auth_view(props)})
     return {"location": normalize_location(account.get("location")), "sku": (account.get("sku") or {}).get("name"),
             "kind": account.get("kind"), "tags": dict(account.get("tags") or {}), "properties": settings}
 
 
 def desired_settings(p):
     settings = dict(ENFORCED, minimumTlsVersion=p["minimum_tls_version"], accessTier=p["access_tier"],
-                    publicNetworkAccess=p["public_network_access"])
+                    publicNetworkAccess=p["public_network_access"],
+                    largeFileSharesState=LARGE_FILE_SHARES[p["large_file_shares"]],
+                    **{azure_files.FILES_AUTH: azure_files.auth_setting(smb_oauth_wanted(p))})
     if p["network_acls"] is not None:
         settings["networkAcls"] = acls_body(p["network_acls"])
     return settings
+
+
+def smb_oauth_wanted(p):
+    """SMB OAuth to enforce (None: not managed): the option, else on for an account with file shares."""
+    return azure_files.wanted_smb_oauth(p["smb_oauth"], p["file_shares"])
 
 
 def returned_account(account, view):
@@ -521,6 +625,9 @@ def returned_account(account, view):
     return dict(id=(account or {}).get("id"), name=(account or {}).get("name"), location=view["location"],
                 sku=view["sku"], kind=view["kind"], tags=view["tags"],
                 primary_blob_endpoint=(props.get("primaryEndpoints") or {}).get("blob"),
+                primary_file_endpoint=(props.get("primaryEndpoints") or {}).get("file"),
+                smb_oauth=s[azure_files.FILES_AUTH]["smbOAuthSettings"]["isSmbOAuthEnabled"],
+                large_file_shares=s["largeFileSharesState"] == "Enabled",
                 allow_shared_key_access=s["allowSharedKeyAccess"], allow_blob_public_access=s["allowBlobPublicAccess"],
                 https_only=s["supportsHttpsTrafficOnly"],
                 default_to_oauth_authentication=s["defaultToOAuthAuthentication"],
@@ -583,7 +690,14 @@ def validate(p, warn):
     acls = p["network_acls"]
     if acls and acls["default_action"] == "Allow" and (acls["ip_rules"] or acls["virtual_network_rules"]):
         warn("network_acls has rules but default_action Allow, so the rules restrict nothing")
+    refuse(azure_files.kind_problems(p))
     return desired_containers(p["containers"])
+
+
+def validated(p, warn):
+    """One account's validated containers and file shares (before any request)."""
+    containers = validate(p, warn)
+    return dict(containers=containers, shares=azure_files.desired_shares(p["file_shares"], p["kind"]))
 
 
 def acl_problems(acls):
@@ -615,16 +729,15 @@ def plan_account(p, current):
     if current is None:
         if not location:
             raise ModuleError("location is required to create storage account %s" % name)
+        properties = {k: v for k, v in settings.items() if v is not None}
+        if properties.get(azure_files.FILES_AUTH):
+            properties[azure_files.FILES_AUTH] = azure_files.auth_body(properties[azure_files.FILES_AUTH], None)
         body = {"location": location, "sku": {"name": p["sku"]}, "kind": p["kind"], "tags": dict(p["tags"] or {}),
-                "properties": {k: v for k, v in settings.items() if v is not None}}
+                "properties": properties}
         return dict(write="create", body=body, view=account_view(body), changes=["created"])
 
     view = account_view(current)
-    if location and location != view["location"]:
-        raise ModuleError("storage account %s is in %s and cannot move to %s" % (name, view["location"], location))
-    if p["kind"] != view["kind"]:
-        raise ModuleError("storage account %s is of kind %s; its kind cannot change to %s (create a new account)"
-                          % (name, view["kind"], p["kind"]))
+    check_existing(p, view)
     desired_view = {"sku": p["sku"], "properties": dict(settings, networkAcls=acls_view(settings.get("networkAcls")))}
     changes = differences(desired_view, view)
     tags, tags_changed = merge_tags(view["tags"], p["tags"], p["append_tags"])
@@ -634,6 +747,9 @@ def plan_account(p, current):
     changed_props = {c.split(".")[1] for c in changes if c.startswith("properties.")}
     if changed_props:
         patch["properties"] = {k: settings[k] for k in changed_props}
+    if azure_files.FILES_AUTH in changed_props:
+        patch["properties"][azure_files.FILES_AUTH] = azure_files.auth_body(
+            settings[azure_files.FILES_AUTH], view["properties"][azure_files.FILES_AUTH])
     if tags_changed:
         patch["tags"] = tags
         changes.append("tags")
@@ -643,6 +759,32 @@ def plan_account(p, current):
         k: (acls_view(settings[k]) if k == "networkAcls" else settings[k]) for k in changed_props}})
     planned["tags"] = tags
     return dict(write="update", body=patch, view=planned, changes=changes)
+
+
+def check_existing(p, view):
+    """Refuse, before any write, what the existing account cannot become."""
+    name, location = p["name"], normalize_location(p["location"])
+    if location and location != view["location"]:
+        raise ModuleError("storage account %s is in %s and cannot move to %s" % (name, view["location"], location))
+    if p["kind"] != view["kind"]:
+        raise ModuleError("storage account %s is of kind %s; its kind cannot change to %s (create a new account)"
+                          % (name, view["kind"], p["kind"]))
+    refusal = azure_files.auth_refusal(name, smb_oauth_wanted(p), view["properties"][azure_files.FILES_AUTH])
+    if refusal:
+        raise refusal
+    if p["large_file_shares"] is False and view["properties"]["largeFileSharesState"] == "Enabled":
+        raise ModuleError("large_file_shares: storage account %s has large file shares enabled, which cannot be "
+                          "turned off (SDK LargeFileSharesState); set large_file_shares: true or leave it unset" % name)
+
+
+def sdk_body(body):
+    """The account write's body, the Azure Files identity setting as its SDK model."""
+    if azure_files.FILES_AUTH not in (body.get("properties") or {}):
+        return body
+    from azure.mgmt.storage import models
+    properties = dict(body["properties"])
+    properties[azure_files.FILES_AUTH] = azure_files.auth_model(models, properties[azure_files.FILES_AUTH])
+    return dict(body, properties=properties)
 
 
 def write_account(module, accounts, p, current, plan):
@@ -658,10 +800,11 @@ def write_account(module, accounts, p, current, plan):
     if plan["write"] == "create":
         created = module.wait("create storage account %s" % name,
                               module.write("create storage account %s" % name, accounts.begin_create, rg, name,
-                                           plan["body"]))
+                                           sdk_body(plan["body"])))
         created = as_rest(created)
         return created, account_view(created)
-    updated = as_rest(module.write("update storage account %s" % name, accounts.update, rg, name, plan["body"]))
+    updated = as_rest(module.write("update storage account %s" % name, accounts.update, rg, name,
+                                   sdk_body(plan["body"])))
     return updated, account_view(updated)
 
 
@@ -741,8 +884,31 @@ def converge(module, storage, target):
     after = {"account": view, "containers": after_c}
     if soft_after is not None:
         before["blob_soft_delete"], after["blob_soft_delete"] = soft_before, soft_after
-    return dict(account=returned_account(account, view), containers=after_c, changes=changes, changed=bool(changes),
-                diff=diff(before, after))
+    result = dict(account=returned_account(account, view), containers=after_c, changes=changes)
+    if p["file_shares"]:
+        before["file_shares"], after["file_shares"], changed_s = converge_files(module, storage, p, target["shares"])
+        changes += ["file share %s" % s for s in changed_s]
+        result["file_shares"] = after["file_shares"]
+    return dict(result, changed=bool(changes), diff=diff(before, after))
+
+
+def plan_files(module, storage, p, current, planned, shares):
+    """The writes of the listed file shares (one listing of the account's shares; none for a new account)."""
+    if not shares or p["state"] == "absent":
+        return []
+    have = {}
+    if current is not None:
+        listing = module.call("list file shares of %s" % p["name"],
+                              lambda: list(storage.file_shares.list(p["resource_group"], p["name"])))
+        have = {s["name"]: s for s in (azure_files.share_view(as_rest(x)) for x in listing)}
+    large = planned["view"]["properties"]["largeFileSharesState"] == "Enabled"
+    return azure_files.plan_shares(p["name"], shares, have, p["kind"], large)
+
+
+def converge_files(module, storage, p, share_plans):
+    from azure.mgmt.storage import models
+    return azure_files.converge_shares(module, storage.file_shares, models, p["resource_group"], p["name"],
+                                       share_plans)
 
 
 def targets_of(params):
@@ -753,13 +919,13 @@ def targets_of(params):
 def prepare(module, targets):
     """Every account's options, before any request; then each account read and its write planned. An account that
     cannot converge fails the task before any write."""
-    containers = bulk.plan_all(targets, lambda target: validate(target.options, labelled_warn(module, target.label)))
+    wanted = bulk.plan_all(targets, lambda target: validated(target.options, labelled_warn(module, target.label)))
     for target, earlier in bulk.duplicates(targets, lambda t: t["name"]):
         raise ModuleError("storage account %s is listed more than once (also %s); account names are globally unique"
                           % (target["name"], earlier.label)).labelled(target.label)
     storage = module.client("storage")
 
-    def read_and_plan(target, wanted_containers):
+    def read_and_plan(target, wanted_items):
         p = target.options
         # in check mode a resource group not created yet warns (an earlier task creates it): all is to be created
         current = as_rest(module.get_in_group(p["resource_group"] if p["state"] == "present" else None,
@@ -768,8 +934,9 @@ def prepare(module, targets):
         planned = plan_account(p, current)
         if planned["write"] == "create":
             module.check_location(planned["body"]["location"])
-        return dict(params=p, containers=wanted_containers, current=current, plan=planned)
-    return storage, bulk.plan_all(targets, read_and_plan, containers)
+        shares = plan_files(module, storage, p, current, planned, wanted_items["shares"])
+        return dict(params=p, containers=wanted_items["containers"], shares=shares, current=current, plan=planned)
+    return storage, bulk.plan_all(targets, read_and_plan, wanted)
 
 
 def labelled_warn(module, label):

@@ -1,10 +1,11 @@
 """Chart references and rendering.
 
 - A local chart (directory or .tgz) is used as it is.
-- `--repo <upstream blob-csi-driver repository>` + chart `blob-csi-driver` maps to the sandbox's own stand-in chart
-  (sandbox/charts/blob-csi-driver, not the upstream chart), rendered with the requested version if that version
-  is in STANDIN_VERSIONS (the upstream repository's published versions from v1.22.1 on), with that version's
-  values.yaml defaults (sandbox/charts/blob-csi-driver.versions.yaml, applied by `standin_default_values()`).
+- `--repo <upstream repository>` + its chart name maps to the sandbox's own stand-in chart (STANDIN_REPOS, not the
+  upstream chart): `blob-csi-driver` (sandbox/charts/blob-csi-driver, STANDIN_VERSIONS: upstream's published
+  versions from v1.22.1 on) and `azurefile-csi-driver` (sandbox/charts/azurefile-csi-driver, FILES_STANDIN_VERSIONS:
+  from v1.29.0 on), rendered with the requested version if the repository publishes it, with that version's
+  values.yaml defaults (sandbox/charts/<chart>.versions.yaml, applied by `standin_default_values()`).
 - Rendering runs a real `helm template` (the wrapped Helm 3 or 4, real.py) with a private HELM_*_HOME, offline.
 """
 
@@ -31,9 +32,22 @@ STANDIN_VERSIONS = (
     "1.26.15", "1.26.16",
     "1.27.0", "1.27.1", "1.27.2", "1.27.3", "1.27.4", "1.27.5", "1.27.7", "1.27.8", "1.27.9",
 )
-STANDIN_REPOS = {UPSTREAM_REPO: {"blob-csi-driver": ("blob-csi-driver", STANDIN_VERSIONS)}}
+FILES_UPSTREAM_REPO = "https://raw.githubusercontent.com/kubernetes-sigs/azurefile-csi-driver/master/charts"
+# From that repository's charts/index.yaml (master, 2026-08-22): "v" prefix up to v1.30.9; no 1.35.5 on master.
+FILES_STANDIN_VERSIONS = (
+    "v1.29.0", "v1.29.1", "v1.29.2", "v1.29.4", "v1.29.5", "v1.29.7", "v1.29.9", "v1.29.10",
+    "v1.30.0", "v1.30.1", "v1.30.2", "v1.30.4", "v1.30.5", "v1.30.6", "v1.30.7", "v1.30.8", "v1.30.9",
+    "1.31.0", "1.31.2", "1.31.4", "1.31.5", "1.31.6", "1.31.7", "1.31.8",
+    "1.32.0", "1.32.1", "1.32.4", "1.32.5", "1.32.6", "1.32.7", "1.32.8", "1.32.9",
+    "1.33.0", "1.33.1", "1.33.2", "1.33.3", "1.33.4", "1.33.5", "1.33.6", "1.33.7", "1.33.8", "1.33.9", "1.33.10",
+    "1.34.0", "1.34.1", "1.34.2", "1.34.3", "1.34.4", "1.34.5", "1.34.6", "1.34.7", "1.34.8",
+    "1.35.0", "1.35.1", "1.35.2", "1.35.3", "1.35.4", "1.35.6", "1.35.7",
+)
+STANDIN_REPOS = {UPSTREAM_REPO: {"blob-csi-driver": ("blob-csi-driver", STANDIN_VERSIONS)},
+                 FILES_UPSTREAM_REPO: {"azurefile-csi-driver": ("azurefile-csi-driver", FILES_STANDIN_VERSIONS)}}
 # Per stand-in chart directory: the defaults of each version as differences from the directory's values.yaml.
-STANDIN_HISTORIES = {"blob-csi-driver": os.path.join(CHARTS_DIR, "blob-csi-driver.versions.yaml")}
+STANDIN_HISTORIES = {directory: os.path.join(CHARTS_DIR, f"{directory}.versions.yaml")
+                     for directory in ("blob-csi-driver", "azurefile-csi-driver")}
 RENDER_TIMEOUT = 60
 
 

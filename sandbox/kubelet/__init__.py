@@ -1,34 +1,40 @@
-"""The Job "kubelet": decides, like Azure and AKS would, whether an emulated Job's pod can mount its blob
-volumes keylessly, and completes or fails the Job accordingly (a `KubeHub.job_hooks` entry).
+"""The Job "kubelet": decides, like Azure and AKS would, whether an emulated Job's pod can mount its blob and
+Azure Files volumes keylessly, and completes or fails the Job accordingly (a `KubeHub.job_hooks` entry).
 
-- No blob volume: the Job completes. A claim that is missing or unbound: the pod stays Pending
+- No such volume: the Job completes. A claim that is missing or unbound: the pod stays Pending
   (FailedScheduling), the Job stays active.
-- Blob volumes: `chain.Chain` checks the keyless chain against the Kubernetes and ARM state; the first broken
-  link fails the pod (FailedMount event, Job BackoffLimitExceeded). A CSIDriver without tokenRequests gives a
-  workload identity volume a node-local directory instead (the mount "succeeds", nothing reaches Azure).
+- blob.csi.azure.com volumes: `chain.BlobChain`, file.csi.azure.com volumes: `files_chain.FilesChain` check the
+  keyless chain against the Kubernetes and ARM state; the first broken link fails the pod (FailedMount event, Job
+  BackoffLimitExceeded). A CSIDriver without tokenRequests gives a workload identity volume a node-local
+  directory instead (the mount "succeeds", nothing reaches Azure).
 - The container then runs its `sh -c` probe as probe.py reads it: a leading mountinfo check can fail it (exit
-  code and message of the script); a read-write blobfuse2 volume gets the probe blob in the emulated container;
-  the pod log carries what the probe prints. A `sleep N` keeps the pod running until the kubelet clock
-  (running.py, POST /_sandbox/kubelet/advance) reaches it; the next phase's access may need a new Entra token,
-  from the node's token file, which is stale without requiresRepublish.
+  code and message of the script); a read-write blobfuse2 volume gets the probe blob in the emulated container,
+  a read-write cifs volume the probe file in the share; the pod log carries what the probe prints. A `sleep N`
+  keeps the pod running until the kubelet clock (running.py, POST /_sandbox/kubelet/advance) reaches it; the
+  next phase's access may need a new Entra token, from the node's token file, which is stale without
+  requiresRepublish.
 - It also tells the hub how many nodes an AKS cluster has (its Linux agent pools), for DaemonSet status.
 
 Counters under `kubelet` in GET /_sandbox/counters; decisions at GET /_sandbox/kubelet/decisions, blobs
-written by probes at GET /_sandbox/kubelet/blobs, the clock at POST /_sandbox/kubelet/advance (control API,
-never counted).
+written by probes at GET /_sandbox/kubelet/blobs, files at GET /_sandbox/kubelet/files, the clock at
+POST /_sandbox/kubelet/advance (control API, never counted).
 """
 
 import collections
 import time
 
+from ..arm.providers.storage.common import SHARES
+from ..arm.providers.storage.shares import share_files
 from ..k8s import controllers
 from ..server import Response
 from . import messages, probe, running
-from .chain import CSIDRIVERS, DEFAULT_TOKEN_SECONDS, Chain, MountFailure
-from .volumes import Unschedulable, blob_volumes
+from .chain import CSIDRIVERS, BlobChain, MountFailure, token_request
+from .files_chain import FilesChain
+from .volumes import Unschedulable, csi_volumes
 
 DECISION_LIMIT = 1000
 COUNTERS = ("jobs_complete", "jobs_failed", "jobs_pending", "key_fetches")
+CHAINS = {messages.BLOB_DRIVER: BlobChain, messages.FILE_DRIVER: FilesChain}
 
 
 class Kubelet:
@@ -63,9 +69,8 @@ class Kubelet:
             return None
         pod = pods[0]
         try:
-            volumes = blob_volumes(cluster, pod, self.app.kube.node_count(cluster))
-            checker = Chain(self.app, cluster, pod, key_fetch=self._count_key_fetch)
-            mounted = [checker.check(volume) for volume in volumes]
+            volumes = csi_volumes(cluster, pod, self.app.kube.node_count(cluster))
+            mounted = [self._chain(volume.driver, cluster, pod).check(volume) for volume in volumes]
         except Unschedulable as exc:
             pod = controllers.unschedule(cluster, pod, str(exc))
             return self._record(cluster, job, pod, {"outcome": "pending"}, "scheduling", str(exc))
@@ -84,19 +89,19 @@ class Kubelet:
             _pattern, message, code = script.guard
             decision = {"outcome": "failed", "exit_code": code, "logs": message + "\n"}
             return self._record(cluster, job, pod, decision, "probe", message)
-        blobs = []
-        for m in (m for m in mounted if m.writable and m.fuse):
-            name = probe.write_probe_blob(self.store, m.container_id, job["metadata"]["name"], m.client_id)
-            blobs.append(f"{m.container_id}/{name}")
-        local = [m for m in mounted if not m.fuse]
+        blobs = [probe.write_probe(self.store, m, job["metadata"]["name"]) for m in mounted if m.writable and m.remote]
+        local = [m for m in mounted if not m.remote]
         step = "node-local" if local else "mounted" if mounted else "no-blob-volume"
-        message = messages.node_local(local[0].volume.name) if local else ""
+        message = messages.node_local(local[0].volume.name, local[0].volume.driver) if local else ""
         logs = probe.echo_lines(script.phases[0])
         if script.sleeps:
             self.runtime.hold(cluster, job, pod, script, records, step)
             return self._record(cluster, job, pod, {"outcome": "pending", "logs": logs}, "running", message, blobs)
         decision = {"outcome": "succeeded", "exit_code": 0, "logs": logs}
         return self._record(cluster, job, pod, decision, step, message, blobs)
+
+    def _chain(self, driver, cluster, pod):
+        return CHAINS[driver](self.app, cluster, pod, key_fetch=self._count_key_fetch)
 
     def _token_lifetime(self) -> int:
         return int(self.store.config.get("token_lifetime", 3599))
@@ -144,29 +149,28 @@ class Kubelet:
         return True
 
     def _access(self, cluster, pod, entry, segments, script) -> tuple | None:
-        """A later phase's first access to each blob mount: blobfuse2 refreshes its Entra token when due.
+        """A later phase's first access to each mount: blobfuse2 (Files: azfilesrefresh, for the Kerberos ticket)
+        refreshes its Entra token when due, with the driver's CSIDriver republish and token expiry.
         Returns (log text, exit code, cause) of the first failure."""
         paths, now = probe.mount_paths(pod), self.runtime.now
-        driver = cluster.get(CSIDRIVERS, "", messages.BLOB_DRIVER) or {}
-        republish = (driver.get("spec") or {}).get("requiresRepublish") is True
-        lifetime = next((int(r.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS)
-                         for r in (driver.get("spec") or {}).get("tokenRequests") or []
-                         if r.get("audience") == messages.TOKEN_AUDIENCE), DEFAULT_TOKEN_SECONDS)
         for mount in entry["mounts"]:
             hit = probe.first_access(segments, paths.get(mount["pod_volume"], []), script.variables)
             if hit is None or now < mount["entra_expires"] - running.REFRESH_MARGIN:
                 continue
+            name = mount.get("driver", messages.BLOB_DRIVER)
+            driver = cluster.get(CSIDRIVERS, "", name) or {}
+            republish = (driver.get("spec") or {}).get("requiresRepublish") is True
+            lifetime = token_request(driver) or running.DEFAULT_TOKEN_SECONDS
             if republish:
                 self.runtime.files[mount["file"]] = now
             age = now - self.runtime.files.get(mount["file"], mount["mounted_at"])
-            checker = Chain(self.app, cluster, pod, key_fetch=self._count_key_fetch)
-            error = checker.refresh(mount["client_id"], lifetime - age)
+            error = self._chain(name, cluster, pod).refresh(mount["client_id"], lifetime - age)
             if error is None:
                 mount["entra_expires"] = now + self._token_lifetime()
                 continue
             stale = not republish and age > lifetime
             cause = messages.token_refresh_failed(pod["spec"].get("nodeName", ""), mount["volume"], error, age,
-                                                  lifetime if stale else None)
+                                                  lifetime if stale else None, name)
             return f"{messages.io_error(*hit)}\n{cause}\n", probe.exit_code(hit[0]), cause
         return None
 
@@ -192,6 +196,7 @@ class Kubelet:
     def register_routes(self, router):
         router.add(r"/_sandbox/kubelet/decisions", self._list_decisions, ["GET"], "control")
         router.add(r"/_sandbox/kubelet/blobs", self._list_blobs, ["GET"], "control")
+        router.add(r"/_sandbox/kubelet/files", self._list_files, ["GET"], "control")
         router.add(r"/_sandbox/kubelet/advance", self._advance, ["POST"], "control")
 
     def _list_decisions(self, request, match):
@@ -219,6 +224,12 @@ class Kubelet:
             found = {self.store.resources[key]["id"]: dict(data["blobs"]) for key, data in self.store.hidden.items()
                      if isinstance(data, dict) and data.get("blobs") and key in self.store.resources}
         return Response.json(200, {"containers": found})
+
+    def _list_files(self, request, match):
+        """{share id: {file name: record}} for every share holding files written through a mount."""
+        with self.store.lock:
+            found = {share["id"]: share_files(self.store, share["id"]) for share in self.store.of_type(SHARES)}
+        return Response.json(200, {"shares": {k: v for k, v in found.items() if v}})
 
 
 __all__ = ["Kubelet", "messages"]

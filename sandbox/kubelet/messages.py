@@ -1,4 +1,4 @@
-"""The words the scheduler, the kubelet, the blob CSI driver and Azure Storage use, in one place.
+"""The words the scheduler, the kubelet, the blob and Azure Files CSI drivers and Azure Storage use, in one place.
 
 Sources (see sandbox/README.md, "Job kubelet"):
 - scheduler: kube-scheduler VolumeBinding plugin reasons ("pod has unbound immediate PersistentVolumeClaims",
@@ -15,15 +15,37 @@ Sources (see sandbox/README.md, "Job kubelet"):
 - Azure Storage error codes and messages: learn.microsoft.com "Blob service error codes"
   (AuthorizationPermissionMismatch, ContainerNotFound, KeyBasedAuthenticationNotPermitted) and ARM's
   AuthorizationFailed wording.
+- Azure Files driver v1.35.7 (docs/research/azure-files.md section 3; af = pkg/azurefile/azurefile.go,
+  ns = pkg/azurefile/nodeserver.go): "clientID is empty for workload identity auth" (af:998),
+  "setCredentialCache failed for %s with error: %v, output: %s" (ns:537, the host is <account>.file.<suffix>),
+  "volume(%s) mount %s on %s failed with %v%s" plus the help link (ns:636-638); its node-local case logs
+  "Skip NodeStageVolume ... service account token is empty" (ns:332);
+- azfilesauthmanager (Azure/AzFilesAuthenticator src/azfilesauthmanager.py, the CLI setCredentialCache runs):
+  "Error fetching Workload Identity token: <err>" and "[-] Error calling AzAuthenticatorLib: <rc>", exit status 1;
+  the library's "Error getting Kerberos service ticket, check /var/log/syslog for more information." (quoted in the
+  driver's master docs/workload-identity-static-pv-mount.md); the cause itself is only in the node's syslog, so
+  the sandbox appends it as a "sandbox:" note;
+- mount.cifs: "mount error(2): No such file or directory", "mount error(13): Permission denied" (cifs-utils) in
+  k8s mount-utils' "mount failed: exit status 32 / Mounting command / Mounting arguments / Output" shape.
 Messages that start with "sandbox" are this emulation's own (policy or approximation), never Azure's.
 """
 
 BLOB_DRIVER = "blob.csi.azure.com"
+FILE_DRIVER = "file.csi.azure.com"
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 WI_LABEL = "azure.workload.identity/use"
 READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
 LIST_KEYS = "Microsoft.Storage/storageAccounts/listKeys/action"
+FILE_SERVICES = "Microsoft.Storage/storageAccounts/fileServices"
+RUN_AS_FILE_ADMIN = f"{FILE_SERVICES}/runAsBuiltInFileAdministrator/action"
+FILE_READ, FILE_WRITE = f"{FILE_SERVICES}/fileshares/files/read", f"{FILE_SERVICES}/fileshares/files/write"
+DRIVER_TERMS = {  # per driver: what the docs call it, how AKS turns its own off, the agent refreshing tokens
+    BLOB_DRIVER: {"service": "blob", "managed": "blob driver", "disable": "--disable-blob-driver",
+                  "agent": "blobfuse2"},
+    FILE_DRIVER: {"service": "file", "managed": "Azure Files driver", "disable": "--disable-file-driver",
+                  "agent": "azfilesrefresh"},
+}
 
 
 def scheduling(nodes: int, reason: str) -> str:
@@ -46,9 +68,9 @@ def pv_missing(nodes: int) -> str:
     return f"{nodes} node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
 
 
-def driver_not_registered(volume: str) -> str:
+def driver_not_registered(volume: str, driver: str = BLOB_DRIVER) -> str:
     return (f'MountVolume.MountDevice failed for volume "{volume}" : kubernetes.io/csi: attacher.MountDevice failed '
-            f"to create newCsiDriverClient: driver name {BLOB_DRIVER} not found in the list of registered CSI "
+            f"to create newCsiDriverClient: driver name {driver} not found in the list of registered CSI "
             f"drivers")
 
 
@@ -56,19 +78,29 @@ def setup_failed(volume: str, desc: str) -> str:
     return f'MountVolume.SetUp failed for volume "{volume}" : rpc error: code = Internal desc = {desc}'
 
 
-def managed_driver() -> str:
-    return (f"sandbox: CSIDriver {BLOB_DRIVER} is the AKS-managed blob driver (label "
-            f"kubernetes.azure.com/managedby=aks, no tokenRequests for {TOKEN_AUDIENCE}); it cannot mount with a "
-            f"workload identity token, so a keyless mount cannot work. Disable it (az aks update "
-            f"--disable-blob-driver) and install the open-source driver by Helm")
+def managed_driver(driver: str = BLOB_DRIVER) -> str:
+    terms = DRIVER_TERMS[driver]
+    if driver == FILE_DRIVER:  # AKS >= 1.35 documents token mounts with its own Files driver: not emulated
+        why = ("); the sandbox does not emulate AKS's own node plugin, so it cannot judge a keyless mount through it; "
+               "the keyless chain installs the open-source driver instead")
+    else:
+        why = (f", no tokenRequests for {TOKEN_AUDIENCE}); it cannot mount with a workload identity token, so a "
+               f"keyless mount cannot work")
+    return (f"sandbox: CSIDriver {driver} is the AKS-managed {terms['managed']} (label "
+            f"kubernetes.azure.com/managedby=aks{why}. Disable it (az aks update {terms['disable']}) and install the "
+            f"open-source driver by Helm")
 
 
-def node_local(volume: str) -> str:
+def node_local(volume: str, driver: str = BLOB_DRIVER) -> str:
     """Decision message of a volume that "mounts" as a node-local directory (no token from the kubelet)."""
-    return (f"sandbox: CSIDriver {BLOB_DRIVER} has no tokenRequests entry for {TOKEN_AUDIENCE}, so the kubelet "
-            f'passed no service account token: for volume "{volume}" driver 1.27.9 skipped NodeStageVolume and '
-            f"NodePublishVolume bind-mounted the empty staging directory (pkg/blob/nodeserver.go): the pod sees a "
-            f"node-local directory, nothing reaches blob storage")
+    where = ("driver 1.27.9 skipped NodeStageVolume", "pkg/blob/nodeserver.go", "blob storage")
+    if driver == FILE_DRIVER:
+        where = ("driver v1.35.7 logged \"Skip NodeStageVolume ... service account token is empty\"",
+                 "pkg/azurefile/nodeserver.go:332", "the file share")
+    return (f"sandbox: CSIDriver {driver} has no tokenRequests entry for {TOKEN_AUDIENCE}, so the kubelet "
+            f'passed no service account token: for volume "{volume}" {where[0]} and '
+            f"NodePublishVolume bind-mounted the empty staging directory ({where[1]}): the pod sees a "
+            f"node-local directory, nothing reaches {where[2]}")
 
 
 def io_error(command: str, path: str) -> str:
@@ -78,14 +110,16 @@ def io_error(command: str, path: str) -> str:
     return f"{command}: {path}: Input/output error"
 
 
-def token_refresh_failed(node: str, volume: str, cause: str, age: int, lifetime: int | None) -> str:
-    """blobfuse2's failed token refresh; `lifetime` set when the token file held an expired, never republished
-    service account token."""
+def token_refresh_failed(node: str, volume: str, cause: str, age: int, lifetime: int | None,
+                         driver: str = BLOB_DRIVER) -> str:
+    """blobfuse2's (Files: azfilesrefresh's) failed token refresh; `lifetime` set when the token file held an
+    expired, never republished service account token."""
+    agent = DRIVER_TERMS[driver]["agent"]
     stale = (f"; the service account token in its token file was written {age} s ago and expired after "
-             f"{lifetime} s: CSIDriver {BLOB_DRIVER} does not have requiresRepublish: true, so the kubelet never "
+             f"{lifetime} s: CSIDriver {driver} does not have requiresRepublish: true, so the kubelet never "
              f"republishes it" if lifetime is not None else "")
-    return (f'sandbox: blobfuse2 on node {node} (volume "{volume}") could not get a new storage token: '
-            f"{cause}{stale} (on Azure this is in blobfuse2's log on the node; the pod only sees EIO)")
+    return (f'sandbox: {agent} on node {node} (volume "{volume}") could not get a new storage token: '
+            f"{cause}{stale} (on Azure this is in {agent}'s log on the node; the pod only sees EIO)")
 
 
 CLIENT_ID_MISSING = "mountWithWorkloadIdentityToken is true but clientID is not specified"
@@ -101,13 +135,13 @@ def no_issuer(cluster: str) -> str:
             f"tokens cannot be exchanged with Microsoft Entra ID")
 
 
-def account_missing(name: str, resource_group: str) -> str:
+def account_missing(name: str, resource_group: str, service: str = "blob") -> str:
     return (f"sandbox: storage account {name} does not exist (looked in resource group {resource_group} and the "
-            f"whole sandbox): lookup {name}.blob.core.windows.net: no such host")
+            f"whole sandbox): lookup {name}.{service}.core.windows.net: no such host")
 
 
-def attributes_missing(what: str) -> str:
-    return f"sandbox: the volume names no {what} (volumeAttributes or volumeHandle rg#account#container)"
+def attributes_missing(what: str, target: str = "container") -> str:
+    return f"sandbox: the volume names no {what} (volumeAttributes or volumeHandle rg#account#{target})"
 
 
 PERMISSION_MISMATCH = ("AuthorizationPermissionMismatch: This request is not authorized to perform this operation "
@@ -128,3 +162,76 @@ def shared_key_on(name: str, key_mode: bool) -> str:
     return (f"sandbox policy: the volume {how}, but storage account {name} allows shared key access "
             f"(allowSharedKeyAccess is not false), so the account is not keyless; the keyless chain requires "
             f"shared key access off")
+
+
+# ---------------------------------------------------------------------- Azure Files (driver v1.35.7)
+FILE_CLIENT_ID_EMPTY = "clientID is empty for workload identity auth"
+KERBEROS_TICKET_FAILED = ("Error getting Kerberos service ticket, check /var/log/syslog for more information.\n"
+                          "[-] Error calling AzAuthenticatorLib: -1")
+
+
+def file_host(account: str) -> str:
+    return f"{account}.file.core.windows.net"
+
+
+def credential_cache_failed(account: str, output: str, cause: str = "") -> str:
+    """setCredentialCache's error (ns:537): azfilesauthmanager exited 1 with `output`; `cause` is what only the
+    node's syslog would show (a sandbox note)."""
+    note = f" (sandbox: the node's syslog would say why: {cause})" if cause else ""
+    return (f"setCredentialCache failed for {file_host(account)} with error: exit status 1, output: "
+            f"{output}\n{note}")
+
+
+def wi_token_failed(entra_error: str) -> str:
+    """azfilesauthmanager's get_workload_identity_token failing with Entra's answer (the azure-identity exception
+    text around it is not reproduced)."""
+    return f"Error fetching Workload Identity token: {entra_error}"
+
+
+def smb_oauth_off(account: str) -> str:
+    return (f"storage account {account} does not have SMB OAuth enabled (azureFilesIdentityBasedAuthentication."
+            f"smbOAuthSettings.isSmbOAuthEnabled is not true), so the kerbticket endpoint issues no Kerberos ticket "
+            f"for an Entra token")
+
+
+def file_role_missing(object_id: str, account_id: str, actions) -> str:
+    return (f"sandbox approximation of Azure Files' 403 AuthorizationPermissionMismatch (This request is not "
+            f"authorized to perform this operation using this permission.): principal {object_id} has no role "
+            f"assignment at {account_id} or above allowing {', '.join(actions)} (the ticket is requested at the "
+            f"account endpoint, so a share-scope assignment does not count; Storage File Data SMB MI Admin does)")
+
+
+def nfs_not_keyless(volume: str) -> str:
+    return (f'sandbox policy: volume "{volume}" uses protocol nfs: the driver mounts NFS with sec=sys and no '
+            f"identity (pkg/azurefile/azurefile.go:955-963 returns before the workload identity branch), so the "
+            f"mount is not keyless; the real driver does not refuse it")
+
+
+def version_unknown(image: str) -> str:
+    return (f"sandbox: cannot tell the Azure Files driver version from the node plugin's azurefile image "
+            f"{image!r} (expected a v<major>.<minor>.<patch> tag)")
+
+
+def smb_option_refused(option: str) -> str:
+    return (f"sandbox policy: mount option {option!r} would not be a token-only mount (the driver adds "
+            f"sec=krb5,cruid=0,upcall_target=mount itself; a user name, password or other sec= means NTLM with a "
+            f"key)")
+
+
+def cifs_mount_failed(volume_id: str, account: str, share: str, target: str, options, error: str) -> str:
+    """The driver's SMBMount failure (ns:636-638) around k8s mount-utils' wording and mount.cifs' output."""
+    source = f"//{file_host(account)}/{share}"
+    return (f"volume({volume_id}) mount {source} on {target} failed with mount failed: exit status 32\n"
+            f"Mounting command: mount\nMounting arguments: -t cifs -o {','.join(options)},<masked> {source} "
+            f"{target}\nOutput: {error}\nRefer to the mount.cifs(8) manual page (e.g. man mount.cifs) and kernel log "
+            f"messages (dmesg)\n\nPlease refer to http://aka.ms/filemounterror for possible causes and solutions "
+            f"for mount errors.")
+
+
+SHARE_NOT_FOUND = "mount error(2): No such file or directory"
+
+
+def unencrypted_smb(option: str) -> str:
+    return (f"mount error(13): Permission denied (sandbox: {option} has no SMB 3.x encryption and the account "
+            f"requires secure transfer, so Azure Files refuses the session; learn.microsoft.com Azure Files "
+            f"\"Troubleshoot SMB file shares\", mount error(13), cause: unencrypted communication channel)")

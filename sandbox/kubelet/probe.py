@@ -9,7 +9,8 @@ segments; control flow is not evaluated. Recognised, and nothing else (other com
   mountinfo (`mountinfo()`); no matching line prints <message> and ends the container with exit code <n>;
 - `sleep <seconds>` as a whole segment (at most MAX_PHASES - 1 of them): the pod keeps running until the kubelet
   clock has moved that far (POST /_sandbox/kubelet/advance); the segments after it are a later phase, which
-  touches a blob volume again when it names one of its mount paths, or `$v`/`${v}` of a `v=<path>` segment.
+  touches a volume again when it names one of its mount paths, or `$v`/`${v}` of a `v=<path>` segment.
+A read-write mount gets the probe file: a blob in the emulated container, or a file recorded in the share.
 """
 
 import hashlib
@@ -17,7 +18,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from ..arm.providers.storage import shares
 from ..blob import store as blob_store
+from .files_chain import cifs_options
 
 SHELLS = ("sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash")
 SEPARATORS = re.compile(r"&&|\|\||;|\n")
@@ -102,20 +105,25 @@ def mount_paths(pod) -> dict:
 
 def mountinfo(pod, mounted) -> list:
     """The first container's /proc/self/mountinfo, as far as the probe can tell: the overlay root and one line per
-    mount of a blob volume. blobfuse2 is type `fuse`, source `blobfuse2` (it mounts with `-ofsname=blobfuse2`,
-    Azure/azure-storage-fuse component/libfuse); a node-local volume is the bind-mounted staging directory on the
-    node's ext4 OS disk. Fields: id parent major:minor root mount-point options - fstype source super-options."""
+    mount of a volume. blobfuse2 is type `fuse`, source `blobfuse2` (it mounts with `-ofsname=blobfuse2`,
+    Azure/azure-storage-fuse component/libfuse); an Azure Files mount is type `cifs`, source
+    //<account>.file.core.windows.net/<share> (the driver's source, ns:~600); a node-local volume is the
+    bind-mounted staging directory on the node's ext4 OS disk. Fields: id parent major:minor root mount-point
+    options - fstype source super-options."""
     lines, paths = [ROOT_LINE], mount_paths(pod)
     for m in mounted:
         for path in paths.get(m.volume.pod_volume, []):
             n, mode = len(lines) + 1, "rw" if m.writable else "ro"
-            if m.fuse:
-                lines.append(f"{n} 1 0:{60 + n} / {path} {mode},nosuid,nodev,relatime - fuse blobfuse2 "
-                             f"{mode},user_id=0,group_id=0,allow_other")
-            else:
-                lines.append(f"{n} 1 8:1 /var/lib/kubelet/plugins/kubernetes.io/csi/blob.csi.azure.com/"
+            if not m.remote:
+                lines.append(f"{n} 1 8:1 /var/lib/kubelet/plugins/kubernetes.io/csi/{m.volume.driver}/"
                              f"{hashlib.sha256(m.volume.volume_handle.encode()).hexdigest()}/globalmount {path} "
                              f"{mode},relatime - ext4 /dev/sda1 rw,discard")
+            elif m.share:
+                lines.append(f"{n} 1 0:{60 + n} / {path} {mode},relatime - cifs //{m.account}.file.core.windows.net/"
+                             f"{m.share} {cifs_options(m, m.writable)}")
+            else:
+                lines.append(f"{n} 1 0:{60 + n} / {path} {mode},nosuid,nodev,relatime - fuse blobfuse2 "
+                             f"{mode},user_id=0,group_id=0,allow_other")
     return lines
 
 
@@ -172,3 +180,12 @@ def write_probe_blob(store, container_id: str, job_name: str, writer: str) -> st
     name = probe_blob_name(job_name)
     blob_store.put(store, container_id, name, PROBE_CONTENT.encode("utf-8"), "text/plain", writer)
     return name
+
+
+def write_probe(store, mounted, job_name: str) -> str:
+    """The probe file a read-write mount leaves behind: "<container or share id>/<name>"."""
+    if not mounted.share:
+        return f"{mounted.target_id}/{write_probe_blob(store, mounted.target_id, job_name, mounted.client_id)}"
+    name = probe_blob_name(job_name)
+    shares.write_probe_file(store, mounted.target_id, name, PROBE_CONTENT, mounted.client_id)
+    return f"{mounted.target_id}/{name}"

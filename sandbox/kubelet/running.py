@@ -10,14 +10,23 @@
   republish (CSIDriver `requiresRepublish: true`: the kubelet calls NodePublishVolume again on its pod syncs,
   and `canSkipRepublishNodeStage` never skips a mountWithWorkloadIdentityToken volume). Each pod has its own
   blobfuse2 mount (NodePublishVolume calls NodeStageVolume on the pod's target path when it has a token).
-- blobfuse2 keeps the Entra token it got at mount and, when a later access finds it within REFRESH_MARGIN of
-  its expiry (config `token_lifetime`, the sandbox Entra's lifetime), exchanges the file's token again.
+- Azure Files driver v1.35.7 (pkg/azurefile/azurefile.go, GetAccountInfo) writes the token to
+  `/var/lib/kubelet/plugins/file.csi.azure.com/<clientID>-<account>-<sha256(volumeID)[:8]>`: one file per
+  volume; every NodePublishVolume with a token rewrites it (`canSkipRepublishNodeStage` is false for token
+  mounts, ns:1222-1228), and azfilesrefresh renews the Kerberos ticket from it.
+- blobfuse2 (Files: azfilesrefresh) keeps the Entra token it got at mount and, when a later access finds it
+  within REFRESH_MARGIN of its expiry (config `token_lifetime`, the sandbox Entra's lifetime), exchanges the
+  file's token again.
 """
+
+import hashlib
+
 
 from ..k8s import controllers, kinds
 from ..k8s.meta import timestamp
 
 POD, JOB = kinds.BY_KEY["/pods"], kinds.BY_KEY["batch/jobs"]
+DEFAULT_TOKEN_SECONDS = 3600   # TokenRequest's default expirationSeconds (a token request without one)
 REFRESH_MARGIN = 300   # seconds before expiry at which an Azure SDK credential gets a new token (azcore)
 MAX_ADVANCE = 10 * 365 * 86400
 
@@ -39,21 +48,25 @@ class Runtime:
         self.held = [h for h in data.get("held") or [] if isinstance(h, dict)]
 
     @staticmethod
-    def file_key(cluster, pod, client_id, account) -> str:
+    def file_key(cluster, pod, mounted) -> str:
         node = (pod.get("spec") or {}).get("nodeName") or ""
-        return f"{cluster.id}|{node}|{client_id}-{account}".lower()
+        name = f"{mounted.client_id}-{mounted.account}"
+        if mounted.share:   # the Files driver's token file is per volume
+            name += "-" + hashlib.sha256(mounted.volume.volume_handle.encode()).hexdigest()[:8]
+        return f"{cluster.id}|{node}|{name}".lower()
 
     def published(self, cluster, pod, mounted, token_lifetime) -> list:
-        """NodePublishVolume with a token for every blobfuse2 mount: the token files are (re)written now.
+        """NodePublishVolume with a token for every blobfuse2 / cifs mount: the token files are (re)written now.
         Returns the mount records a held pod keeps."""
         records = []
         for m in mounted:
-            if not m.fuse or not m.client_id:
+            if not m.remote or not m.client_id:
                 continue
-            key = self.file_key(cluster, pod, m.client_id, m.account)
+            key = self.file_key(cluster, pod, m)
             self.files[key] = self.now
             records.append({"volume": m.volume.name, "pod_volume": m.volume.pod_volume, "client_id": m.client_id,
-                            "file": key, "mounted_at": self.now, "entra_expires": self.now + token_lifetime})
+                            "file": key, "mounted_at": self.now, "entra_expires": self.now + token_lifetime,
+                            "driver": m.volume.driver})
         return records
 
     def hold(self, cluster, job, pod, script, records, step) -> None:

@@ -1,7 +1,8 @@
-"""The blob volumes a pod mounts: claims resolved to their PersistentVolumes, and inline CSI volumes.
+"""The Azure storage volumes a pod mounts (drivers blob.csi.azure.com and file.csi.azure.com): claims resolved to
+their PersistentVolumes, and inline CSI volumes.
 
-A claim that is missing, being deleted, unbound or bound to a missing volume keeps the pod unschedulable (`Unschedulable`),
-whatever its driver, like the scheduler's VolumeBinding plugin. Call with the store lock held.
+A claim that is missing, being deleted, unbound or bound to a missing volume keeps the pod unschedulable
+(`Unschedulable`), whatever its driver, like the scheduler's VolumeBinding plugin. Call with the store lock held.
 """
 
 from dataclasses import dataclass
@@ -16,17 +17,22 @@ class Unschedulable(Exception):
     """The pod cannot be scheduled yet: the Job stays active with a FailedScheduling event."""
 
 
+DRIVERS = (messages.BLOB_DRIVER, messages.FILE_DRIVER)
+
+
 @dataclass
-class BlobVolume:
+class CsiVolume:
     name: str                   # the PV name (inline: the pod volume name), as the kubelet names it
-    attributes: dict            # volumeAttributes with lower-case keys (the driver reads them case-insensitively)
+    attributes: dict            # volumeAttributes with lower-case keys (the drivers read them case-insensitively)
     pod_volume: str = ""        # the pod's volume name (what volumeMounts refer to)
     volume_handle: str = ""
     writable: bool = True
     inline: bool = False
+    driver: str = messages.BLOB_DRIVER
+    mount_options: tuple = ()   # the PV's spec.mountOptions (inline: the `mountOptions` attribute), split at ","
 
 
-def blob_volumes(cluster, pod, nodes: int) -> list:
+def csi_volumes(cluster, pod, nodes: int) -> list:
     spec = pod.get("spec") or {}
     namespace = pod["metadata"]["namespace"]
     found = []
@@ -36,20 +42,27 @@ def blob_volumes(cluster, pod, nodes: int) -> list:
             pv = _bound_volume(cluster, namespace, claim_ref.get("claimName", ""), nodes)
             csi = (pv.get("spec") or {}).get("csi") or {}
             read_only = bool(csi.get("readOnly")) or bool(claim_ref.get("readOnly"))
-            name = pv["metadata"]["name"]
+            name, options = pv["metadata"]["name"], list((pv.get("spec") or {}).get("mountOptions") or [])
         elif (volume.get("csi") or {}).get("driver"):
             csi, name = volume["csi"], volume.get("name", "")
             read_only = bool(csi.get("readOnly"))
+            options = [(csi.get("volumeAttributes") or {}).get("mountOptions") or ""]
         else:
             continue
-        if csi.get("driver") != messages.BLOB_DRIVER:
+        if csi.get("driver") not in DRIVERS:
             continue
         writable = not read_only and _mounted_writable(spec, volume.get("name"))
-        found.append(BlobVolume(name=name, attributes={k.lower(): str(v) for k, v in
-                                                       (csi.get("volumeAttributes") or {}).items()},
-                                pod_volume=volume.get("name", ""), volume_handle=csi.get("volumeHandle", ""),
-                                writable=writable, inline=not claim_ref))
+        found.append(CsiVolume(name=name, attributes={k.lower(): str(v) for k, v in
+                                                      (csi.get("volumeAttributes") or {}).items()},
+                               pod_volume=volume.get("name", ""), volume_handle=csi.get("volumeHandle", ""),
+                               writable=writable, inline=not claim_ref, driver=csi["driver"],
+                               mount_options=_split_options(options)))
     return found
+
+
+def _split_options(options) -> tuple:
+    """mount(8) style: each entry may itself hold several comma-separated options."""
+    return tuple(o.strip() for entry in options for o in str(entry).split(",") if o.strip())
 
 
 def _bound_volume(cluster, namespace, claim, nodes) -> dict:

@@ -19,6 +19,11 @@ STORAGE_RG, CLUSTER_RG, ACCOUNT = "rg-keyless-sandbox", "rg-aks-sandbox", "stkey
 FIC = {"reports": "sandbox-aks-1-reports-reports-writer", "archive": "sandbox-aks-1-archive-archive-reader"}
 ROLES = {"Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
          "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"}
+# The sandbox inventory's Azure Files workload (share "docs" on the same account; its role at the account)
+FILE_WORKLOAD, FILE_NAMESPACE, FILE_IDENTITY, FILE_SHARE = "shared-docs", "docs", "id-docs", "docs"
+FILE_FIC = "sandbox-aks-1-docs-docs-writer"
+FILE_ROLES = {"Storage File Data SMB MI Admin": "a235d3ee-5935-4cfb-8cc5-a3303ad5995e",
+              "Storage File Data SMB Share Contributor": "0c867c2a-1d8c-454a-a3db-ab2ea1bdc8bb"}
 DOCTOR_TASK = "Doctor (read-only)"
 SITE_TAGS = re.compile(r"site\.yml --tags ([\w,]+)")
 
@@ -154,9 +159,32 @@ class Chain:
         self.core.create_persistent_volume({"metadata": {"name": pv_name, "labels": pv.metadata.labels}, "spec": {
             "capacity": pv.spec.capacity, "accessModes": pv.spec.access_modes, "storageClassName": "",
             "persistentVolumeReclaimPolicy": "Retain", "mountOptions": pv.spec.mount_options,
-            "csi": {"driver": "blob.csi.azure.com", "volumeHandle": pv.spec.csi.volume_handle,
+            "csi": {"driver": pv.spec.csi.driver, "volumeHandle": pv.spec.csi.volume_handle,
                     "readOnly": pv.spec.csi.read_only, "volumeAttributes": attrs}}})
         self.core.create_namespaced_persistent_volume_claim(namespace, {
             "metadata": {"name": claim, "labels": pvc.metadata.labels},
             "spec": {"accessModes": pvc.spec.access_modes, "storageClassName": "", "volumeName": pv_name,
                      "resources": {"requests": pvc.spec.resources.requests}}})
+
+    # ---- Azure Files (additions for the Files workload)
+    def share_scope(self, share=FILE_SHARE):
+        return self.account_id() + "/fileServices/default/shares/" + share
+
+    def set_file_credential(self, **changes):
+        current = self.msi.federated_identity_credentials.get(STORAGE_RG, FILE_IDENTITY, FILE_FIC)
+        body = {"issuer": current.issuer, "subject": current.subject, "audiences": current.audiences}
+        body.update(changes)
+        self.msi.federated_identity_credentials.create_or_update(STORAGE_RG, FILE_IDENTITY, FILE_FIC, body)
+
+    def remove_file_roles(self):
+        principal = self.identity(FILE_IDENTITY).principal_id
+        for item in self.auth.role_assignments.list_for_scope("/subscriptions/%s" % self.sub,
+                                                              filter="principalId eq '%s'" % principal):
+            self.auth.role_assignments.delete_by_id(item.id)
+
+    def grant_file_role(self, role, scope):
+        import uuid
+        self.auth.role_assignments.create(scope, str(uuid.uuid4()), {
+            "role_definition_id": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (
+                self.sub, FILE_ROLES[role]), "principal_id": self.identity(FILE_IDENTITY).principal_id,
+            "principal_type": "ServicePrincipal"})

@@ -26,7 +26,7 @@ def run(sandbox, tmp_path, playbook, *extra):
 
 def credentials(sandbox):
     fics = sdk.msi_client(sandbox.conn).federated_identity_credentials
-    return sorted(c.name for identity in ("id-reports", "id-archive") for c in fics.list(RG, identity))
+    return sorted(c.name for identity in ("id-reports", "id-archive", "id-docs") for c in fics.list(RG, identity))
 
 
 def assignments(sandbox):
@@ -37,18 +37,21 @@ def assignments(sandbox):
 def test_tearing_one_cluster_down_keeps_what_the_other_uses(sandbox, tmp_path):
     site = run(sandbox, tmp_path, "site.yml")
     assert site.returncode == 0, site.stdout[-4000:]
-    assert credentials(sandbox) == ["aks-a-archive-archive-reader", "aks-a-reports-reports-writer",
-                                    "aks-b-archive-archive-reader", "aks-b-reports-reports-writer"]
+    assert credentials(sandbox) == ["aks-a-archive-archive-reader", "aks-a-docs-docs-writer",
+                                    "aks-a-reports-reports-writer", "aks-b-archive-archive-reader",
+                                    "aks-b-docs-docs-writer", "aks-b-reports-reports-writer"]
     shared_assignments = len(assignments(sandbox))
-    assert shared_assignments == 2  # one per workload: both clusters' workloads need the same two
+    # one per workload (the Files one at the account): both clusters' workloads need the same three
+    assert shared_assignments == 3
 
     down = run(sandbox, tmp_path, "teardown.yml", "--limit", "aks-a", "-e", "keyless_teardown_confirm=aks-a",
                "-e", "keyless_teardown_delete_data=true")
     assert down.returncode == 0, down.stdout[-4000:]
     # only aks-a's own credentials went; identities, data roles and the account are still aks-b's
-    assert credentials(sandbox) == ["aks-b-archive-archive-reader", "aks-b-reports-reports-writer"]
+    assert credentials(sandbox) == ["aks-b-archive-archive-reader", "aks-b-docs-docs-writer",
+                                    "aks-b-reports-reports-writer"]
     assert len(assignments(sandbox)) == shared_assignments
-    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG))) == 2
+    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG))) == 3
     assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties(RG, "stkeylesssandbox01").name
     assert "identity %s/id-reports: %s" % (RG, STILL_USED) in down.stdout
     assert "storage account stkeylesssandbox01: " + STILL_USED in down.stdout
@@ -61,14 +64,14 @@ def test_tearing_one_cluster_down_keeps_what_the_other_uses(sandbox, tmp_path):
     import kubernetes
     batch = kubernetes.client.BatchV1Api(kubernetes.config.new_client_from_config(
         config_file=str(tmp_path / "kubeconfig-aks-b")))
-    for namespace in ("reports", "archive"):
+    for namespace in ("reports", "archive", "docs"):
         for job in batch.list_namespaced_job(namespace).items:
             batch.delete_namespaced_job(job.metadata.name, namespace, propagation_policy="Background")
     decided = len(sandbox.call("GET", "/kubelet/decisions")["decisions"])
     rerun = run(sandbox, tmp_path, "site.yml", "--limit", "aks-b", "--tags", "workloads")
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     fresh = sandbox.call("GET", "/kubelet/decisions")["decisions"][decided:]
-    assert [d["outcome"] for d in fresh] == ["succeeded", "succeeded"], fresh
+    assert [d["outcome"] for d in fresh] == ["succeeded"] * 3, fresh
 
     # the last cluster's teardown removes the shared resources too
     last = run(sandbox, tmp_path, "teardown.yml", "--limit", "aks-b", "-e", "keyless_teardown_confirm=aks-b")

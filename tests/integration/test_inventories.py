@@ -32,7 +32,10 @@ def test_inventory_renders_valid_workloads(tmp_path, environment, clusters):
     for path in rendered:
         manifests = json.loads(path.read_text())
         kinds = [m["kind"] for m in manifests]
-        assert kinds.count("Job") == 2 and kinds.count("PersistentVolume") == 2
+        # two blob workloads and one Azure Files workload in every inventory
+        assert kinds.count("Job") == 3 and kinds.count("PersistentVolume") == 3
+        drivers = sorted(m["spec"]["csi"]["driver"] for m in manifests if m["kind"] == "PersistentVolume")
+        assert drivers == ["blob.csi.azure.com", "blob.csi.azure.com", "file.csi.azure.com"]
         for manifest in manifests:
             kubernetes_validate.validate(manifest, "1.33", strict=True)
             if manifest["kind"] == "PersistentVolume":

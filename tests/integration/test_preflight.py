@@ -42,6 +42,8 @@ BAD_A = {  # every class of problem on one cluster
     "keyless_workloads": [
         workload(access="everything"),
         workload(name="Upper", namespace="Reports", service_account="SA!", type="file"),
+        workload(name="docs-nfs", type="file", container=None, share="docs", protocol="nfs",
+                 storage_class={"name": "files"}, volume={"mount_options": ["vers=2.1"]}),
         workload(name="nfs", protocol="nfs", storage_account="stnotlisted"),
         workload(name="coerced", namespace=True, volume={"size": "1024Mi"},
                  identity={"name": "id-reports", "client_id": "not-a-guid"}),
@@ -51,24 +53,32 @@ BAD_A = {  # every class of problem on one cluster
     "keyless_tags": {"cost": 5},
 }
 BAD_B = {"keyless_storage_accounts": [{"name": "St-Bad", "containers": ["x"]}],
-         "keyless_blob_csi_driver_chart_version": "1.26.9"}
+         "keyless_blob_csi_driver_chart_version": "1.26.9", "keyless_azurefile_csi_driver_chart_version": "1.34.8",
+         "azurefile_csi_driver_values": {"feature": {"requiresRepublish": False}}}
 EXPECTED = [
     "aks-a: workload: value of access must be one of: read, readwrite, got: everything",
-    "aks-a: keyless_workloads[1] (Reports/Upper): type file (Azure Files) has no keyless path",
+    "aks-a: keyless_workloads[1] (Reports/Upper): share is required for type file",
+    "aks-a: keyless_workloads[1] (Reports/Upper): container is for type blob; a type file workload mounts its share",
     "aks-a: keyless_workloads[1] (Reports/Upper): name 'Upper' is not a valid DNS-1123 label name",
     "aks-a: keyless_workloads[1] (Reports/Upper): namespace 'Reports' is not a valid DNS-1123 label name",
     "aks-a: keyless_workloads[1] (Reports/Upper): service_account 'SA!' is not a valid DNS-1123 subdomain name",
-    "aks-a: keyless_workloads[2] (reports/nfs): protocol nfs is refused",
-    "aks-a: keyless_workloads[2] (reports/nfs): storage_account stnotlisted is not in keyless_storage_accounts",
-    "aks-a: keyless_workloads[3] (True/coerced): namespace True is not a valid DNS-1123 label name",
-    "aks-a: keyless_workloads[3] (True/coerced): volume.size '1024Mi' is written by Kubernetes as '1Gi'",
-    "aks-a: keyless_workloads[3] (True/coerced): identity.client_id 'not-a-guid' must be a GUID",
-    "aks-a: keyless_workloads[4] (reports/badcontainer): container 'Bad_Container' is not a valid container name",
+    "aks-a: keyless_workloads[2] (reports/docs-nfs): protocol nfs is refused - NFS mounts carry no credentials",
+    "aks-a: keyless_workloads[2] (reports/docs-nfs): storage_class with type file is refused",
+    "aks-a: keyless_workloads[2] (reports/docs-nfs): volume.mount_options vers=2.1 is refused",
+    "aks-a: keyless_workloads[3] (reports/nfs): protocol nfs is refused",
+    "aks-a: keyless_workloads[3] (reports/nfs): storage_account stnotlisted is not in keyless_storage_accounts",
+    "aks-a: keyless_workloads[4] (True/coerced): namespace True is not a valid DNS-1123 label name",
+    "aks-a: keyless_workloads[4] (True/coerced): volume.size '1024Mi' is written by Kubernetes as '1Gi'",
+    "aks-a: keyless_workloads[4] (True/coerced): identity.client_id 'not-a-guid' must be a GUID",
+    "aks-a: keyless_workloads[5] (reports/badcontainer): container 'Bad_Container' is not a valid container name",
     "aks-a: keyless_blob_csi_driver_chart_version 'latest' is not a semantic version like 1.27.9",
     "aks-a: keyless_tags.cost must be a string, not int 5",
     "aks-b: keyless_storage_accounts[0].name 'St-Bad' is not a valid storage account name",
     "aks-b: keyless_storage_accounts[0].containers[0] 'x' is not a valid container name",
     "aks-b: keyless_blob_csi_driver_chart_version 1.26.9 is older than 1.27.1",
+    "aks-b: keyless_azurefile_csi_driver_chart_version 1.34.8 cannot mount Azure Files with a workload identity token "
+    "alone",
+    "aks-b: azurefile_csi_driver_values: feature.requiresRepublish is false",
 ]
 
 

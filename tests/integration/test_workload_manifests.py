@@ -77,7 +77,8 @@ def test_job_name_changes_only_with_the_workload(tmp_path):
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"type": "file"}, "Azure Files) has no keyless path"),
+    ({"type": "file"}, "share is required for type file"),
+    ({"share": "docs"}, "share is for type file; a type blob workload mounts its container"),
     ({"protocol": "nfs"}, "protocol nfs is refused"),
     ({"identity": {"name": "id-unknown"}}, "no client ID for identity id-unknown"),
 ])
@@ -85,6 +86,75 @@ def test_guardrails_refuse_before_anything_is_written(tmp_path, change, message)
     run, manifests = render(tmp_path, [dict(WORKLOADS[0], **change)])
     assert run.rc != 0 and manifests is None
     assert message in run.failure_messages, run
+
+
+FILE_WORKLOAD = {"name": "shared-docs", "namespace": "docs", "service_account": "docs-writer", "type": "file",
+                 "storage_account": "stkeyless", "resource_group": "rg-keyless", "share": "docs", "access": "readwrite",
+                 "identity": {"name": "id-reports"}}
+
+
+def test_file_workload_renders_a_token_only_smb_volume_and_its_cifs_probe(tmp_path):
+    reader = dict(FILE_WORKLOAD, name="docs-reader", service_account="docs-reader", access="read",
+                  identity={"name": "id-archive", "tenant_id": "33333333-3333-3333-3333-333333333333"})
+    run, manifests = render(tmp_path, [WORKLOADS[0], FILE_WORKLOAD, reader], workload_subscription_id="sub-1")
+    assert run.rc == 0, run
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.33", strict=True)
+    by = {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+    pv = by[("PersistentVolume", "pv-docs-shared-docs")]["spec"]
+    assert pv["csi"]["driver"] == "file.csi.azure.com" and pv["persistentVolumeReclaimPolicy"] == "Retain"
+    assert pv["csi"]["volumeHandle"] == "rg-keyless#stkeyless#docs#pv-docs-shared-docs"
+    assert pv["csi"]["volumeAttributes"] == {
+        "resourcegroup": "rg-keyless", "storageaccount": "stkeyless", "shareName": "docs",
+        "clientID": CLIENT_IDS["id-reports"], "mountWithWorkloadIdentityToken": "true", "subscriptionID": "sub-1"}
+    assert pv["mountOptions"] == ["dir_mode=0777", "file_mode=0777", "mfsymlinks", "cache=strict", "nosharesock",
+                                  "actimeo=30", "nobrl"]
+    assert "nodeStageSecretRef" not in pv["csi"] and "nodePublishSecretRef" not in pv["csi"]
+    read_pv = by[("PersistentVolume", "pv-docs-docs-reader")]["spec"]
+    assert read_pv["csi"]["readOnly"] is True and read_pv["accessModes"] == ["ReadOnlyMany"]
+    assert read_pv["csi"]["volumeAttributes"]["tenantID"].startswith("3333")
+    assert by[("PersistentVolumeClaim", "shared-docs-file")]["spec"]["volumeName"] == "pv-docs-shared-docs"
+    blob_pv = by[("PersistentVolume", "pv-reports-reports")]["spec"]
+    assert blob_pv["csi"]["driver"] == "blob.csi.azure.com" and blob_pv["csi"]["volumeAttributes"]["subscriptionid"]
+    jobs = {m["spec"]["template"]["spec"]["serviceAccountName"]: m["spec"]["template"]["spec"]
+            for m in manifests if m["kind"] == "Job"}
+    writer, probe = jobs["docs-writer"], jobs["docs-writer"]["containers"][0]
+    assert probe["volumeMounts"][0]["mountPath"] == "/mnt/share" and probe["volumeMounts"][0]["name"] == "share"
+    claim = {"claimName": "shared-docs-file", "readOnly": False}
+    assert writer["volumes"][0] == {"name": "share", "persistentVolumeClaim": claim}
+    script = probe["command"][2]
+    assert script.startswith("grep -q ' /mnt/share .* - cifs' /proc/self/mountinfo || { echo \"not an Azure Files "
+                             "mount: the CSIDriver file.csi.azure.com has no tokenRequests"), script
+    assert "echo keyless-probe > $f" in script and "f=/mnt/share/keyless-probe-" in script
+    assert "ls -la /mnt/share" in jobs["docs-reader"]["containers"][0]["command"][2]
+    assert jobs["reports-writer"]["containers"][0]["volumeMounts"][0]["mountPath"] == "/mnt/blob"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"protocol": "nfs"}, "protocol nfs is refused - NFS mounts carry no credentials"),
+    ({"protocol": "fuse2"}, "protocol fuse2 does not apply to type file; use one of smb"),
+    ({"storage_class": {"name": "files-keyless"}}, "storage_class with type file is refused"),
+    ({"share": "Docs_1"}, "share 'Docs_1' is not a valid file share name"),
+    ({"container": "docs"}, "container is for type blob; a type file workload mounts its share"),
+    ({"volume": {"mount_options": ["vers=2.1"]}}, "volume.mount_options vers=2.1 is refused: SMB below 3.0"),
+    ({"volume": {"mount_options": ["sec=ntlmssp"]}}, "volume.mount_options sec=ntlmssp is refused"),
+    ({"volume": {"mount_options": ["uid=0,username=admin"]}}, "volume.mount_options username=admin is refused"),
+    ({"volume": {"mount_options": ["password=x"]}}, "volume.mount_options password=x is refused"),
+    ({"volume": {"mount_options": ["credentials=/etc/smb"]}}, "volume.mount_options credentials=/etc/smb is refused"),
+    ({"volume": {"mount_options": ["domain=corp"]}}, "volume.mount_options domain=corp is refused"),
+])
+def test_file_guardrails_refuse_before_anything_is_written(tmp_path, change, message):
+    run, manifests = render(tmp_path, [dict(FILE_WORKLOAD, **change)])
+    assert run.rc != 0 and manifests is None
+    assert "keyless_workloads[0] (docs/shared-docs): " + message in run.failure_messages, run
+
+
+def test_file_mount_options_that_keep_encryption_are_accepted(tmp_path):
+    options = ["vers=3.1.1", "dir_mode=0755", "file_mode=0644", "uid=1000", "gid=1000", "mfsymlinks"]
+    run, manifests = render(tmp_path, [dict(FILE_WORKLOAD, volume={"mount_options": options, "size": "5Gi"})])
+    assert run.rc == 0, run
+    pv = next(m for m in manifests if m["kind"] == "PersistentVolume")
+    assert pv["spec"]["mountOptions"] == options and pv["spec"]["capacity"]["storage"] == "5Gi"
 
 
 def test_argument_spec_rejects_unknown_access(tmp_path):

@@ -45,7 +45,8 @@ def test_get_provider_is_case_insensitive_and_shaped_like_arm(sandbox, conn, rm_
     assert (provider.registration_state, provider.registration_policy) == ("Registered", "RegistrationRequired")
     types = {t.resource_type: t for t in provider.resource_types}
     assert set(types) == {"storageAccounts", "checkNameAvailability", "storageAccounts/blobServices",
-                          "storageAccounts/blobServices/containers"}
+                          "storageAccounts/blobServices/containers", "storageAccounts/fileServices",
+                          "storageAccounts/fileServices/shares"}
     for resource_type in types.values():
         assert resource_type.api_versions == sorted(resource_type.api_versions, reverse=True)  # newest first
         assert resource_type.locations == [display for _name, display, _geo in locations.REGIONS]

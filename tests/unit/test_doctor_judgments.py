@@ -812,3 +812,291 @@ def test_markdown_table_survives_a_multi_line_summary():
     lines = doctor.markdown(report_of(links)).splitlines()
     header = lines.index("| workload | link | status | summary |")
     assert lines[header + 2].startswith("| wl | pods | warn |") and lines[header + 2].endswith(" |")
+
+
+# ---- Azure Files (shapes as ARM and the v1.35.7 chart render them) --------------------------------------------------
+FILE = doctor.FILE
+FILES = "Microsoft.Storage/storageAccounts/fileServices/fileshares/files"
+FILE_SERVICE = "Microsoft.Storage/storageAccounts/fileServices"
+SHARE_SCOPE = ACCOUNT_SCOPE + "/fileServices/default/shares/docs"
+SMB_MI_ADMIN = role("a235d3ee-5935-4cfb-8cc5-a3303ad5995e", "Storage File Data SMB MI Admin", [], [
+    FILE_SERVICE + "/readFileBackupSemantics/action", FILE_SERVICE + "/writeFileBackupSemantics/action",
+    FILE_SERVICE + "/takeOwnership/action", FILE_SERVICE + "/runAsBuiltInFileAdministrator/action",
+    FILES + "/read", FILES + "/write", FILES + "/delete", FILES + "/modifypermissions/action"])
+SMB_ADMIN = role("bbf004e3-0e4b-4f86-ae4f-1f8fb47b357b", "Storage File Data SMB Admin", [], [
+    FILE_SERVICE + "/readFileBackupSemantics/action", FILE_SERVICE + "/writeFileBackupSemantics/action",
+    FILE_SERVICE + "/takeOwnership/action", FILES + "/read", FILES + "/write", FILES + "/delete",
+    FILES + "/modifypermissions/action"])
+SMB_SHARE_CONTRIBUTOR = role("0c867c2a-1d8c-454a-a3db-ab2ea1bdc8bb", "Storage File Data SMB Share Contributor", [],
+                             [FILES + "/read", FILES + "/write", FILES + "/delete"])
+FILE_ROLES = definitions(SMB_MI_ADMIN, SMB_ADMIN, SMB_SHARE_CONTRIBUTOR)
+
+
+def judge_file_roles(assignments, access="readwrite"):
+    return doctor.judge_role_assignments(assignments, FILE_ROLES, ACCOUNT_SCOPE, access, PRINCIPAL, "wl", kind=FILE)
+
+
+@pytest.mark.parametrize("scope", [ACCOUNT_SCOPE, RG_SCOPE, SUB_SCOPE, MG_SCOPE])
+@pytest.mark.parametrize("access", ["read", "readwrite"])
+def test_file_role_smb_mi_admin_at_the_account_or_above_is_ok(scope, access):
+    result = judge_file_roles([assignment(SMB_MI_ADMIN, scope)], access)
+    assert_link(result, "role_assignment", OK)
+    shown = "runAsBuiltInFileAdministrator, read" + (", write" if access == "readwrite" else "")
+    assert result["summary"].endswith("allow " + shown)
+    assert FILE_SERVICE + "/runAsBuiltInFileAdministrator/action" in result["evidence"]["needed"]
+
+
+def test_file_role_at_the_share_is_not_enough_and_the_fix_says_so():
+    result = judge_file_roles([assignment(SMB_MI_ADMIN, SHARE_SCOPE)])
+    assert_link(result, "role_assignment", FAIL)
+    assert result["summary"].startswith("no role assignment at the account or above")
+    assert "Storage File Data SMB MI Admin at %s do not cover this account" % SHARE_SCOPE in result["summary"]
+    assert 'az role assignment create' in result["fix"] and \
+        '--role "Storage File Data SMB MI Admin" --scope %s;' % ACCOUNT_SCOPE in result["fix"]
+    assert "share-scoped roles and SMB Share Contributor or Elevated Contributor are not sufficient" in result["fix"]
+
+
+@pytest.mark.parametrize("definition,missing", [
+    (SMB_SHARE_CONTRIBUTOR, ["runAsBuiltInFileAdministrator"]),
+    (SMB_ADMIN, ["runAsBuiltInFileAdministrator"]),  # admin, but not as the built-in file administrator
+    (SBDC, ["runAsBuiltInFileAdministrator", "read", "write"]),  # a blob role grants nothing on files
+])
+def test_file_role_other_roles_at_the_account_lack_data_actions(definition, missing):
+    result = doctor.judge_role_assignments([assignment(definition, ACCOUNT_SCOPE)], definitions(
+        SMB_SHARE_CONTRIBUTOR, SMB_ADMIN, SBDC), ACCOUNT_SCOPE, "readwrite", PRINCIPAL, kind=FILE)
+    assert_link(result, "role_assignment", FAIL)
+    assert [doctor.short_action(a) for a in result["evidence"]["missing"]] == missing
+    assert "do not allow %s (the node gets no Kerberos ticket" % ", ".join(missing) in result["summary"]
+
+
+def test_short_action():
+    assert doctor.short_action(BLOBS + "/read") == "read"
+    assert doctor.short_action(FILE_SERVICE + "/runAsBuiltInFileAdministrator/action") == \
+        "runAsBuiltInFileAdministrator"
+
+
+def account_props(enabled=True, source="None"):
+    """storage account properties as ARM returns them (azureFilesIdentityBasedAuthentication, api 2025-01-01+)."""
+    if enabled is None and source is None:
+        return {"allowSharedKeyAccess": False}
+    return {"allowSharedKeyAccess": False, "azureFilesIdentityBasedAuthentication": {
+        "directoryServiceOptions": source, "smbOAuthSettings": {"isSmbOAuthEnabled": enabled}}}
+
+
+@pytest.mark.parametrize("props,status,phrase", [
+    (account_props(), OK, "SMB OAuth is on and no other identity source is set"),
+    (account_props(False), FAIL, "SMB OAuth is off on account stdata"),
+    (account_props(None, None), FAIL, "SMB OAuth is unset (off) on account stdata"),
+    (account_props(True, "AADKERB"), FAIL, "another identity source (directoryServiceOptions AADKERB)"),
+    (account_props(True, "AD"), FAIL, "directoryServiceOptions AD"),
+], ids=["on", "off", "unset", "entra-kerberos", "ad-ds"])
+def test_smb_oauth(props, status, phrase):
+    result = doctor.judge_smb_oauth(props, "rg-data", "stdata")
+    assert_link(result, "smb_oauth", status)
+    assert phrase in result["summary"]
+    if status == FAIL:
+        assert "site.yml --tags storage" in result["fix"]
+    if props.get("azureFilesIdentityBasedAuthentication", {}).get("directoryServiceOptions") == "None":
+        if status == FAIL:
+            assert "az storage account update -g rg-data -n stdata --enable-smb-oauth true" in result["fix"]
+
+
+def share_body(protocols=None):
+    props = {"shareQuota": 100, "accessTier": "TransactionOptimized"}
+    if protocols:
+        props["enabledProtocols"] = protocols
+    return {"id": ACCOUNT_SCOPE + "/fileServices/default/shares/docs", "name": "docs",
+            "type": "Microsoft.Storage/storageAccounts/fileServices/shares", "properties": props}
+
+
+@pytest.mark.parametrize("share,status,phrase", [
+    (share_body(), OK, "file share docs exists (SMB)"),
+    (share_body("SMB"), OK, "file share docs exists (SMB)"),
+    (share_body("NFS"), FAIL, "file share docs is NFS: NFS mounts carry no identity"),
+    (None, FAIL, "file share docs does not exist in stdata"),
+])
+def test_share(share, status, phrase):
+    result = doctor.judge_share(share, "docs", "stdata")
+    assert_link(result, "share", status)
+    assert phrase in result["summary"]
+    if share is None:
+        assert "site.yml --tags storage" in result["fix"]
+
+
+# charts/v1.35.7/azurefile-csi-driver/templates/csi-azurefile-driver.yaml: no expirationSeconds
+FILE_CSI = {"attachRequired": False, "podInfoOnMount": True, "requiresRepublish": True,
+            "tokenRequests": [{"audience": AUD}], "volumeLifecycleModes": ["Persistent", "Ephemeral"],
+            "fsGroupPolicy": "ReadWriteOnceWithFSType"}
+AKS_LABELS = {"addonmanager.kubernetes.io/mode": "Reconcile", "kubernetes.azure.com/managedby": "aks"}
+
+
+def test_file_csi_driver_of_the_chart_is_ok_without_expiration_seconds():
+    result = doctor.judge_csi_driver(FILE_CSI, FILE, {"app.kubernetes.io/managed-by": "Helm"})
+    assert_link(result, "file_csi_driver", OK)
+
+
+def test_file_csi_driver_missing_names_the_files_role():
+    result = doctor.judge_csi_driver(None, FILE)
+    assert_link(result, "file_csi_driver", FAIL)
+    assert result["summary"].startswith("CSIDriver file.csi.azure.com does not exist: the open-source Azure Files")
+    assert "keyless.aks_storage.azurefile_csi_driver" in result["fix"]
+
+
+def test_file_csi_driver_without_republish_gets_a_patch_without_expiration():
+    result = doctor.judge_csi_driver(dict(FILE_CSI, requiresRepublish=None), FILE)
+    assert_link(result, "file_csi_driver", FAIL)
+    assert "requiresRepublish is None" in result["summary"]
+    assert ("kubectl patch csidriver file.csi.azure.com --type merge -p '{\"spec\":{\"requiresRepublish\":true,"
+            "\"tokenRequests\":[{\"audience\":\"api://AzureADTokenExchange\"}]}}'") in result["fix"]
+    assert "the chart (>= 1.35.3) renders both" in result["fix"]
+
+
+@pytest.mark.parametrize("kind", [doctor.BLOB, FILE], ids=["blob", "file"])
+def test_csi_driver_of_aks_fails_even_with_the_right_spec(kind):
+    result = doctor.judge_csi_driver(FILE_CSI, kind, AKS_LABELS)
+    assert_link(result, kind.csi_link, FAIL)
+    assert result["summary"].startswith("it carries the label kubernetes.azure.com/managedby: aks")
+    assert kind.managed_flag in result["fix"]
+
+
+@pytest.mark.parametrize("image,status", [
+    ("mcr.microsoft.com/oss/v2/kubernetes-csi/azurefile-csi:v1.35.7", OK),
+    ("mcr.microsoft.com/oss/v2/kubernetes-csi/azurefile-csi:v1.35.0", OK),
+    ("mcr.microsoft.com/oss/v2/kubernetes-csi/azurefile-csi:v1.34.8", FAIL),
+])
+def test_file_driver_version(image, status):
+    result = doctor.judge_driver_version([image], "1.35.0", FILE)
+    assert_link(result, "file_driver_version", status)
+    if status == FAIL:
+        assert result["summary"] == ("driver 1.34.8 is below 1.35.0, the lowest this collection supports for "
+                                     "token-only SMB mounts (mountWithWorkloadIdentityToken) "
+                                     "(azurefile_csi_driver_minimum_version)")
+        # the first chart that also renders requiresRepublish
+        assert "set azurefile_csi_driver_chart_version to 1.35.3 or newer" in result["fix"]
+
+
+def test_file_driver_nodes_link():
+    result = doctor.judge_daemonset("kube-system/csi-azurefile-node", {"desiredNumberScheduled": 2, "numberReady": 1},
+                                    FILE)
+    assert_link(result, "file_driver_nodes", FAIL)
+    assert "describe daemonset csi-azurefile-node " in result["fix"]
+
+
+@pytest.mark.parametrize("kind,enabled,status,phrase", [
+    (FILE, True, FAIL, "the AKS-managed Azure Files driver is on"),
+    (FILE, None, FAIL, "is unset (AKS defaults it to on)"),
+    (FILE, False, OK, "the AKS-managed Azure Files driver is off"),
+    (doctor.BLOB, None, OK, "the AKS-managed blob driver is off"),
+    (doctor.BLOB, True, FAIL, "the AKS-managed blob driver is on: it owns blob.csi.azure.com"),
+])
+def test_managed_driver(kind, enabled, status, phrase):
+    props = {"storageProfile": {} if enabled is None else {kind.managed_profile: {"enabled": enabled}}}
+    result = doctor.judge_managed_driver(props, kind, "rg-aks", "aks-1")
+    assert_link(result, kind.managed_link, status)
+    assert phrase in result["summary"]
+    if status == FAIL:
+        assert result["fix"].startswith("az aks update -g rg-aks -n aks-1 " + kind.managed_flag)
+
+
+# the workload role's token-only SMB volume (volumeHandle rg#account#share#pv)
+EXPECTED_FILE_PV = {"name": "pv-docs-shared-docs", "storage_account": "stdata", "resource_group": "rg-data",
+                    "share": "docs", "client_id": CLIENT}
+FILE_ATTRS = {"resourcegroup": "rg-data", "storageaccount": "stdata", "shareName": "docs", "clientID": CLIENT,
+              "mountWithWorkloadIdentityToken": "true"}
+SMB_OPTIONS = ["dir_mode=0777", "file_mode=0777", "mfsymlinks", "cache=strict", "nosharesock", "actimeo=30"]
+
+
+def file_pv(attrs=None, options=None, driver=doctor.FILE_DRIVER, **csi):
+    body = {"driver": driver, "volumeHandle": "rg-data#stdata#docs#pv-docs-shared-docs",
+            "volumeAttributes": dict(FILE_ATTRS) if attrs is None else attrs}
+    body.update(csi)
+    return {"metadata": {"name": "pv-docs-shared-docs"}, "spec": {
+        "csi": body, "accessModes": ["ReadWriteMany"], "mountOptions": SMB_OPTIONS if options is None else options}}
+
+
+def judge_file_pv(volume):
+    return doctor.judge_volume(volume, EXPECTED_FILE_PV, "wl", kind=FILE)
+
+
+def test_file_volume_good():
+    result = judge_file_pv(file_pv(options=SMB_OPTIONS + ["vers=3.1.1"]))
+    assert_link(result, "persistent_volume", OK)
+    assert result["summary"] == "token-only SMB volume on stdata/docs as client " + CLIENT
+
+
+@pytest.mark.parametrize("volume,phrase", [
+    (file_pv({k: v for k, v in FILE_ATTRS.items() if k != "mountWithWorkloadIdentityToken"}),
+     "mountWithWorkloadIdentityToken is None, not \"true\" (key mode)"),
+    (file_pv(dict(FILE_ATTRS, mountWithWorkloadIdentityToken="True")), "mountWithWorkloadIdentityToken is 'True'"),
+    (file_pv(dict(FILE_ATTRS, mountWithWorkloadIdentityToken="1")), "mountWithWorkloadIdentityToken is '1'"),
+    (file_pv(dict(FILE_ATTRS, protocol="nfs")), "protocol is nfs: NFS mounts without any identity"),
+    (file_pv(dict(FILE_ATTRS, secretName="azure-storage-account-stdata-secret")), "volumeAttributes.secretName"),
+    (file_pv(nodeStageSecretRef={"name": "azure-secret", "namespace": "docs"}), "nodeStageSecretRef is set"),
+    (file_pv(options=SMB_OPTIONS + ["vers=2.1"]), "mountOptions ['vers=2.1']"),
+    (file_pv(options=SMB_OPTIONS + ["vers=1.0"]), "mountOptions ['vers=1.0']"),
+    (file_pv(options=["sec=ntlmssp"] + SMB_OPTIONS), "mountOptions ['sec=ntlmssp']"),
+    (file_pv(options=SMB_OPTIONS + ["username=stdata"]), "mountOptions ['username=stdata']"),
+    (file_pv(dict(FILE_ATTRS, shareName="other")), "shareName is 'other', not 'docs'"),
+    (file_pv(dict(FILE_ATTRS, clientID="99999999-9999-9999-9999-999999999999")), "clientID is '9999"),
+    (file_pv(driver=doctor.DRIVER), "driver is blob.csi.azure.com, not file.csi.azure.com"),
+], ids=["no-token-flag", "token-flag-True", "token-flag-1", "nfs", "secret-name", "node-stage-secret", "smb-2.1",
+        "smb-1.0", "sec", "username", "other-share", "other-client", "blob-driver"])
+def test_file_volume_problems(volume, phrase):
+    result = judge_file_pv(volume)
+    assert_link(result, "persistent_volume", FAIL)
+    assert phrase in result["summary"]
+    assert "immutable" in result["fix"]
+
+
+def test_file_volume_attribute_keys_are_case_insensitive():
+    attrs = {"resourceGroup": "rg-data", "storageAccount": "stdata", "sharename": "docs", "clientid": CLIENT,
+             "mountwithworkloadidentitytoken": "true"}
+    assert judge_file_pv(file_pv(attrs))["status"] == OK
+
+
+def test_blob_volume_on_nfs_is_not_token_only():
+    result = doctor.judge_volume(pv(dict(GOOD_ATTRS, protocol="nfs")), EXPECTED_PV)
+    assert result["status"] == FAIL and "protocol is nfs" in result["summary"]
+
+
+def job(name, created, state, reason=None, message=None, claim="docs-file"):
+    """A batch/v1 Job as the Job controller leaves it (conditions Complete or Failed)."""
+    conditions = []
+    if state == "complete":
+        conditions = [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]
+    elif state == "failed":
+        conditions = [{"type": "FailureTarget", "status": "True", "reason": reason, "message": message},
+                      {"type": "Failed", "status": "True", "reason": reason, "message": message}]
+    status = {"conditions": conditions}
+    if state == "complete":
+        status.update(succeeded=1, completionTime="2026-11-02T10:00:09Z")
+    return {"metadata": {"name": name, "namespace": "docs", "creationTimestamp": created}, "status": status,
+            "spec": {"template": {"spec": {"volumes": [{"name": "share", "persistentVolumeClaim": {
+                "claimName": claim}}]}}}}
+
+
+MOUNT_ERROR = ("MountVolume.SetUp failed for volume \"pv-docs-shared-docs\" : rpc error: code = Internal desc = "
+               "setCredentialCache failed")
+
+
+@pytest.mark.parametrize("jobs,events,status,phrase", [
+    ([], [], UNKNOWN, "no validation Job mounts claim docs/docs-file"),
+    ([job("keyless-validate-shared-docs-1", "2026-11-02T10:00:00Z", "complete")], [], OK,
+     "validation Job keyless-validate-shared-docs-1 mounted the share and its probe passed (completed "
+     "2026-11-02T10:00:09Z"),
+    ([job("v-1", "2026-11-02T10:00:00Z", "running")], [], UNKNOWN, "validation Job v-1 has not finished"),
+    ([job("v-1", "2026-11-02T10:00:00Z", "failed", "BackoffLimitExceeded", "Job has reached the specified backoff "
+          "limit")], [{"pod": "v-1-abcde", "reason": "FailedMount", "message": MOUNT_ERROR}], FAIL,
+     "validation Job v-1 failed: " + MOUNT_ERROR),
+    ([job("v-1", "2026-11-02T10:00:00Z", "failed", "BackoffLimitExceeded", "Job has reached the specified backoff "
+          "limit")], [{"pod": "other-abcde", "reason": "FailedMount", "message": MOUNT_ERROR}], FAIL,
+     "failed: BackoffLimitExceeded: Job has reached the specified backoff limit (its pod's log says why)"),
+    ([job("v-old", "2026-11-01T10:00:00Z", "failed", "BackoffLimitExceeded", "x"),
+      job("v-new", "2026-11-02T10:00:00Z", "complete")], [], OK, "validation Job v-new mounted"),
+], ids=["none", "complete", "running", "failed-mount", "failed-probe", "latest-counts"])
+def test_validation_job(jobs, events, status, phrase):
+    result = doctor.judge_validation_job(jobs, events, "docs/docs-file", "wl")
+    assert_link(result, "probe_data", status)
+    assert phrase in result["summary"]
+    if status == FAIL:
+        assert "site.yml --tags workloads" in result["fix"] and result["evidence"]["cause"]

@@ -53,7 +53,8 @@ def test_item_value_then_top_level_value_then_single_form_default():
     assert one == dict(resource_group="rg-top", name="stone", location="westeurope", sku="Standard_LRS",
                        kind="StorageV2", access_tier=None, minimum_tls_version="TLS1_2", public_network_access=None,
                        network_acls=None, tags={"env": "dev"}, append_tags=True, containers=[],
-                       blob_soft_delete_days=7, state="present")
+                       blob_soft_delete_days=7, file_shares=[], smb_oauth=None, large_file_shares=None,
+                       state="present")
     # values an item sets win, even falsy ones (false, [], 0)
     assert (two["resource_group"], two["sku"], two["tags"]) == ("rg-two", "Standard_ZRS", {"a": "b"})
     assert (two["append_tags"], two["containers"], two["blob_soft_delete_days"]) == (False, [], 0)

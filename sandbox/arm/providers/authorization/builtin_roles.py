@@ -7,6 +7,8 @@ Only the roles this project reasons about; `permits()` in permissions.py evaluat
 
 STORAGE = "Microsoft.Storage/storageAccounts"
 BLOBS = f"{STORAGE}/blobServices/containers/blobs"
+FILE_SERVICES = f"{STORAGE}/fileServices"
+FILES = f"{FILE_SERVICES}/fileshares/files"
 AKS = "Microsoft.ContainerService/managedClusters"
 # The Actions every "Azure Kubernetes Service RBAC ..." role carries besides its DataActions.
 AKS_RBAC_READS = ["Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read",
@@ -107,6 +109,37 @@ ROLES = [
                         f"{STORAGE}/queueServices/queues/messages/read",
                         f"{STORAGE}/queueServices/queues/messages/write",
                         f"{STORAGE}/queueServices/queues/messages/process/action"]),
+    # storage.md (MicrosoftDocs/azure-docs commit 1b4e136a, ms.date 07/01/2026): the Azure Files data roles,
+    # description and dataActions as in each role's JSON block. Token-only SMB mounts need the MI Admin one
+    # (runAsBuiltInFileAdministrator); the others are what a user is more likely to assign by mistake.
+    _role("a235d3ee-5935-4cfb-8cc5-a3303ad5995e", "Storage File Data SMB MI Admin",
+          "Allows for admin-level access for managed identities on files/directories in Azure file shares.",
+          data_actions=[f"{FILE_SERVICES}/readFileBackupSemantics/action",
+                        f"{FILE_SERVICES}/writeFileBackupSemantics/action", f"{FILE_SERVICES}/takeOwnership/action",
+                        f"{FILE_SERVICES}/runAsBuiltInFileAdministrator/action", f"{FILES}/read", f"{FILES}/write",
+                        f"{FILES}/delete", f"{FILES}/modifypermissions/action"]),
+    _role("bbf004e3-0e4b-4f86-ae4f-1f8fb47b357b", "Storage File Data SMB Admin",
+          "Allows for admin access equivalent to storage account key for end users over SMB.",
+          data_actions=[f"{FILES}/read", f"{FILES}/write", f"{FILES}/delete", f"{FILES}/modifypermissions/action",
+                        f"{FILE_SERVICES}/readFileBackupSemantics/action",
+                        f"{FILE_SERVICES}/writeFileBackupSemantics/action",
+                        f"{FILE_SERVICES}/takeOwnership/action"]),
+    _role("0c867c2a-1d8c-454a-a3db-ab2ea1bdc8bb", "Storage File Data SMB Share Contributor",
+          "Allows for read, write, and delete access in Azure Storage file shares over SMB",
+          data_actions=[f"{FILES}/read", f"{FILES}/write", f"{FILES}/delete"]),
+    _role("a7264617-510b-434b-a828-9731dc254ea7", "Storage File Data SMB Share Elevated Contributor",
+          "Allows for read, write, delete and modify NTFS permission access in Azure Storage file shares over SMB",
+          data_actions=[f"{FILES}/read", f"{FILES}/write", f"{FILES}/delete", f"{FILES}/modifypermissions/action"]),
+    _role("aba4ae5f-2193-4029-9191-0cb91df5e314", "Storage File Data SMB Share Reader",
+          "Allows for read access to Azure File Share over SMB", data_actions=[f"{FILES}/read"]),
+    _role("69566ab7-960f-475b-8e7c-b3118f30c6bd", "Storage File Data Privileged Contributor",
+          "Customer has read, write, delete and modify NTFS permission access on Azure Storage file shares.",
+          data_actions=[f"{FILES}/read", f"{FILES}/write", f"{FILES}/delete", f"{FILES}/modifypermissions/action",
+                        f"{FILE_SERVICES}/readFileBackupSemantics/action",
+                        f"{FILE_SERVICES}/writeFileBackupSemantics/action"]),
+    _role("b8eda974-7b85-4f76-af95-65846b26df6d", "Storage File Data Privileged Reader",
+          "Customer has read access on Azure Storage file shares.",
+          data_actions=[f"{FILES}/read", f"{FILE_SERVICES}/readFileBackupSemantics/action"]),
     _role("e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor",
           "Create, Read, Update, and Delete User Assigned Identity",
           ["Microsoft.ManagedIdentity/userAssignedIdentities/read",

@@ -64,6 +64,11 @@ def blob_driver_enabled(props) -> bool:
     return _flag(props, "storageProfile", "blobCSIDriver", "enabled")
 
 
+def file_driver_enabled(props) -> bool:
+    """The AKS-managed Azure Files driver ("The default value is true": default_storage_profile sets it)."""
+    return _flag(props, "storageProfile", "fileCSIDriver", "enabled")
+
+
 # ---------------------------------------------------------------------- names and strings
 def default_dns_prefix(name: str, resource_group: str, subscription: str) -> str:
     """What az aks create generates when no dnsPrefix is given: name[:10]-group[:16]-sub[:6]."""

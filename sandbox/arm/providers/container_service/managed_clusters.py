@@ -4,7 +4,7 @@ listClusterAdminCredential, wired to the emulated Kubernetes API servers (`app.k
 - PUT is an Azure-AsyncOperation LRO like AKS: 201 (new, "Creating") or 200 (existing, "Updating")
   with the body, then the status URL. The desired state is stored at once; when the operation
   succeeds the cluster is "Succeeded" and the hub is reconciled from the stored state (version, OIDC
-  issuer, the AKS-managed blob CSI driver). A failed operation (fault with "lro_fail") leaves the
+  issuer, the AKS-managed blob and Azure Files CSI drivers). A failed operation (fault with "lro_fail") leaves the
   cluster "Failed", as AKS does; a later PUT reconciles it. A PUT while an operation on the cluster
   runs is 409 OperationNotAllowed.
 - The emulated API server exists from the first PUT (`hub.add_cluster`); DELETE (Location-style LRO,
@@ -30,7 +30,7 @@ from ...errors import (
 from ...registry import Action
 from ...stored import StoredResourceType, known_location, validate_tags
 from . import aad, cluster_body, common, identity
-from .addons import reconcile_blob_driver
+from .addons import BLOB_DRIVER, FILE_DRIVER, reconcile_managed_driver
 
 
 class ManagedClusters(StoredResourceType):
@@ -136,7 +136,10 @@ class ManagedClusters(StoredResourceType):
     def reconcile(self, app, record):
         """Bring the cluster's emulated API server in line with the ARM record (idempotent)."""
         self._sync_hub(app, record)
-        reconcile_blob_driver(app.kube, record["id"], cluster_body.blob_driver_enabled(record["properties"]))
+        props = record["properties"]
+        version = props.get("currentKubernetesVersion") or props.get("kubernetesVersion")
+        reconcile_managed_driver(app.kube, record["id"], BLOB_DRIVER, cluster_body.blob_driver_enabled(props))
+        reconcile_managed_driver(app.kube, record["id"], FILE_DRIVER, cluster_body.file_driver_enabled(props), version)
         aad.reconcile(app.kube, record["id"], record["properties"])
 
     # ------------------------------------------------------------------ PATCH (tags only, like AKS updateTags)

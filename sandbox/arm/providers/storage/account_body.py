@@ -118,7 +118,12 @@ def new_properties(name, kind, location, requested, base_url) -> dict:
 
 
 def updated_properties(existing, requested) -> dict:
-    return finish(deep_merge(existing, writable(requested)))
+    props = finish(deep_merge(existing, writable(requested)))
+    if existing.get("largeFileSharesState") == "Enabled" and props.get("largeFileSharesState") != "Enabled":
+        # azure-mgmt-storage 25.3.0 LargeFileSharesState: "cannot be disabled once it is enabled".
+        raise ArmError(400, "InvalidRequestPropertyValue",
+                       "sandbox: 'largeFileSharesState' cannot be disabled once it is enabled.")
+    return props
 
 
 def finish(props) -> dict:
@@ -128,6 +133,9 @@ def finish(props) -> dict:
     if "minimumTlsVersion" in props:
         props["minimumTlsVersion"] = canonical(props["minimumTlsVersion"], ("TLS1_0", "TLS1_1", "TLS1_2", "TLS1_3"),
                                                "minimumTlsVersion")
+    if "largeFileSharesState" in props:
+        props["largeFileSharesState"] = canonical(props["largeFileSharesState"], ("Enabled", "Disabled"),
+                                                  "largeFileSharesState")
     if "publicNetworkAccess" in props:
         props["publicNetworkAccess"] = canonical(props["publicNetworkAccess"],
                                                  ("Enabled", "Disabled", "SecuredByPerimeter"), "publicNetworkAccess")

@@ -16,10 +16,11 @@ from ....server import Response
 from ...errors import ArmError, invalid_location_change, invalid_request_content, location_required
 from ...registry import Action, ResourceType
 from ...stored import StoredResourceType, known_location, validate_tags
-from . import account_body
-from .common import (ACCOUNT_NAME, ACCOUNTS, API_VERSIONS, NAMESPACE, account_name_invalid, invalid_name_message,
-                     iso_now, taken_message)
+from . import account_body, files_identity
+from .common import (ACCOUNT_NAME, ACCOUNTS, API_VERSIONS, FILE_KINDS, NAMESPACE, account_name_invalid,
+                     invalid_name_message, iso_now, taken_message)
 from .blob_services import default_blob_service
+from .file_services import default_file_service
 
 
 def name_conflict(call, name):
@@ -65,15 +66,18 @@ class StorageAccounts(StoredResourceType):
         if not body.get("kind"):
             raise invalid_request_content("The 'kind' property is required.")
         kind = account_body.canonical(body["kind"], account_body.KINDS, "kind")
+        requested = files_identity.checked_request(call, body.get("properties") or {})
         record = {"id": call.id, "name": call.name, "type": self.type_name, "kind": kind,
                   "location": location, "tags": validate_tags(body.get("tags")),
                   "sku": account_body.sku_of(body.get("sku")),
-                  "properties": account_body.new_properties(call.name, kind, location, body.get("properties") or {},
+                  "properties": account_body.new_properties(call.name, kind, location, requested,
                                                             call.app.base_url)}
+        files_identity.check_result(call, record["properties"], requested)
         store = call.store
         store.put(record, hidden={"keys": {"key1": _new_key(), "key2": _new_key()}})
-        service = default_blob_service(record["id"])
-        store.put(service)
+        store.put(default_blob_service(record["id"]))
+        if kind in FILE_KINDS:  # the file service exists with the account, like the blob service
+            store.put(default_file_service(record["id"]))
         account_id = record["id"]
 
         def complete():
@@ -99,13 +103,16 @@ class StorageAccounts(StoredResourceType):
         if "tags" in body:
             record["tags"] = validate_tags(body.get("tags"))
         if body.get("properties") is not None:
-            record["properties"] = account_body.updated_properties(record["properties"], body["properties"])
+            requested = files_identity.checked_request(call, body["properties"])
+            record["properties"] = account_body.updated_properties(record["properties"], requested)
+            files_identity.check_result(call, record["properties"], requested)
         call.store.put(record)
         return Response.json(200, self.render(call, record))
 
     def render(self, call, record):
         """Endpoints follow the kind and the sandbox's current address (a state file outlives the port)."""
         body = super().render(call, record)
+        files_identity.rendered(call.api_version, body.setdefault("properties", {}))
         if body.get("kind") in account_body.ENDPOINTS_BY_KIND:  # a raw control-API body may lack it
             body.setdefault("properties", {})["primaryEndpoints"] = account_body.endpoints(
                 call.app.base_url, body.get("name") or call.name, body["kind"])

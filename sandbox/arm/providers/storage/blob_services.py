@@ -29,7 +29,25 @@ def _check_policy(props, key):
         raise ArmError(400, "InvalidRequestContent", f"'{key}.days' must be between 1 and 365.")
 
 
-class BlobServices(StoredResourceType):
+class AccountService(StoredResourceType):
+    """An account's one `default` service (blob or file): shown with the account's SKU, set by PUT only, never
+    deleted on its own."""
+
+    def render(self, call, record):
+        body = super().render(call, record)
+        account = call.store.get(account_id_of(record["id"]))
+        if account and account.get("sku"):
+            body["sku"] = dict(account["sku"])
+        return body
+
+    def patch(self, call):
+        raise method_not_allowed("PATCH", self.type_name)
+
+    def delete(self, call):
+        raise method_not_allowed("DELETE", self.type_name)
+
+
+class BlobServices(AccountService):
     type_name = BLOB_SERVICES
     api_versions = API_VERSIONS
     tracked = False
@@ -52,16 +70,3 @@ class BlobServices(StoredResourceType):
         if "isVersioningEnabled" in merged and not isinstance(merged["isVersioningEnabled"], bool):
             raise ArmError(400, "InvalidRequestContent", "'isVersioningEnabled' must be a boolean.")
         return merged
-
-    def render(self, call, record):
-        body = super().render(call, record)
-        account = call.store.get(account_id_of(record["id"]))
-        if account and account.get("sku"):
-            body["sku"] = dict(account["sku"])
-        return body
-
-    def patch(self, call):
-        raise method_not_allowed("PATCH", self.type_name)
-
-    def delete(self, call):
-        raise method_not_allowed("DELETE", self.type_name)

@@ -6,6 +6,7 @@ blob data-plane codes, which the storage resource provider passes through ARM wi
 "RequestId/Time" tail (e.g. 409 PublicAccessNotPermitted, azure-rest-api-specs issue 11331).
 """
 
+import hashlib
 import re
 import time
 import uuid
@@ -16,6 +17,10 @@ NAMESPACE = "Microsoft.Storage"
 ACCOUNTS = f"{NAMESPACE}/storageAccounts"
 BLOB_SERVICES = f"{ACCOUNTS}/blobServices"
 CONTAINERS = f"{BLOB_SERVICES}/containers"
+FILE_SERVICES = f"{ACCOUNTS}/fileServices"
+SHARES = f"{FILE_SERVICES}/shares"
+# Kinds with a file service (the kinds whose primaryEndpoints have "file"; see account_body.ENDPOINTS_BY_KIND).
+FILE_KINDS = ("Storage", "StorageV2", "FileStorage")
 # azure-mgmt-storage 25.3 sends 2026-09-01; the shapes follow the 2025-06-01 spec examples; 2023-01-01 is what the
 # requirements.txt floor azure-mgmt-storage 21.1.0 sends for storage_accounts, blob_services and blob_containers
 # (its DEFAULT_API_VERSION; v2023_01_01/_configuration.py). Every storage type serves all three.
@@ -51,6 +56,17 @@ def data_plane_error(status, code, message) -> ArmError:
     return ArmError(status, code, f"{message}\nRequestId:{uuid.uuid4()}\nTime:{iso_now()}")
 
 
+def invalid_value(message) -> ArmError:
+    """A refusal of a property value whose real storage-RP wording is unknown (see sandbox/README.md)."""
+    return ArmError(400, "InvalidRequestPropertyValue", f"sandbox: {message}")
+
+
+def etag_of(props: dict) -> str:
+    """An etag that changes with every write (lastModifiedTime), in the storage services' "0x..." format."""
+    stamp = hashlib.sha256(props.get("lastModifiedTime", "").encode()).hexdigest()[:15].upper()
+    return f'"0x{stamp}"'
+
+
 def check_container_name(name) -> None:
     if name in SPECIAL_CONTAINERS:
         return
@@ -68,6 +84,15 @@ def account_id_of(resource_id: str) -> str:
     index = resource_id.lower().index(marker) + len(marker)
     end = resource_id.find("/", index)
     return resource_id if end < 0 else resource_id[:end]
+
+
+def file_service_id(account_id: str) -> str:
+    return f"{account_id}/fileServices/default"
+
+
+def share_id(account_id: str, share: str) -> str:
+    """The id a share is stored under (the same casing rules as containers: as ARM returns it)."""
+    return f"{file_service_id(account_id)}/shares/{share}"
 
 
 def parent_missing(call, parent_type, parent_name) -> ArmError:

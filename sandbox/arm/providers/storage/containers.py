@@ -9,12 +9,11 @@ never in the ARM body; `blobs()` is the accessor a data-plane emulation (the job
 """
 
 import copy
-import hashlib
 
 from ...errors import invalid_request_content
 from ...stored import StoredResourceType
-from .common import (API_VERSIONS, CONTAINERS, account_id_of, check_container_name, data_plane_error, iso_now,
-                     parent_missing)
+from .common import (API_VERSIONS, CONTAINERS, account_id_of, check_container_name, data_plane_error, etag_of,
+                     iso_now, parent_missing)
 
 PUBLIC_ACCESS = {"none": "None", "blob": "Blob", "container": "Container"}
 DEFAULT_ENCRYPTION_SCOPE = "$account-encryption-key"
@@ -34,7 +33,7 @@ def _public_access(value):
     return PUBLIC_ACCESS[value.lower()]
 
 
-def _metadata(value):
+def metadata_value(value):
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
@@ -69,7 +68,7 @@ class Containers(StoredResourceType):
         if "publicAccess" in requested:
             props["publicAccess"] = _public_access(requested["publicAccess"])
         if "metadata" in requested:
-            props["metadata"] = _metadata(requested["metadata"])
+            props["metadata"] = metadata_value(requested["metadata"])
         props["lastModifiedTime"] = iso_now()
         return props
 
@@ -89,7 +88,5 @@ class Containers(StoredResourceType):
 
     def render(self, call, record):
         body = super().render(call, record)
-        # An etag that changes with every write, in the blob service's 0x... format.
-        stamp = hashlib.sha256(record["properties"].get("lastModifiedTime", "").encode()).hexdigest()[:15].upper()
-        body["etag"] = f'"0x{stamp}"'
+        body["etag"] = etag_of(record["properties"])
         return body

@@ -1,0 +1,3 @@
+{{- if .Values.serviceAccount.create }}
+{{ include "filestandin.serviceAccount" (list . .Values.serviceAccount.node) }}
+{{- end }}
