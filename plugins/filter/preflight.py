@@ -16,6 +16,7 @@ import tarfile
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.keyless.aks_storage.plugins.filter.chain import QUANTITY
 from ansible_collections.keyless.aks_storage.plugins.module_utils import rules
 
 ROLES = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
@@ -23,7 +24,6 @@ ROLES = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
 # 1.27.1 the first driver that refuses mountWithWorkloadIdentityToken without a clientID instead of silently
 # falling back to an account key (pkg/blob/blob.go GetAuthEnv, v1.27.0 vs v1.27.1).
 MINIMUM_CHART_VERSION = "1.27.1"
-QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 BINARY = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
 DECIMAL = ["", "k", "M", "G", "T", "P", "E"]
 NFS_REFUSED = ("protocol nfs is refused - NFS mounts carry no credentials (the blob and Azure Files drivers mount "
