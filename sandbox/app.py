@@ -21,6 +21,7 @@ from .kubelet import Kubelet
 from .metadata import CloudMetadata
 from .msi import ManagedIdentityEndpoint
 from .oidc import OidcIssuers
+from .provisioner import BlobProvisioner
 from .server import Response, Router
 from .state import Store
 from .storage_data import StorageDataPlane
@@ -57,12 +58,14 @@ class App:
         self.oidc = OidcIssuers(self, os.path.join(self.workdir, "oidc-signing-key.pem"))
         self.kube = KubeHub(self)  # emulated Kubernetes API servers (AKS clusters and standalone ones)
         self.kubelet = Kubelet(self)  # decides emulated Jobs that mount blob volumes (keyless chain)
+        self.provisioner = BlobProvisioner(self)  # the blob CSI controller: dynamic provisioning through ARM
+        self.arm = ArmFramework(self, self.registry)
         self.helm_binary = helm_wrapper.write(self.workdir)  # helm stand-in for kubernetes.core.helm
         self.helm_binaries = {major: helm_wrapper.write(self.workdir, major) for major in ("3", "4")}
         self.router = Router()
         for component in (ControlApi(self), CloudMetadata(self), ManagedIdentityEndpoint(self), self.oidc,
-                          self.kubelet, KubeApi(self, self.kube), StorageDataPlane(self),
-                          ArmFramework(self, self.registry),
+                          self.kubelet, self.provisioner, KubeApi(self, self.kube), StorageDataPlane(self),
+                          self.arm,
                           self.entra):  # last: its /{tenant}/... routes are the broadest
             component.register_routes(self.router)
         self.store.dirty = True

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.keyless.aks_storage.plugins.module_utils import provisioner
+
 DATA_ROLES = {"readwrite": "Storage Blob Data Contributor", "read": "Storage Blob Data Reader"}
 # Token-only SMB mounts: the driver docs (docs/workload-identity-static-pv-mount.md, master) and the AKS docs
 # (create-volume-azure-files.md) grant this role at the storage account for both access modes: the Kerberos ticket
@@ -167,9 +169,51 @@ def account_containers(workloads, account, extra=None):
     return names
 
 
+def dynamic_workloads(workloads):
+    """The workloads whose claim is provisioned by the blob CSI driver from their StorageClass."""
+    return [w for w in workloads or [] if (w or {}).get("storage_class") is not None]
+
+
+def controller_workloads(identity, namespace=provisioner.DRIVER_NAMESPACE,
+                         service_account=provisioner.CONTROLLER_SERVICE_ACCOUNT):
+    """The blob CSI driver's controller as a workload of the identity and federation stages: [] without its own
+    identity (it then uses the kubelet identity), else one item whose service account is the controller's, so
+    the identity is created and federated like a workload's (blob-csi-driver docs/workload-identity-deploy-csi-
+    driver.md, v1.27.9: a federated credential for system:serviceaccount:kube-system:csi-blob-controller-sa)."""
+    if not identity:
+        return []
+    return [{"name": "blob-csi-controller", "namespace": namespace, "service_account": service_account,
+             "identity": dict(identity)}]
+
+
+def provisioner_role_definition(subscription_id=None, name=provisioner.ROLE_NAME):
+    """role_definition's item for the collection's least-privilege provisioner role (no listKeys, no data), assignable
+    in ``subscription_id`` (without one, in the module's subscription)."""
+    item = {"name": name, "description": provisioner.ROLE_DESCRIPTION, "actions": list(provisioner.ROLE_ACTIONS),
+            "not_actions": [], "data_actions": [], "not_data_actions": []}
+    if subscription_id:
+        item["assignable_scopes"] = ["/subscriptions/%s" % subscription_id]
+    return item
+
+
+def provisioner_assignments(workloads, principal_id, role=provisioner.ROLE_NAME):
+    """role_assignment's items: the provisioner role at each storage account a StorageClass points at, for the
+    driver controller's principal (the kubelet identity or the controller's own workload identity)."""
+    items = []
+    for workload in dynamic_workloads(workloads):
+        item = {"storage_account": workload["storage_account"], "resource_group": workload["resource_group"],
+                "role": role, "principal_id": principal_id}
+        if item not in items:
+            items.append(item)
+    return items
+
+
 class FilterModule:
     def filters(self):
-        return {"workload_identities": workload_identities, "federated_credentials": federated_credentials,
+        return {"dynamic_workloads": dynamic_workloads, "controller_workloads": controller_workloads,
+                "provisioner_role_definition": provisioner_role_definition,
+                "provisioner_assignments": provisioner_assignments,
+                "workload_identities": workload_identities, "federated_credentials": federated_credentials,
                 "data_role_assignments": data_role_assignments, "account_containers": account_containers,
                 "identity_map": identity_map, "resource_group_items": resource_group_items,
                 "storage_account_items": storage_account_items, "federated_identities": federated_identities,

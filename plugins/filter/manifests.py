@@ -33,17 +33,18 @@ def unconverged(manifests, live, skip=None):
 
 
 def keep_claim_sizes(manifests, live):
-    """The manifests with each existing static claim's requested storage as the cluster has it.
+    """The manifests with each existing claim's requested storage as the cluster has it.
 
     A workload's ``volume.size`` is its PersistentVolume's capacity (informational for blob storage). A claim that is
-    not dynamically provisioned cannot be resized (PersistentVolumeClaimResize admission answers 403), so a changed
-    size is applied to the volume only and the claim keeps the size it was created with."""
+    not dynamically provisioned cannot be resized (PersistentVolumeClaimResize admission answers 403), nor can one of
+    the role's StorageClasses (allowVolumeExpansion false), so a changed size is applied to a static volume only and
+    the claim keeps the size it was created with."""
     by_key = {_key(obj): obj for obj in live or []}
     kept = []
     for manifest in manifests or []:
         current = by_key.get(_key(manifest))
         spec = manifest.get("spec") or {}
-        if manifest.get("kind") == "PersistentVolumeClaim" and current and spec.get("storageClassName") == "":
+        if manifest.get("kind") == "PersistentVolumeClaim" and current:
             requests = ((current.get("spec") or {}).get("resources") or {}).get("requests") or {}
             if requests.get("storage"):
                 manifest = dict(manifest, spec=dict(spec, resources=dict(spec.get("resources") or {},
@@ -72,6 +73,30 @@ def replacements(manifests, live):
         found.append({"pv": pv["metadata"]["name"], "claim": claims.get(pv["metadata"]["name"]),
                       "changed": changed or ["csi"]})
     return found
+
+
+# A StorageClass's provisioner, parameters, reclaimPolicy and volumeBindingMode cannot be updated (the API server
+# answers 422 "updates to parameters are forbidden", pkg/apis/storage/validation ValidateStorageClassUpdate).
+CLASS_IMMUTABLE = ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode")
+
+
+def class_conflicts(manifests, live):
+    """The role's StorageClasses the cluster holds with other immutable fields: ["<name>: <field>, ..."]."""
+    by_key = {_key(obj): obj for obj in live or []}
+    found = []
+    for sc in (m for m in manifests or [] if m.get("kind") == "StorageClass"):
+        current = by_key.get(_key(sc))
+        changed = [f for f in CLASS_IMMUTABLE if current is not None and f in sc and sc[f] != current.get(f)]
+        if changed:
+            found.append("%s: %s" % (sc["metadata"]["name"], ", ".join(changed)))
+    return found
+
+
+def claim_volumes(volumes, claims):
+    """The PersistentVolumes (k8s_info resources) whose claimRef names one of ``claims`` ("namespace/name")."""
+    return [pv for pv in volumes or [] if "%s/%s" % (((pv.get("spec") or {}).get("claimRef") or {}).get("namespace"),
+                                                     ((pv.get("spec") or {}).get("claimRef") or {}).get("name"))
+            in (claims or [])]
 
 
 VALIDATION_LABEL = "keyless.aks-storage/validation"
@@ -127,5 +152,5 @@ def without(live, replaced, jobs=None):
 class FilterModule:
     def filters(self):
         return {"unconverged": unconverged, "volume_replacements": replacements, "claim_users": claim_users,
-                "claim_jobs": claim_jobs,
+                "claim_jobs": claim_jobs, "class_conflicts": class_conflicts, "claim_volumes": claim_volumes,
                 "without_replaced": without, "keep_claim_sizes": keep_claim_sizes}

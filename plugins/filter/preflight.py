@@ -35,6 +35,15 @@ FILE_STORAGE_CLASS_REFUSED = ("storage_class with type file is refused - dynamic
                               "keyless yet: the driver's controller would create the share with an identity that needs "
                               "a key-listing role (Storage Account Contributor). Omit storage_class: the storage stage "
                               "creates the share through ARM and the role mounts it with a static volume.")
+# StorageClass parameters (blob-csi-driver v1.27.9 pkg/blob/blob.go field names, compared without case): the role
+# sets the keyless ones itself; a user may add only volume-level ones. Each refused group says why.
+ROLE_SET_PARAMETERS = ("storageaccount", "resourcegroup", "containername", "clientid", "mountwithworkloadidentitytoken",
+                       "protocol", "subscriptionid", "tenantid")
+KEY_PARAMETERS = ("storeaccountkey", "getlatestaccountkey", "usedataplaneapi", "secretname", "secretnamespace",
+                  "azurestorageauthtype", "getaccountkeyfromsecret", "keyvaulturl", "keyvaultsecretname",
+                  "keyvaultsecretversion", "azurestoragespnclientid", "azurestoragespntenantid", "accountkey",
+                  "accountname", "storageaccountname")
+CLASS_PARAMETERS_ALLOWED = ("mountpermissions", "fsgroupchangepolicy")
 PROTOCOLS = {"blob": ("fuse", "fuse2", "nfs"), "file": ("smb", "nfs")}
 # SMB mount options that would weaken a token-only mount: the driver sets sec=krb5,cruid=0,upcall_target=mount
 # itself (pkg/azurefile/nodeserver.go, v1.35.7), SMB below 3.0 has no encryption, and credentials in mount options
@@ -134,8 +143,7 @@ def one_workload(w, client_ids, accounts, default_size):
         if volume.get(key) is not None:
             found.append(rules.name_problem("DNS-1123 subdomain", volume[key], "volume." + key))
     if w.get("storage_class") is not None:
-        found.append(rules.name_problem("DNS-1123 subdomain", (w["storage_class"] or {}).get("name"),
-                                        "storage_class.name"))
+        found += storage_class_problems(w["storage_class"] or {})
     if identity.get("resource_group") is not None:
         found.append(rules.name_problem("resource group", identity["resource_group"], "identity.resource_group"))
     if identity.get("tenant_id") is not None:
@@ -145,6 +153,33 @@ def one_workload(w, client_ids, accounts, default_size):
         found.append("storage_account %s is not in keyless_storage_accounts; list it there so the chain creates it "
                      "keyless (or fix the name)" % w["storage_account"])
     return found
+
+
+def storage_class_problems(storage_class):
+    """A workload's StorageClass: a valid name, an explicit reclaim policy, and no parameter that would store, list
+    or use an account key or would have the driver create an account (it must use the pre-created keyless one)."""
+    found = [rules.name_problem("DNS-1123 subdomain", storage_class.get("name"), "storage_class.name")]
+    if storage_class.get("reclaim_policy", "Retain") not in ("Retain", "Delete"):
+        found.append("storage_class.reclaim_policy must be Retain or Delete (Delete deletes the container and its "
+                     "data with the claim)")
+    for key in storage_class.get("parameters") or {}:
+        found.append(class_parameter_problem(str(key)))
+    return found
+
+
+def class_parameter_problem(key):
+    """Why a user-given StorageClass parameter is refused (None when it is allowed)."""
+    lowered, field = key.lower(), "storage_class.parameters." + key
+    if lowered in CLASS_PARAMETERS_ALLOWED:
+        return None
+    if lowered in ROLE_SET_PARAMETERS:
+        return "%s is set by the role from the workload (token-only, the pre-created account)" % field
+    if lowered in KEY_PARAMETERS:
+        return ("%s is refused - it makes the blob CSI driver store, list or use an account key; a keyless class "
+                "mounts with the workload identity token only" % field)
+    return ("%s is refused - the class points at the pre-created keyless account, so account settings belong to "
+            "keyless_storage_accounts; only %s may be added" % (field, ", ".join(
+                ("mountPermissions", "fsGroupChangePolicy"))))
 
 
 def storage_target_problems(w):
@@ -217,6 +252,7 @@ def inventory_problems(host):
                                             "Azure region names have no spaces at either end"))
     problems += rules.tag_problems(host.get("keyless_tags"), "keyless_tags")
     problems += account_problems(host.get("keyless_storage_accounts"))
+    problems += controller_identity_problems(host.get("keyless_blob_csi_controller_identity"))
     problems.append(driver_chart_problem(host.get("keyless_blob_csi_driver_chart_ref"),
                                          host.get("keyless_blob_csi_driver_chart_version"), prefix="keyless_blob_csi_driver"))
     workloads = host.get("keyless_workloads") if isinstance(host.get("keyless_workloads"), list) else []
@@ -226,6 +262,21 @@ def inventory_problems(host):
                                          prefix="keyless_azurefile_csi_driver", driver="file"))
     problems += driver_values_problems(host.get("azurefile_csi_driver_values"), field="azurefile_csi_driver_values",
                                        driver="file")
+    return [p for p in problems if p]
+
+
+def controller_identity_problems(identity):
+    """keyless_blob_csi_controller_identity: {name, resource_group?} of the blob CSI controller's own identity."""
+    field = "keyless_blob_csi_controller_identity"
+    if identity is None:
+        return []
+    if not isinstance(identity, dict):
+        return ["%s must be a dict with name (and resource_group)" % field]
+    problems = [rules.name_problem("identity", identity.get("name"), field + ".name")]
+    if identity.get("resource_group") is not None:
+        problems.append(rules.name_problem("resource group", identity["resource_group"], field + ".resource_group"))
+    problems += ["%s.%s is not an option (name, resource_group)" % (field, k) for k in identity
+                 if k not in ("name", "resource_group")]
     return [p for p in problems if p]
 
 

@@ -94,7 +94,42 @@ def object_keys(manifests, kind):
             for m in manifests or [] if m.get("kind") == kind]
 
 
+def dynamic_claims(manifests):
+    """ "namespace/name" of every rendered claim on a StorageClass (dynamically provisioned)."""
+    return ["%s/%s" % (m["metadata"].get("namespace"), m["metadata"]["name"]) for m in manifests or []
+            if m.get("kind") == "PersistentVolumeClaim" and (m.get("spec") or {}).get("storageClassName")]
+
+
+def unbound_claims(claims, expected):
+    """The ``expected`` claims ("namespace/name") that are not Bound in the k8s_info ``claims``."""
+    phases = {"%s/%s" % (c["metadata"].get("namespace"), c["metadata"]["name"]): (c.get("status") or {}).get("phase")
+              for c in claims or []}
+    return [key for key in expected if phases.get(key) != "Bound"]
+
+
+# What a claim's events say, most telling first: the driver's error, then "nobody is provisioning it".
+CLAIM_REASONS = ("ProvisioningFailed", "FailedBinding", "ExternalProvisioning", "Provisioning")
+
+
+def claim_problems(unbound, events):
+    """One line per unbound claim with the latest message of its most telling event (see CLAIM_REASONS)."""
+    lines = []
+    for key in unbound:
+        namespace, name = key.split("/", 1)
+        mine = [e for e in events or [] if (e.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
+                and (e.get("involvedObject") or {}).get("name") == name
+                and (e.get("metadata") or {}).get("namespace") == namespace]
+        told = next(([e for e in mine if e.get("reason") == reason] for reason in CLAIM_REASONS
+                     if any(e.get("reason") == reason for e in mine)), [])
+        latest = max(told, key=lambda e: (e.get("lastTimestamp") or e.get("eventTime") or "", e.get("count") or 0),
+                     default=None)
+        lines.append("claim %s is not bound%s" % (key, ": %s %s" % (latest.get("reason"), latest.get("message"))
+                                                  if latest else " (no event)"))
+    return lines
+
+
 class FilterModule:
     def filters(self):
         return {"validation_job_name": validation_job_name, "job_outcomes": job_outcomes, "object_keys": object_keys,
+                "dynamic_claims": dynamic_claims, "unbound_claims": unbound_claims, "claim_problems": claim_problems,
                 "file_driver_problem": file_driver_problem}

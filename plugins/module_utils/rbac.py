@@ -115,3 +115,49 @@ def scope_covers(assigned, target):
     if a.startswith("/providers/microsoft.management/managementgroups/"):
         return True
     return a in ("", "/") or t == a or t.startswith(a + "/")
+
+
+# ---- custom role definitions ---------------------------------------------------------------------------------------
+# The default GUID of a custom role: a UUIDv5 of its lower-cased name (role names are unique in a tenant, compared
+# without regard to case), so re-runs and other machines converge on one definition.
+ROLE_DEFINITION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "keyless.aks_storage/role_definition")
+# An action string: "/"-separated segments of letters, digits, ".", "_", "-" with at most one "*" in all (Microsoft
+# Learn, "Azure custom roles": "You can have only one wildcard in an action string"), such as "*/read",
+# "Microsoft.Storage/storageAccounts/read" or "Microsoft.Authorization/*/read".
+_ACTION = re.compile(r"^[A-Za-z0-9._*-]+(/[A-Za-z0-9._*-]+)*$")
+MAX_ROLE_NAME = 512  # Microsoft Learn, "Azure custom roles", custom role properties
+
+
+def role_definition_guid(role_name):
+    return str(uuid.uuid5(ROLE_DEFINITION_NAMESPACE, role_name.lower()))
+
+
+def action_problem(action, field):
+    """``field`` must be one action string (see _ACTION); None when it is."""
+    if not isinstance(action, str) or not _ACTION.match(action) or action.count("*") > 1:
+        return ("%s '%s' is not an action string: use '/'-separated segments such as "
+                "Microsoft.Storage/storageAccounts/read, with at most one '*'" % (field, action))
+    return None
+
+
+def matching_patterns(patterns, operation):
+    """The (wildcard) action strings of ``patterns`` that match ``operation``, as permits() matches them."""
+    return [p for p in patterns or [] if _matches(p, operation)]
+
+
+def same_actions(a, b):
+    """Action lists are equal as sets of case-insensitive strings (ARM compares action strings without regard to
+    case, and their order means nothing)."""
+    return {x.lower() for x in a or []} == {x.lower() for x in b or []}
+
+
+def same_scopes(a, b):
+    """Scope lists are equal as sets, case-insensitively and without trailing slashes."""
+    return {(s or "").rstrip("/").lower() for s in a or []} == {(s or "").rstrip("/").lower() for s in b or []}
+
+
+def within_subscription(scope, subscription_id):
+    """``scope`` is the subscription or lies below it."""
+    sub = "/subscriptions/%s" % subscription_id.lower()
+    lowered = (scope or "").rstrip("/").lower()
+    return lowered == sub or lowered.startswith(sub + "/")

@@ -137,13 +137,14 @@ options:
 notes:
   - 'In check mode a parent that an earlier task of the play would have created is not an error: a principal given
     as O(identity) whose identity does not exist yet (M(keyless.aks_storage.managed_identity) in check mode created
-    nothing), and a scope that does not exist yet (a storage account, or its resource group, not created yet). The
-    task plans the assignment as if the parent existed and held no assignment, reports C(changed) with what it
-    would create (RV(assignments), RV(created), the diff, as for any check-mode create; the principal ID and the
-    GUID name stay null while the identity does not exist) and warns that the parent was not found and that the
-    result assumes an earlier task creates it. Outside check mode each fails the task as it always did: a missing
-    identity before any write, naming it; a missing scope with Azure''s error (C(ResourceGroupNotFound),
-    C(ResourceNotFound)).'
+    nothing), a scope that does not exist yet (a storage account, or its resource group, not created yet), and a
+    custom role given by name that does not exist yet (M(keyless.aks_storage.role_definition) in check mode created
+    nothing). The task plans the assignment as if the parent existed and held no assignment, reports C(changed)
+    with what it would create (RV(assignments), RV(created), the diff, as for any check-mode create; the principal
+    ID and the GUID name stay null while the identity does not exist, the role definition ID and the GUID name
+    while the custom role does not) and warns that the parent was not found and that the result assumes an earlier
+    task creates it. Outside check mode each fails the task as it always did: a missing identity or role before any
+    write, naming it; a missing scope with Azure''s error (C(ResourceGroupNotFound), C(ResourceNotFound)).'
   - A principal given by O(principal_id) is not looked up before the write (Azure Resource Manager has no such
     read); one that does not exist is reported by the write (C(PrincipalNotFound), after
     O(principal_propagation_timeout)), so check mode reports it as to be assigned.
@@ -392,26 +393,44 @@ class RoleResolver:
         self.names = {}
 
     def resolve(self, role, scope):
+        at = scope
         scope = rbac.lookup_scope(scope)
         key = (role.lower(), scope.lower())
         if key not in self.cache:
-            self.cache[key] = definition = known_role(role, self.module.subscription_id) or self._lookup(role, scope)
-            self.names[rbac.role_guid(definition.id)] = definition.role_name
+            self.cache[key] = definition = (known_role(role, self.module.subscription_id)
+                                            or self._lookup(role, scope, at))
+            if definition.id:
+                self.names[rbac.role_guid(definition.id)] = definition.role_name
         return self.cache[key]
 
-    def _lookup(self, role, scope):
+    def _lookup(self, role, scope, at):
         module, defs = self.module, self.definitions
         if rbac.is_guid(role):
             found = module.get_or_none("read role definition %s" % role, defs.get, scope, role)
         elif role.startswith("/"):
             found = module.get_or_none("read role definition %s" % role, defs.get_by_id, role)
         else:
-            # Role names may contain quotes; OData escapes them by doubling.
-            query = "roleName eq '%s'" % role.replace("'", "''")
-            found = module.call("find role %s" % role, lambda: next(iter(defs.list(scope, filter=query)), None))
+            found = self._find_by_name(role, scope, at)
         if found is None:
-            raise ModuleError("role '%s' was not found at scope %s; use a built-in role name such as 'Storage Blob "
-                              "Data Contributor', a custom role name, or a role definition GUID" % (role, scope))
+            error = ModuleError("role '%s' was not found at scope %s; use a built-in role name such as 'Storage Blob "
+                                "Data Contributor', a custom role name, or a role definition GUID" % (role, scope))
+            if rbac.is_guid(role) or role.startswith("/"):
+                raise error
+            # a custom role by name: in check mode an earlier task (role_definition) would have created it
+            module.parent_missing("custom role '%s'" % role, error)
+            return KnownRole(id=None, role_name=role, permissions=[])
+        return found
+
+    def _find_by_name(self, role, scope, at):
+        """A listing by name at the subscription; a custom role assignable only below it (a resource group) is not
+        listed there (the spec: "applicable at scope and above"), so, when none is, a second listing at the
+        assignment's own scope."""
+        module, defs = self.module, self.definitions
+        query = "roleName eq '%s'" % role.replace("'", "''")  # role names may contain quotes; OData doubles them
+        found = module.call("find role %s" % role, lambda: next(iter(defs.list(scope, filter=query)), None))
+        if found is None and not rbac.same_scope(scope, at):
+            found = module.call_under("scope %s" % at, "find role %s at %s" % (role, at),
+                                      lambda: next(iter(defs.list(at, filter=query)), None))
         return found
 
 
@@ -471,11 +490,12 @@ def plan(item, existing, role_names):
         return dict(action="delete" if existing else None, before=current, after=[], remove=list(existing))
     if current:
         return dict(action=None, before=current, after=current, remove=[])
-    # a principal not known yet (check mode, its identity not created yet) has no deterministic name yet
+    # a principal or a custom role not known yet (check mode, not created yet) gives no deterministic name yet
     name = item.get("name") or (rbac.assignment_name(item["scope"], item["role_guid"], item["principal_id"])
-                                if item["principal_id"] else None)
+                                if item["principal_id"] and item["role_guid"] else None)
     after = dict(id=None, name=name, scope=item["scope"], role_definition_id=item["role_definition_id"],
-                 role_name=role_names.get(item["role_guid"]), principal_id=item["principal_id"],
+                 role_name=role_names.get(item["role_guid"]) if item["role_guid"] else item["role"],
+                 principal_id=item["principal_id"],
                  principal_type=item["principal_type"])
     body = {"properties": {"roleDefinitionId": item["role_definition_id"], "principalId": item["principal_id"],
                            "principalType": item["principal_type"]}}

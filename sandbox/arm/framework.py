@@ -201,6 +201,11 @@ class ArmFramework:
         return version
 
     # ------------------------------------------------------------------ routing
+    def resolve(self, request, path, api_version, token=None):
+        """Serve an in-process ARM call (an emulated controller's, e.g. the blob CSI provisioner) as the front door
+        would: the same providers, validation and errors; the caller checks RBAC itself."""
+        return self._resolve(request, path, api_version, token)
+
     def _resolve(self, request, path, api_version, token):
         app, store, method = self.app, self.app.store, request.method
         if method == "POST" and request.path.rstrip("/").lower().endswith("/listkeys"):

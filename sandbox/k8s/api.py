@@ -190,6 +190,7 @@ class KubeApi:
         request.meta["resource_type"] = path.kind.resource_name  # "configmaps", "jobs.batch"
         with self.app.store.lock:
             protection.tick(cluster, controllers.after_delete)   # the emulated kubelets' clock: one per request
+            self.hub.on_request(cluster)                        # count-based retries (e.g. the CSI provisioner)
         if path.subresource == "token":
             return self._token_request(request, cluster, path)
         write = request.method not in READ_METHODS

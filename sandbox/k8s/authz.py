@@ -40,7 +40,7 @@ Call with the store lock held.
 import re
 from dataclasses import dataclass, field
 
-from ..arm.providers.authorization import BUILTIN_ROLES_BY_ID, permits
+from ..arm.providers.authorization import permits, role_definition
 from ..arm.providers.authorization.role_assignments import TYPE as ROLE_ASSIGNMENTS
 from ..arm.providers.authorization.role_assignments import is_above_or_at
 from . import errors, kinds
@@ -253,7 +253,7 @@ def azure_allows(store, cluster_id: str, attrs: Attributes) -> bool:
         props = assignment["properties"]
         if props["principalId"].lower() not in principals or not is_above_or_at(props["scope"], scope):
             continue
-        role = BUILTIN_ROLES_BY_ID.get(props["roleDefinitionId"].rsplit("/", 1)[-1].lower())
+        role = role_definition(store, props["roleDefinitionId"].rsplit("/", 1)[-1])  # built-in or custom
         if role and permits(role, data_action=action):
             return True
     return False

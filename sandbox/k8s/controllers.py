@@ -5,7 +5,9 @@
 - garbage collection: deleting an owner deletes (Background/Foreground) or orphans its dependents.
 - PV/PVC binder: binds a claim to the volume it names (or an available matching one) when capacity,
   access modes, volume mode, storage class and claimRef fit; Released/Lost afterwards; FailedBinding
-  events say why not.
+  events say why not. A claim of a StorageClass that no volume matches waits for its external
+  provisioner (storage-provisioner annotations, ExternalProvisioning event) and is offered to
+  `hub.claim_hooks`; Released volumes are offered to `hub.volume_hooks` (their reclaim policy).
 - jobs: one pod per Job, then `hub.on_job_created(cluster, job)` asks the registered job hooks (the
   later "kubelet") for a decision; `apply_job_decision()` completes, fails or parks the Job.
 - Deployments/DaemonSets/StatefulSets/ReplicaSets: readiness decided from the nodes and the template's
@@ -27,6 +29,10 @@ K = kinds.BY_KEY
 NS, SA, CM, POD, PV, PVC, EVENT = (K["/namespaces"], K["/serviceaccounts"], K["/configmaps"], K["/pods"],
                                    K["/persistentvolumes"], K["/persistentvolumeclaims"], K["/events"])
 JOB = K["batch/jobs"]
+SC = K["storage.k8s.io/storageclasses"]
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+PROVISIONER_ANNOTATIONS = ("volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner")
+PV_CONTROLLER = "persistentvolume-controller"
 WORKLOADS = workloads.WORKLOADS
 EVENT_LIMIT = 2000      # events kept per cluster (oldest dropped)
 GC_DEPTH = 5
@@ -346,10 +352,11 @@ def _mismatch(pv, pvc) -> str | None:
     return None
 
 
-def bind_volumes(cluster) -> None:
+def bind_volumes(cluster, rounds: int = 2) -> None:
     # Volume phases first: a volume whose claimRef was just removed is Available to the claims of this pass (the
     # PV controller's next sync would bind them; the sandbox compresses that wait into this pass).
     _volume_phases(cluster)
+    waiting = []
     for pvc in cluster.items(PVC):
         spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
         wanted = spec.get("volumeName")
@@ -376,11 +383,97 @@ def bind_volumes(cluster) -> None:
             if not candidates:
                 if not _class(pvc):
                     record_event(cluster, pvc, "FailedBinding", "no persistent volumes available for this claim "
-                                 "and no storage class is set", "Normal", "persistentvolume-controller")
+                                 "and no storage class is set", "Normal", PV_CONTROLLER)
+                else:
+                    waiting.append(pvc)
                 continue
             pv = min(candidates, key=lambda v: quantity(v["spec"]["capacity"]["storage"]))
         _bind(cluster, pv, pvc)
     _volume_phases(cluster)
+    # Claims are offered to the provisioners after the pass (a hook's new volume is bound by one more pass).
+    if _provision(cluster, waiting) and rounds > 1:
+        bind_volumes(cluster, rounds - 1)
+    _reclaim(cluster)
+    if rounds > 1:  # the outermost pass only: a re-decided Job cannot start another round of rescheduling
+        _reschedule_waiting_pods(cluster)
+
+
+def _reschedule_waiting_pods(cluster) -> None:
+    """The scheduler retries an unschedulable pod when the claims it waits for change (kube-scheduler requeues pods
+    on PersistentVolumeClaim and PersistentVolume events): a Job pod left Unschedulable for an unbound claim is
+    placed once every claim it mounts is Bound, and the job hooks decide it again."""
+    for pod in list(cluster.items(POD)):
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" for c in conditions):
+            continue
+        claims = [v["persistentVolumeClaim"].get("claimName") for v in (pod.get("spec") or {}).get("volumes") or []
+                  if v.get("persistentVolumeClaim")]
+        namespace = pod["metadata"]["namespace"]
+        if not claims or any(((cluster.get(PVC, namespace, c) or {}).get("status") or {}).get("phase") != "Bound"
+                             for c in claims):
+            continue
+        owner = next((r for r in pod["metadata"].get("ownerReferences") or [] if r.get("kind") == "Job"), None)
+        job = cluster.get(JOB, namespace, owner["name"]) if owner else None
+        if job is None or cluster.hub is None:
+            continue
+        _pod_created(cluster, pod)
+        decision = cluster.hub.on_job_created(cluster, cluster.get(JOB, namespace, owner["name"]))
+        if decision:
+            apply_job_decision(cluster, job, decision)
+
+
+def record_once(cluster, obj, reason, message, type_="Normal", component=PV_CONTROLLER) -> None:
+    """An event recorded only once per distinct reason and message (a repeated sync adds nothing)."""
+    if not any(e.get("reason") == reason and e.get("message") == message for e in events_for(cluster, obj)):
+        record_event(cluster, obj, reason, message, type_, component)
+
+
+def _provision(cluster, claims) -> bool:
+    """The PV controller's part of dynamic provisioning (pkg/controller/volume/persistentvolume): True when a
+    claim hook created a volume."""
+    created = False
+    for pvc in claims:
+        name = _class(pvc)
+        storage_class = cluster.get(SC, "", name)
+        if storage_class is None:
+            record_once(cluster, pvc, "ProvisioningFailed", f'storageclass.storage.k8s.io "{name}" not found',
+                        "Warning")
+            continue
+        provisioner = storage_class.get("provisioner") or ""
+        if provisioner == NO_PROVISIONER:
+            continue
+        if storage_class.get("volumeBindingMode") == "WaitForFirstConsumer":
+            record_once(cluster, pvc, "WaitForFirstConsumer", "waiting for first consumer to be created before "
+                                                              "binding")
+            continue
+        pvc = _annotate_provisioner(cluster, pvc, provisioner)
+        record_once(cluster, pvc, "ExternalProvisioning", f"Waiting for a volume to be created either by the "
+                    f"external provisioner '{provisioner}' or manually by the system administrator. If volume "
+                    f"creation is delayed, please verify that the provisioner is running and correctly registered.")
+        for hook in (cluster.hub.claim_hooks if cluster.hub is not None else ()):
+            if hook(cluster, pvc, storage_class):
+                created = True
+                break
+    return created
+
+
+def _annotate_provisioner(cluster, pvc, provisioner) -> dict:
+    annotations = pvc["metadata"].get("annotations") or {}
+    if all(annotations.get(key) == provisioner for key in PROVISIONER_ANNOTATIONS):
+        return pvc
+    return update(cluster, PVC, pvc, lambda o: o["metadata"].setdefault("annotations", {}).update(
+        dict.fromkeys(PROVISIONER_ANNOTATIONS, provisioner)))
+
+
+def _reclaim(cluster) -> None:
+    """Released volumes (not being deleted) are offered to the volume hooks."""
+    hooks = cluster.hub.volume_hooks if cluster.hub is not None else ()
+    if not hooks:
+        return
+    for pv in cluster.items(PV):
+        if (pv.get("status") or {}).get("phase") == "Released" and not pv["metadata"].get("deletionTimestamp"):
+            for hook in hooks:
+                hook(cluster, pv)
 
 
 def _volume_phases(cluster) -> None:

@@ -32,9 +32,13 @@ def slug_for(cluster_id: str) -> str:
 
 
 class KubeHub:
-    """All emulated clusters. Job hooks: callables `hook(cluster, job) -> decision | None`, appended to
-    `job_hooks`; the first decision wins (see controllers.apply_job_decision for its shape). Hooks run
-    under the store lock, so they may read ARM state directly."""
+    """All emulated clusters. Hooks run under the store lock, so they may read ARM state directly:
+    - `job_hooks`: `hook(cluster, job) -> decision | None`; the first decision wins (see
+      controllers.apply_job_decision for its shape).
+    - `claim_hooks`: `hook(cluster, claim, storage_class) -> bool`, for a claim waiting for an external
+      provisioner (the PV controller's ExternalProvisioning); True when the hook created a volume for it.
+    - `volume_hooks`: `hook(cluster, volume)`, for a Released volume (its reclaim policy is the hook's business).
+    - `request_hooks`: `hook(cluster)`, once per request count of a cluster (the count-based clock of retries)."""
 
     def __init__(self, app):
         self.app = app
@@ -43,6 +47,11 @@ class KubeHub:
         self.by_slug = {}    # slug -> KubeCluster
         self.counts = {}
         self.job_hooks = []
+        self.claim_hooks = []
+        self.volume_hooks = []
+        self.request_hooks = []
+        self._request_seen = {}   # cluster slug -> the request count request_hooks last ran at
+        self._in_request_hooks = False
         self.store.register_section("kubernetes", self)
         self.store.add_config_defaults(protection.CONFIG_DEFAULTS)
 
@@ -65,10 +74,24 @@ class KubeHub:
             if nodes.sync(cluster):
                 workloads.reconcile_all(cluster)
 
+    def on_request(self, cluster) -> None:
+        """Run the request hooks once per value of the cluster's request counter (protection.tick), never
+        re-entrantly: a hook's own writes cannot start another round."""
+        if self._in_request_hooks or self._request_seen.get(cluster.slug) == cluster.requests:
+            return
+        self._request_seen[cluster.slug] = cluster.requests
+        self._in_request_hooks = True
+        try:
+            for hook in self.request_hooks:
+                hook(cluster)
+        finally:
+            self._in_request_hooks = False
+
     # ------------------------------------------------------------------ Store section protocol
     def reset(self) -> None:
         with self.store.lock:
             self.clusters, self.by_slug = {}, {}
+            self._request_seen = {}
             self.counts = {"reads": 0, "writes": 0, "unauthorized": 0, "forbidden": 0, "token_requests": 0,
                            "tokens_issued": 0, "by_kind": {}}
 

@@ -235,3 +235,105 @@ def unencrypted_smb(option: str) -> str:
     return (f"mount error(13): Permission denied (sandbox: {option} has no SMB 3.x encryption and the account "
             f"requires secure transfer, so Azure Files refuses the session; learn.microsoft.com Azure Files "
             f"\"Troubleshoot SMB file shares\", mount error(13), cause: unencrypted communication channel)")
+
+
+# ---------------------------------------------------------------------- blob CSI external provisioner
+# external-provisioner v6.3.0 (the chart's csi-provisioner) with sig-storage-lib-external-provisioner v13.0.0
+# (controller/controller.go, volume_store.go) and blob-csi-driver v1.27.9 pkg/blob/controllerserver.go, blob.go;
+# the Go SDK's azcore ResponseError text (sdk/azcore/internal/exported/response_error.go). See sandbox/README.md,
+# "Blob CSI external provisioner".
+CONTAINER_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/write"
+CONTAINER_DELETE = "Microsoft.Storage/storageAccounts/blobServices/containers/delete"
+AZCORE_SEPARATOR = "-" * 80
+
+
+def provisioning(namespace: str, claim: str) -> str:
+    return f'External provisioner is provisioning volume for claim "{namespace}/{claim}"'
+
+
+def provisioned(volume: str) -> str:
+    return f"Successfully provisioned volume {volume}"
+
+
+def rpc_error(code: str, desc: str) -> str:
+    """A gRPC status error as Go prints it (google.golang.org/grpc/status)."""
+    return f"rpc error: code = {code} desc = {desc}"
+
+
+def infeasible(error: str) -> str:
+    """lib v13: an InvalidArgument CreateVolume error is retried slowly, and says so."""
+    return f"Volume provisioning failed with infeasible error. Retries will be delayed. {error}"
+
+
+def azcore_error(method: str, url: str, status: int, reason: str, code: str, body: str) -> str:
+    """azcore's ResponseError.Error(): request line, status, error code and the indented JSON body."""
+    return (f"{method} {url}\n{AZCORE_SEPARATOR}\nRESPONSE {status}: {status} {reason}\nERROR CODE: {code}\n"
+            f"{AZCORE_SEPARATOR}\n{body}\n{AZCORE_SEPARATOR}\n")
+
+
+def authorization_failed(object_id: str, action: str, scope: str) -> str:
+    """ARM's AuthorizationFailed message (the same wording as list_keys_denied, for any action)."""
+    return (f"The client '{object_id}' with object id '{object_id}' does not have authorization to perform action "
+            f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh "
+            f"your credentials.")
+
+
+def unknown_parameter(key: str) -> str:
+    return f'invalid parameter "{key}" in storage class'
+
+
+STORE_KEY_SHARED_KEY_OFF = "storeAccountKey is not supported for account with shared access key disabled"
+
+
+def reserved_parameter(key: str) -> str:
+    """external-provisioner: a csi.storage.k8s.io/ key it does not know (removePrefixedParameters)."""
+    return f'found unknown parameter key "{key}" with reserved namespace csi.storage.k8s.io/'
+
+
+def create_container_failed(container, account, sku, group, location, size_gib, error) -> str:
+    return (f"failed to create container({container}) on account({account}) type({sku}) rg({group}) "
+            f"location({location}) size({size_gib}), error: {error}")
+
+
+def get_key_failed(account: str, group: str, error: str) -> str:
+    return f"failed to GetStorageAccesskey on account({account}) rg({group}), error: {error}"
+
+
+def delete_container_failed(container, group, account, volume_id, error) -> str:
+    inner = f"failed to delete container({container}) on account({account}), error: {error}"
+    return (f"failed to delete container({container}) under rg({group}) account({account}) volumeID({volume_id}), "
+            f"error: {inner}")
+
+
+def key_auth_refused(account: str) -> str:
+    """The legacy azure-sdk-for-go storage client's error for the Blob service's 403 (useDataPlaneAPI)."""
+    return (f"storage: service returned error: StatusCode=403, ErrorCode=KeyBasedAuthenticationNotPermitted, "
+            f"ErrorMessage=Key based authentication is not permitted on this storage account. (sandbox: the "
+            f"container request with the key of account {account})")
+
+
+def key_would_be_stored(account: str, namespace: str) -> str:
+    return (f"sandbox policy: the driver listed the keys of storage account {account} and would store one in Secret "
+            f"{namespace}/azure-storage-account-{account}-secret (storeAccountKey is on: set "
+            f"mountWithWorkloadIdentityToken: \"true\" in the StorageClass); the keyless chain never stores a key")
+
+
+def shared_key_data_plane(account: str) -> str:
+    return (f"sandbox policy: useDataPlaneAPI creates the container with the key of storage account {account}, "
+            f"which allows shared key access; the keyless chain never uses a key")
+
+
+ACCOUNT_SEARCH_REFUSED = ("sandbox: the StorageClass names no storageAccount, so the driver would search for or create "
+                          "an account (EnsureStorageAccount, with shared key access on); the sandbox does not emulate "
+                          "that path and the keyless chain never uses it: set storageAccount and resourceGroup")
+
+
+def no_cloud_config(cluster: str) -> str:
+    return (f"sandbox: cluster {cluster} is not an AKS cluster, so the driver's controller has no cloud config "
+            f"(azure.json with the kubelet identity) and no workload identity (workloadIdentity.clientID): it "
+            f"cannot authenticate to ARM")
+
+
+def controller_token_failed(entra_error: str) -> str:
+    return (f"sandbox: the controller's workload identity token request failed (azidentity's wrapper text is not "
+            f"emulated): {entra_error}")

@@ -36,6 +36,12 @@ def playbook(sandbox, workdir, name, *extra, json_output=False):
     return subprocess.run(cmd, env=ansible_env(env), capture_output=True, text=True, timeout=900, check=False)
 
 
+def inventory_workloads():
+    """keyless_workloads of the sandbox inventory (a fresh copy to change and pass with -e)."""
+    import yaml
+    return yaml.safe_load((REPO / "inventories/sandbox/group_vars/aks_clusters.yml").read_text())["keyless_workloads"]
+
+
 def converge(sandbox_session, workdir):
     """The demo chain converged by site.yml, as a sandbox snapshot (the conftest's `doctor_converged`)."""
     sandbox_session.reset()

@@ -36,8 +36,9 @@ def test_make_doctor_converges_then_diagnoses_without_writing(tmp_path):
     assert summary, out[-3000:]
     arm_reads, kube_reads, token_requests, data_reads = map(int, summary.groups())
     assert 0 < arm_reads <= 35 and 0 < kube_reads <= 35  # bounded by the number of links, not by the subscription
-    # one TokenRequest per workload (two blob, one Azure Files), one blob listing per blob workload
-    assert token_requests == 3 and data_reads == 2
+    # one TokenRequest per workload (three blob, one of them dynamically provisioned, one Azure Files), one blob
+    # listing per blob workload
+    assert token_requests == 4 and data_reads == 3
     assert "doctor OK: 0 ARM writes, 0 Kubernetes writes, 0 listKeys (after converging site.yml)" in out
 
     report = tmp_path.resolve() / "doctor-reports" / "sandbox-aks-1" / "doctor-sandbox-aks-1.md"

@@ -3,7 +3,9 @@
 Azure's rules, with their wording (sources in sandbox/README.md):
 - the name is a GUID, unique across scopes: 400 InvalidRoleAssignmentId; re-PUT of a name with another
   scope, principal or role: 400 RoleAssignmentUpdateNotPermitted; same content again: 201 (idempotent);
-- the role definition must exist: 400 RoleDefinitionDoesNotExist;
+- the role definition must exist (built-in, or a custom role of this subscription): 400
+  RoleDefinitionDoesNotExist; a custom role only at or below one of its assignableScopes: 400
+  RoleAssignmentScopeNotAssignableToRoleDefinition;
 - one assignment per (scope, role, principal): 409 RoleAssignmentExists naming the existing one;
 - the principal must be in the directory (see directory.py): 400 PrincipalNotFound; a principalType
   that contradicts the directory: 400 UnmatchedPrincipalType. principalType does not, by default,
@@ -23,8 +25,8 @@ from ...errors import ArmError, invalid_request_content, resource_not_found
 from ...paths import parse as parse_path
 from ...registry import ResourceType
 from . import directory, odata
-from .builtin_roles import BY_ID
-from .role_definitions import API_VERSIONS, definition_id, not_found as role_not_found
+from . import custom_roles
+from .role_definitions import API_VERSIONS, definition_id, find as find_role, not_found as role_not_found
 
 TYPE = "Microsoft.Authorization/roleAssignments"
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -84,15 +86,25 @@ class RoleAssignments(ResourceType):
             raise resource_not_found(handler.type_name, path.names[-1], path.resource_group)
 
     @staticmethod
-    def _role_guid(call, value) -> str:
+    def _role(call, value) -> tuple:
+        """(GUID, definition) of the roleDefinitionId a PUT names."""
         match = ROLE_DEFINITION_ID.fullmatch(value or "") if isinstance(value, str) else None
         if not match:
             raise ArmError(400, "InvalidRoleDefinitionId", f"The role definition ID '{value}' is not valid.")
         guid = match.group("guid").lower()
         sub = match.group("sub")
-        if guid not in BY_ID or (sub and sub.lower() != call.app.subscription_id.lower()):
+        definition = find_role(call.store, guid)
+        if definition is None or (sub and sub.lower() != call.app.subscription_id.lower()):
             raise role_not_found(match.group("guid"), status=400)
-        return guid
+        return guid, definition
+
+    @staticmethod
+    def _check_assignable(definition, scope):
+        """A custom role is assignable only at or below one of its assignableScopes (built-ins: "/")."""
+        if "properties" in definition and not custom_roles.assignable_at(definition, scope):
+            raise ArmError(400, "RoleAssignmentScopeNotAssignableToRoleDefinition",
+                           f"The role {definition['properties']['roleName']} is not available for assignment at the "
+                           f"requested scope.")
 
     def _principal_type(self, call, principal_id, requested_type):
         """The principalType to store, or PrincipalNotFound / UnmatchedPrincipalType."""
@@ -143,9 +155,10 @@ class RoleAssignments(ResourceType):
                 raise invalid_request_content(f"The principalType '{requested_type}' is not valid. Allowed values: "
                                               f"{', '.join(PRINCIPAL_TYPES)}.")
             requested_type = next(t for t in PRINCIPAL_TYPES if t.lower() == requested_type.lower())
-        role_guid = self._role_guid(call, props.get("roleDefinitionId"))
+        role_guid, definition = self._role(call, props.get("roleDefinitionId"))
         scope = self._scope(call)
         self._check_scope_exists(call, scope)
+        self._check_assignable(definition, scope)
 
         same_name = [b for b in call.store.of_type(TYPE) if b["name"].lower() == call.name.lower()]
         previous = same_name[0] if same_name else None
