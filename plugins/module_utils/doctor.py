@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils import provisioner, rbac
 from ansible_collections.keyless.aks_storage.plugins.module_utils.rbac import scope_covers
 
 OK, WARN, FAIL, UNKNOWN = "ok", "warn", "fail", "unknown"
@@ -485,6 +485,244 @@ def judge_pods(pods, service_account, events, workload=None):
     if not pods:
         return link(name, OK, "no pod mounts the claim now", evidence, None, workload)
     return link(name, OK, "%d pod(s) mount the claim as %s" % (len(pods), service_account), evidence, None, workload)
+
+
+# ---- dynamic provisioning (blob) -------------------------------------------------------------------------------
+# The blob driver lowers StorageClass parameter keys and compares most values with strings.EqualFold; booleans of
+# strconv.ParseBool accept these (pkg/blob/controllerserver.go and blob.go, v1.27.9).
+GO_TRUE = ("1", "t", "true")
+KEY_PARAMETERS = ("secretName", "secretNamespace")
+DELETE_NOTE = ("reclaimPolicy Delete: deleting a claim of this class deletes container %s and its data (every claim "
+               "of the class shares that container)")
+
+
+def class_problems(params, expected):
+    """What keeps StorageClass ``params`` (keys lowered) from being token-only on the expected account, container
+    and identity. ``expected``: {storage_account, resource_group, container, client_id, subscription_id}."""
+    problems = []
+    token = params.get("mountwithworkloadidentitytoken")
+    if str(token or "").lower() != "true":
+        stored = "" if str(params.get("storeaccountkey") or "").lower() == "false" else (
+            "CreateVolume lists the account key and stores it in a Secret (storeAccountKey defaults to true), and ")
+        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\": %smounts use the key (key mode)"
+                        % (token, stored))
+    if str(params.get("usedataplaneapi") or "").lower() == "true":
+        problems.append("useDataPlaneAPI is \"true\": CreateVolume lists the account keys to create the container "
+                        "through the data plane")
+    for key in KEY_PARAMETERS:
+        if params.get(key.lower()):
+            problems.append("%s is set: the driver reads or stores the account key in that Secret" % key)
+    if str(params.get("allowsharedkeyaccess") or "").lower() in GO_TRUE:
+        problems.append("allowSharedKeyAccess is %r: shared key access must stay off" % params["allowsharedkeyaccess"])
+    if str(params.get("protocol") or "").lower() == "nfs":
+        problems.append("protocol is nfs: NFS mounts without any identity, so the token is not used")
+    if not params.get("storageaccount"):
+        problems.append("no storageAccount: the driver would pick or create an account itself, not the keyless one")
+    wanted = (("storageAccount", "storage_account"), ("resourceGroup", "resource_group"),
+              ("containerName", "container"), ("clientID", "client_id"))
+    for param, key in wanted:
+        value = params.get(param.lower())
+        if key == "container" and not value:
+            problems.append("no containerName: the driver names one container per claim, which the workload's data "
+                            "role on container %s does not cover" % expected.get("container"))
+        elif expected.get(key) and value != expected[key] and (value or key != "storage_account"):
+            problems.append("%s is %r, not %r" % (param, value, expected[key]))
+    subscription = params.get("subscriptionid")
+    if subscription and expected.get("subscription_id") and subscription.lower() != expected["subscription_id"].lower():
+        problems.append("subscriptionID is %r, not the account's %r" % (subscription, expected["subscription_id"]))
+    return problems
+
+
+def judge_storage_class(sc, name, expected, workload=None):
+    """The StorageClass ``name`` (its REST body, None when missing) provisions token-only blob volumes on the
+    workload's account, container and identity, and has the reclaimPolicy the workload chose
+    (``expected["reclaim_policy"]``; None for a claim found on the command line: Delete is then a warning)."""
+    link_name = "storage_class"
+    if sc is None:
+        return link(link_name, FAIL, "StorageClass %s does not exist" % name, {"name": name},
+                    "run site.yml --tags workloads", workload)
+    params = dict((k.lower(), v) for k, v in (sc.get("parameters") or {}).items())
+    reclaim = sc.get("reclaimPolicy") or "Delete"  # the API server's default
+    wanted = expected.get("reclaim_policy")
+    evidence = {"name": name, "provisioner": sc.get("provisioner"), "parameters": sc.get("parameters") or {},
+                "reclaimPolicy": reclaim, "expected_reclaim_policy": wanted,
+                "volumeBindingMode": sc.get("volumeBindingMode")}
+    problems = []
+    if sc.get("provisioner") != DRIVER:
+        problems.append("provisioner is %s, not %s" % (sc.get("provisioner"), DRIVER))
+    problems += class_problems(params, expected)
+    if wanted and reclaim != wanted:
+        problems.append("reclaimPolicy is %s, not %s (storage_class.reclaim_policy)" % (reclaim, wanted))
+    if problems:
+        return link(link_name, FAIL, "; ".join(problems), evidence,
+                    "a StorageClass's parameters and reclaimPolicy are immutable: kubectl delete storageclass %s "
+                    "(claims and volumes made from it stay), then re-run site.yml --tags workloads" % name, workload)
+    summary = "token-only class %s on %s/%s as client %s, reclaimPolicy %s" % (
+        name, params.get("storageaccount"), params.get("containername"), params.get("clientid"), reclaim)
+    if reclaim != "Delete":
+        return link(link_name, OK, summary, evidence, None, workload)
+    note = DELETE_NOTE % params.get("containername")
+    if wanted:  # chosen explicitly
+        return link(link_name, OK, summary + "; " + note, evidence, None, workload)
+    return link(link_name, WARN, note, evidence, "if the data must outlive its claims, use a class with "
+                "reclaimPolicy Retain (storage_class.reclaim_policy: Retain)", workload)
+
+
+def judge_provisioner_identity(service_account, deployment, cluster_props, names, identity=None):
+    """Which identity the blob driver's controller calls ARM as (provisioner.controller_identity): the workload
+    identity its ServiceAccount names (found in the subscription as ``identity``, a REST body, None when no
+    user-assigned identity has that client ID), or the cluster's kubelet identity. ``names``: (ServiceAccount,
+    Deployment) as ns/name; ``service_account`` and ``deployment`` their bodies (None when missing). The evidence
+    carries the principal the role link checks."""
+    name, (sa_shown, deployment_shown) = "provisioner_identity", names
+    for body, kind, shown in ((deployment, "Deployment", deployment_shown), (service_account, "ServiceAccount",
+                                                                             sa_shown)):
+        if body is None:
+            return link(name, FAIL, "%s %s does not exist: the blob driver's controller is not installed by the "
+                        "chart (or under other names: blob_controller_service_account, driver_namespace)"
+                        % (kind, shown), {"service_account": sa_shown, "deployment": deployment_shown},
+                        "run site.yml --tags driver")
+    choice = provisioner.controller_identity(service_account, cluster_props, deployment)
+    evidence = {"service_account": sa_shown, "deployment": deployment_shown}
+    if choice is None:
+        return link(name, UNKNOWN, "ServiceAccount %s gives the controller no workload identity and the cluster "
+                    "reports no kubelet identity (identityProfile.kubeletidentity): the identity the controller "
+                    "calls ARM as is not known" % sa_shown, evidence,
+                    "give the driver a workload identity (blob_csi_driver_values workloadIdentity.clientID) or use "
+                    "a cluster with a managed kubelet identity")
+    if choice[0] == "kubelet_identity":
+        return kubelet_controller(service_account, choice[1], names, evidence)
+    evidence.update(identity=choice[0], client_id=choice[1])
+    if identity is None:
+        return link(name, UNKNOWN, "ServiceAccount %s names client %s (workloadIdentity.clientID), which is no "
+                    "user-assigned identity of the subscription: its principal and federated credentials cannot "
+                    "be read" % (sa_shown, choice[1]), evidence,
+                    "set workloadIdentity.clientID (blob_csi_driver_values) to a user-assigned identity's client ID, "
+                    "then run site.yml --tags driver")
+    props = identity.get("properties") or {}
+    evidence.update(principal_id=props.get("principalId"), identity_name=identity.get("name"),
+                    identity_resource_group=identity["id"].split("/")[4])
+    return link(name, OK, "the controller calls ARM as workload identity %s (client %s, principal %s) from "
+                "ServiceAccount %s" % (identity.get("name"), choice[1], props.get("principalId"), sa_shown), evidence)
+
+
+def kubelet_controller(service_account, kubelet, names, evidence):
+    """The controller calls ARM as the kubelet identity; a client ID on its ServiceAccount that the webhook does not
+    inject (the pods are not labelled) is a warning: the intended identity is not the one used."""
+    evidence.update(identity="kubelet_identity", principal_id=kubelet.get("objectId"),
+                    client_id=kubelet.get("clientId"), resource_id=kubelet.get("resourceId"))
+    summary = "the controller calls ARM as the kubelet identity (object %s)" % kubelet.get("objectId")
+    annotated = (((service_account.get("metadata") or {}).get("annotations") or {})
+                 .get(provisioner.CLIENT_ID_ANNOTATION))
+    if not annotated:
+        return link("provisioner_identity", OK, summary + ": ServiceAccount %s has no workload identity" % names[0],
+                    evidence)
+    evidence["annotated_client_id"] = annotated
+    return link("provisioner_identity", WARN, summary + ": ServiceAccount %s names client %s, but the pods of %s "
+                "are not labelled %s: \"true\", so the webhook injects no token" % (
+                    names[0], annotated, names[1], provisioner.USE_LABEL), evidence,
+                "install the chart with workloadIdentity.clientID (it labels the pods): blob_csi_driver_values, then "
+                "run site.yml --tags driver")
+
+
+def last_words(action):
+    """``.../blobServices/containers/write`` -> ``containers/write``."""
+    return "/".join(action.split("/")[-2:])
+
+
+def judge_provisioner_role(assignments, definitions, account_scope, principal, reclaim_policy, workload=None,
+                           container=None):
+    """A role assigned to the controller's ``principal`` at the account or above (or at the class's ``container``,
+    the resource ARM authorizes the call on) permits what CreateVolume (and, with reclaimPolicy Delete,
+    DeleteVolume) calls through ARM; a role there that can list keys is a warning. ``definitions``: role
+    definition id (lowered) -> REST body (None when unreadable)."""
+    name = "provisioner_role"
+    target = account_scope + "/blobServices/default/containers/" + container if container else account_scope
+    needed = [provisioner.CREATE_ACTION] + ([provisioner.DELETE_ACTION] if reclaim_policy == "Delete" else [])
+    covering, elsewhere, granted, keys = [], [], set(), []
+    for item in assignments:
+        props = item.get("properties") or item
+        scope, role_id = props.get("scope", ""), (props.get("roleDefinitionId") or "").lower()
+        role = (definitions.get(role_id) or {}).get("properties") or {}
+        shown = "%s at %s" % (role.get("roleName") or rbac.role_guid(role_id), scope)
+        if not scope_covers(scope, target):
+            elsewhere.append(shown)
+            continue
+        covering.append(shown)
+        granted.update(a for a in needed if rbac.permits(role.get("permissions"), action=a))
+        if rbac.permits(role.get("permissions"), action=rbac.LIST_KEYS_ACTION):
+            keys.append(shown)
+    missing = [a for a in needed if a not in granted]
+    evidence = {"principal_id": principal, "scope": target, "needed": needed, "reclaimPolicy": reclaim_policy,
+                "covering": covering, "not_covering": elsewhere, "missing": missing, "lists_keys": keys}
+    assign = ("assign '%s' at %s to %s; site.yml does it for storage_class workloads (site.yml --tags rbac), or: "
+              "az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role "
+              "\"%s\" --scope %s" % (provisioner.ROLE_NAME, account_scope, principal, principal,
+                                     provisioner.ROLE_NAME, account_scope))
+    if missing:
+        what = "no role assignment at the account or above%s allows" % (
+            " (nor at container %s)" % container if container else "") if not covering else (
+            "; ".join(covering) + " do not allow")
+        summary = ("%s %s: ARM refuses the controller's call with AuthorizationFailed and the claim stays Pending "
+                   "(ProvisioningFailed)" % (what, ", ".join(map(last_words, missing))))
+        if elsewhere:
+            summary += "; %s do not cover %s" % ("; ".join(elsewhere), "container " + container if container
+                                                 else "the account")
+        return link(name, FAIL, summary, evidence, assign, workload)
+    summary = "%s allow %s" % ("; ".join(covering), ", ".join(map(last_words, needed)))
+    if keys:
+        return link(name, WARN, summary + "; %s can also list the account keys (listkeys/action), more than the "
+                    "controller needs" % "; ".join(keys), evidence,
+                    "%s, then remove the key-listing assignment (az role assignment delete)" % assign, workload)
+    return link(name, OK, summary, evidence, None, workload)
+
+
+def judge_dynamic_claim(pvc, claim, class_name, events, controller, workload=None):
+    """A claim of a blob StorageClass: Bound to the volume the driver provisioned, or why not, from the claim's
+    events (``events``: oldest first; ProvisioningFailed carries the driver's error, e.g. ARM's AuthorizationFailed).
+    ``controller``: the driver's controller Deployment (ns/name), whose csi-provisioner sidecar provisions."""
+    name = "persistent_volume_claim"
+    if pvc is None:
+        return link(name, FAIL, "PersistentVolumeClaim %s does not exist" % claim, {"claim": claim},
+                    "run site.yml --tags workloads", workload)
+    spec, phase = pvc.get("spec") or {}, (pvc.get("status") or {}).get("phase")
+    evidence = {"claim": claim, "phase": phase, "volumeName": spec.get("volumeName"),
+                "storageClassName": spec.get("storageClassName"), "expected_class": class_name,
+                "events": events[-5:]}
+    namespace, _sep, short = claim.rpartition("/")
+    if class_name and spec.get("storageClassName") != class_name:
+        return link(name, FAIL, "claim %s uses StorageClass %r, not %s" % (claim, spec.get("storageClassName"),
+                                                                           class_name), evidence,
+                    "a claim's storageClassName is immutable: delete claim %s once no pod uses it, then re-run "
+                    "site.yml --tags workloads" % claim, workload)
+    if phase == "Bound":
+        return link(name, OK, "claim %s is Bound to %s, provisioned from StorageClass %s" % (
+            claim, spec.get("volumeName"), spec.get("storageClassName")), evidence, None, workload)
+    describe = "kubectl -n %s describe pvc %s" % (namespace, short)
+    failed = [e for e in events if e.get("reason") == "ProvisioningFailed"]
+    if failed:
+        message = failed[-1].get("message")
+        evidence["provisioning_failed"] = message
+        if "AuthorizationFailed" in (message or ""):
+            fix = ("the provisioner's role was found: a new role assignment can take minutes to reach ARM, and the "
+                   "provisioner retries with a backoff; if it persists the controller calls ARM as another identity "
+                   "(its pods predate the ServiceAccount's annotation): kubectl -n %s rollout restart deployment %s"
+                   % tuple(controller.split("/")))
+        else:
+            fix = "fix what the message names (%s); the provisioner retries the claim with a backoff" % describe
+        return link(name, FAIL, "claim %s is %s: provisioning failed: %s" % (claim, phase, message), evidence, fix,
+                    workload)
+    if phase == "Pending" and any(e.get("reason") == "Provisioning" for e in events):
+        return link(name, UNKNOWN, "claim %s is being provisioned" % claim, evidence,
+                    "re-run the doctor in a moment (%s)" % describe, workload)
+    if phase == "Pending":
+        seen = sorted({e.get("reason") for e in events}) or "no"
+        return link(name, FAIL, "claim %s is Pending and no provisioner took it (%s events): the driver's controller "
+                    "is not running" % (claim, seen), evidence,
+                    "kubectl -n %s get deployment %s (its csi-provisioner container provisions %s claims); run "
+                    "site.yml --tags driver" % (tuple(controller.split("/")) + (DRIVER,)), workload)
+    return link(name, FAIL, "claim %s is %s (volumeName %s)" % (claim, phase, spec.get("volumeName")), evidence,
+                "%s (its events say why); then run site.yml --tags workloads" % describe, workload)
 
 
 # ---- live probe --------------------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ CONTROLLER_DEPLOYMENT = "csi-blob-controller"
 CONTROLLER_SERVICE_ACCOUNT = "csi-blob-controller-sa"
 DRIVER_NAMESPACE = "kube-system"
 # With workloadIdentity.clientID the chart annotates the controller ServiceAccount with the client ID and labels the
-# controller's pods for the workload identity webhook, which injects the token only into labelled pods
-# (charts/latest/blob-csi-driver/templates/serviceaccount-csi-blob-controller.yaml and csi-blob-controller.yaml, v1.27.9).
+# controller's pods for the workload identity webhook, which injects the token only into labelled pods (v1.27.9,
+# charts/latest/blob-csi-driver/templates/serviceaccount-csi-blob-controller.yaml and csi-blob-controller.yaml).
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 USE_LABEL = "azure.workload.identity/use"
 

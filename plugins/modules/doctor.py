@@ -38,6 +38,18 @@ description:
   - "An SMB share cannot be mounted from the controller without a Kerberos and SMB client, so C(probe_data) of a
     Files workload is not a live probe: it is the latest validation Job of the workload role that mounts the claim
     (completed is V(ok), failed is V(fail) with its pod's mount error, none or running is V(unknown))."
+  - "Dynamically provisioned blob workloads (C(storage_class) in the item, or a claim whose C(storageClassName)
+    names a C(blob.csi.azure.com) class) get C(storage_class) (provisioner C(blob.csi.azure.com), token-only:
+    C(mountWithWorkloadIdentityToken) C(\"true\"), the identity's C(clientID), the workload's C(storageAccount),
+    C(resourceGroup) and C(containerName); no C(useDataPlaneAPI), C(secretName), C(secretNamespace),
+    C(allowSharedKeyAccess) or stored key; C(reclaimPolicy) as chosen, V(warn) on C(Delete) not chosen) and
+    C(provisioner_role) (a role at the account or above lets the driver's controller create containers through
+    ARM, and delete them with C(reclaimPolicy) C(Delete); V(warn) when a role there can list keys); the cluster
+    gets C(provisioner_identity) (the controller's identity: the workload identity its ServiceAccount
+    O(blob_controller_service_account) names, else the cluster's kubelet identity) and C(provisioner_federation)
+    (that workload identity trusts the ServiceAccount on the cluster's issuer). Their C(persistent_volume_claim)
+    is Bound to the volume the driver provisioned, or fails with the claim's latest C(ProvisioningFailed) event
+    (for example ARM's C(AuthorizationFailed)), or says the controller is not running."
   - A link whose prerequisites are not ok is V(unknown) (blocked), so one breakage is reported once, where it is.
   - Makes no Azure write, no Kubernetes write (the TokenRequest aside) and never lists account keys; reads grow with
     the number of links, not with the size of the subscription.
@@ -81,6 +93,13 @@ options:
     description: Name of the driver's node DaemonSet.
     type: str
     default: csi-blob-node
+  blob_controller_service_account:
+    description:
+      - ServiceAccount (in O(driver_namespace)) of the blob driver's controller, whose
+        C(azure.workload.identity/client-id) annotation (chart value C(workloadIdentity.clientID)) names the identity
+        it provisions as. Read only for dynamically provisioned workloads.
+    type: str
+    default: csi-blob-controller-sa
   driver_minimum_version:
     description: The lowest driver version accepted (the first that mounts with a workload identity token alone).
     type: str
@@ -204,7 +223,7 @@ import json
 import os
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor as judge
-from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, rbac, rules
+from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access, provisioner, rbac, rules
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import authority_options, token_claims
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
 from ansible_collections.keyless.aks_storage.plugins.module_utils.blob_probe import blob_probe
@@ -281,8 +300,9 @@ class Doctor:
 
 
 # ---- the cluster's links --------------------------------------------------------------------------------------------
-def cluster_links(doc, kinds):
-    """The cluster's links; the driver links of each storage kind in ``kinds`` (the kinds of the workloads)."""
+def cluster_links(doc, kinds, dynamic=False):
+    """The cluster's links; the driver links of each storage kind in ``kinds`` (the kinds of the workloads); with
+    ``dynamic`` (a workload provisioned from a StorageClass) the blob driver's controller identity."""
     p = doc.params
     rg, name = p["cluster_resource_group"], p["cluster_name"]
     clusters = doc.module.client("containerservice").managed_clusters
@@ -310,6 +330,10 @@ def cluster_links(doc, kinds):
     doc.check("kubernetes_api", (), None, lambda: kubernetes_api(doc))
     for kind in kinds:
         driver_links(doc, kind)
+    if dynamic:
+        doc.check("provisioner_identity", KUBE + ("cluster",), None, lambda: provisioner_identity(doc))
+        doc.check("provisioner_federation", ("provisioner_identity", "cluster_oidc_issuer"), None,
+                  lambda: provisioner_federation(doc))
 
 
 def driver_links(doc, kind):
@@ -432,6 +456,7 @@ def workload_item(doc, item, index):
              pv_name=vol.get("pv_name"), dynamic=bool(item.get("storage_class")))
     if w["access"] not in (None,) + tuple(judge.DATA_ACTIONS):
         raise ModuleError("workloads[%d].access must be read or readwrite, not %s" % (index, w["access"]))
+    storage_class_item(w, item, index)
     if not w["pv_name"] and not w["dynamic"] and item.get("storage_account"):
         w["pv_name"] = "pv-%s-%s" % (w["namespace"], name)
     missing = missing_fields(w)
@@ -439,6 +464,21 @@ def workload_item(doc, item, index):
         discover(doc, w, missing, index)
     w["access"] = w["access"] or "readwrite"
     return w
+
+
+def storage_class_item(w, item, index):
+    """The StorageClass of a dynamically provisioned workload: its name and the reclaimPolicy chosen (Retain by
+    default, as the workload role renders it)."""
+    sc = item.get("storage_class") or {}
+    w["storage_class"], w["reclaim_policy"] = sc.get("name"), None
+    if not w["dynamic"]:
+        return
+    if w["kind"] is not judge.BLOB or not w["storage_class"]:
+        raise ModuleError("workloads[%d].storage_class needs a name and type blob" % index)
+    w["reclaim_policy"] = sc.get("reclaim_policy") or "Retain"
+    if w["reclaim_policy"] not in ("Retain", "Delete"):
+        raise ModuleError("workloads[%d].storage_class.reclaim_policy must be Retain or Delete, not %s"
+                          % (index, w["reclaim_policy"]))
 
 
 def missing_fields(w):
@@ -457,22 +497,28 @@ def discover(doc, w, missing, index):
     except KubeError as exc:
         raise ModuleError("workloads[%d]: could not discover %s: %s" % (index, ", ".join(missing), exc)) from exc
     if not w["identity_name"] and w["client_id"]:
-        found = doc.cached("identities", lambda: doc.azure_list(
-            "list the subscription's managed identities",
-            doc.module.client("msi").user_assigned_identities.list_by_subscription))
-        match = [i for i in found if (i.get("properties") or {}).get("clientId") == w["client_id"]]
+        match = identity_by_client_id(doc, w["client_id"])
         if match:
-            w["identity_name"] = match[0]["name"]
-            w["identity_resource_group"] = match[0]["id"].split("/")[4]
+            w["identity_name"] = match["name"]
+            w["identity_resource_group"] = match["id"].split("/")[4]
     still = missing_fields(w)
     if still:
         raise ModuleError("workloads[%d]: could not discover %s from claim %s/%s; give them in the item"
                           % (index, ", ".join(still), w["namespace"], w["pvc_name"]))
 
 
+def identity_by_client_id(doc, client_id):
+    """The user-assigned identity with ``client_id`` (one listing of the subscription's identities), or None."""
+    found = doc.cached("identities", lambda: doc.azure_list(
+        "list the subscription's managed identities",
+        doc.module.client("msi").user_assigned_identities.list_by_subscription))
+    return next((i for i in found if (i.get("properties") or {}).get("clientId") == client_id), None)
+
+
 def discover_from_claim(doc, w):
-    """The claim's volume attributes, access mode and the service account of the pods that mount it; a volume of
-    the Azure Files driver makes the workload a Files one."""
+    """The claim's volume attributes (or, while it has none, its blob StorageClass's parameters), access mode and
+    the service account of the pods that mount it; a volume of the Azure Files driver makes the workload a Files
+    one, a claim of a blob.csi.azure.com class a dynamically provisioned one."""
     pvc = claim_of(doc, w)
     w["pv_name"] = w["pv_name"] or ((pvc or {}).get("spec") or {}).get("volumeName")
     pv = volume_of(doc, w) if w["pv_name"] else None
@@ -480,6 +526,12 @@ def discover_from_claim(doc, w):
     if csi.get("driver") == judge.FILE_DRIVER:
         w["kind"] = judge.FILE
     attrs = dict((k.lower(), v) for k, v in (csi.get("volumeAttributes") or {}).items())
+    class_name = ((pvc or {}).get("spec") or {}).get("storageClassName")
+    sc = storage_class_of(doc, class_name) if class_name and w["kind"] is judge.BLOB else None
+    if sc and sc.get("provisioner") == judge.DRIVER:
+        w.update(dynamic=True, storage_class=class_name)
+        params = dict((k.lower(), v) for k, v in (sc.get("parameters") or {}).items())
+        attrs = dict(params, **attrs)  # what the volume mounts wins over what the class would provision
     if pv and not w["access"]:  # what the volume mounts: a read-only volume needs only the read role
         modes = (pv.get("spec") or {}).get("accessModes") or []
         w["access"] = "read" if csi.get("readOnly") or modes == ["ReadOnlyMany"] else "readwrite"
@@ -546,6 +598,10 @@ def container(doc, w):
     api = doc.module.client("storage").blob_containers
     found = doc.azure("read container %s" % w["container"],
                       lambda: api.get(w["resource_group"], w["storage_account"], w["container"]))
+    if found is None and w["dynamic"]:
+        return link("container", WARN, "container %s does not exist yet: the blob driver's controller creates it "
+                    "when it provisions the first claim of StorageClass %s" % (w["container"], w["storage_class"]),
+                    {"container": w["container"]}, "see the persistent_volume_claim and provisioner links")
     if found is None:
         return link("container", FAIL, "container %s does not exist in %s" % (w["container"], w["storage_account"]),
                     {"container": w["container"]},
@@ -574,27 +630,38 @@ def identity(doc, w):
                 {"client_id": props.get("clientId"), "principal_id": props.get("principalId")})
 
 
-def federation(doc, w):
+def credentials_of(doc, rg, name):
+    """The federated credentials of identity ``name`` (one listing per identity)."""
     api = doc.module.client("msi").federated_identity_credentials
-    rg, name = w["identity_resource_group"], w["identity_name"]
-    creds = doc.cached(("fics", rg.lower(), name.lower()), lambda: [
+    return doc.cached(("fics", rg.lower(), name.lower()), lambda: [
         dict(name=c["name"], **(c.get("properties") or {}))
         for c in doc.azure_list("list federated credentials of %s" % name, lambda: api.list(rg, name))])
-    return judge.judge_federated_credentials(creds, issuer_of(doc), judge.subject_of(w["namespace"],
-                                                                                     w["service_account"]), (rg, name))
 
 
-def data_role(doc, w, account_scope):
+def federation(doc, w):
+    rg, name = w["identity_resource_group"], w["identity_name"]
+    return judge.judge_federated_credentials(credentials_of(doc, rg, name), issuer_of(doc), judge.subject_of(
+        w["namespace"], w["service_account"]), (rg, name))
+
+
+def roles_of(doc, scope, principal):
+    """The role assignments of ``principal`` at ``scope``, above and below it (one principal-filtered listing per
+    scope and principal), and the definitions they use (one read per distinct role)."""
     api = doc.module.client("authorization")
-    principal = w["principal_id"]
-    assignments = doc.cached(("assignments", account_scope.lower(), principal), lambda: doc.azure_list(
+    assignments = doc.cached(("assignments", scope.lower(), principal), lambda: doc.azure_list(
         "list role assignments of %s" % principal,
-        lambda: api.role_assignments.list_for_scope(account_scope, filter="principalId eq '%s'" % principal)))
+        lambda: api.role_assignments.list_for_scope(scope, filter="principalId eq '%s'" % principal)))
     definitions = {}
     for item in assignments:
         role_id = ((item.get("properties") or {}).get("roleDefinitionId") or "").lower()
         definitions[role_id] = doc.cached(("role", role_id), lambda r=role_id: doc.azure(
             "read role definition %s" % r, lambda: api.role_definitions.get_by_id(r)))
+    return assignments, definitions
+
+
+def data_role(doc, w, account_scope):
+    principal = w["principal_id"]
+    assignments, definitions = roles_of(doc, account_scope, principal)
     # Azure Files: the account is the narrowest scope the driver's docs grant the role at (share-level is not)
     scope = account_scope if w["kind"] is judge.FILE else rbac.storage_scope(
         doc.module.subscription_id, w["resource_group"], w["storage_account"], w["container"])
@@ -604,6 +671,20 @@ def data_role(doc, w, account_scope):
 def claim_of(doc, w):
     return doc.kube_get("PersistentVolumeClaim %s/%s" % (w["namespace"], w["pvc_name"]), "CoreV1Api",
                         "read_namespaced_persistent_volume_claim", w["pvc_name"], w["namespace"])
+
+
+def storage_class_of(doc, name):
+    return doc.kube_get("StorageClass " + name, "StorageV1Api", "read_storage_class", name)
+
+
+def claim_events(doc, w):
+    """The events about the claim (one listing of the namespace's events), oldest first, quoted."""
+    events = doc.kube_items("events in " + w["namespace"], "CoreV1Api", "list_namespaced_event", w["namespace"])
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
+            and e["involvedObject"].get("name") == w["pvc_name"]]
+    mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"), "count": e.get("count")}
+            for e in mine]
 
 
 def volume_of(doc, w):
@@ -640,15 +721,90 @@ def cluster_workload_links(doc, w):
     wl = w["name"]
     doc.check("service_account", KUBE, wl, lambda: service_account(doc, w))
     doc.check("service_account_client_id", ("service_account", "identity"), wl, lambda: sa_client_id(doc, w))
-    doc.check("persistent_volume_claim", KUBE, wl, lambda: judge.judge_claim(
-        claim_of(doc, w), "%s/%s" % (w["namespace"], w["pvc_name"]), w["pv_name"],
-        volume_of(doc, w) if w["pv_name"] else None))
+    if w["dynamic"]:
+        provisioner_links(doc, w)
+    else:
+        doc.check("persistent_volume_claim", KUBE, wl, lambda: judge.judge_claim(
+            claim_of(doc, w), "%s/%s" % (w["namespace"], w["pvc_name"]), w["pv_name"],
+            volume_of(doc, w) if w["pv_name"] else None))
     if not w["pv_name"] and doc.status("persistent_volume_claim", wl) != UNKNOWN:
         # a dynamically provisioned claim: its volume is the one it is bound to
         w["pv_name"] = ((claim_of(doc, w) or {}).get("spec") or {}).get("volumeName")
-    doc.check("persistent_volume", KUBE + ("identity",), wl, lambda: judge.judge_volume(
+    # a provisioned volume exists once its claim is Bound: before, its link is blocked, not a second failure
+    after_claim = ("persistent_volume_claim",) if w["dynamic"] else ()
+    doc.check("persistent_volume", KUBE + ("identity",) + after_claim, wl, lambda: judge.judge_volume(
         volume_of(doc, w) if w["pv_name"] else None, expected_volume(w), kind=w["kind"]))
     doc.check("pods", ("persistent_volume_claim", "service_account"), wl, lambda: pods(doc, w))
+
+
+# ---- dynamic provisioning (blob) ------------------------------------------------------------------------------------
+def provisioner_links(doc, w):
+    """The StorageClass, the controller's role at the account, then the claim it provisions (after both and after
+    the controller's identity, so one cause fails one link)."""
+    wl = w["name"]
+    account_scope = rbac.storage_scope(doc.module.subscription_id, w["resource_group"], w["storage_account"])
+    doc.check("storage_class", KUBE, wl, lambda: judge.judge_storage_class(
+        storage_class_of(doc, w["storage_class"]), w["storage_class"], expected_class(doc, w)))
+    doc.check("provisioner_role", ("provisioner_identity", "storage_account"), wl,
+              lambda: provisioner_role(doc, w, account_scope), account_scope)
+    doc.check("persistent_volume_claim", KUBE + ("storage_class", "provisioner_identity", "provisioner_federation",
+                                                 "provisioner_role"), wl, lambda: dynamic_claim(doc, w))
+
+
+def expected_class(doc, w):
+    return {"storage_account": w["storage_account"], "resource_group": w["resource_group"],
+            "container": w["container"], "client_id": w.get("client_id_live") or w["client_id"],
+            "subscription_id": doc.module.subscription_id, "reclaim_policy": w["reclaim_policy"]}
+
+
+def controller_names(doc):
+    """(ServiceAccount, Deployment) of the blob driver's controller, as ns/name."""
+    namespace = doc.params["driver_namespace"]
+    return ("%s/%s" % (namespace, doc.params["blob_controller_service_account"]),
+            "%s/%s" % (namespace, provisioner.CONTROLLER_DEPLOYMENT))
+
+
+def provisioner_identity(doc):
+    names = controller_names(doc)
+    (sa_ns, sa_name), (dep_ns, dep_name) = (n.split("/") for n in names)
+    sa = doc.kube_get("ServiceAccount " + names[0], "CoreV1Api", "read_namespaced_service_account", sa_name, sa_ns)
+    deployment = doc.kube_get("Deployment " + names[1], "AppsV1Api", "read_namespaced_deployment", dep_name, dep_ns)
+    choice = provisioner.controller_identity(sa, doc.cache["cluster"], deployment)
+    identity = identity_by_client_id(doc, choice[1]) if choice and choice[0] == "workload_identity" else None
+    result = judge.judge_provisioner_identity(sa, deployment, doc.cache["cluster"], names, identity)
+    doc.cache["provisioner"] = result["evidence"]
+    return result
+
+
+def provisioner_federation(doc):
+    found = doc.cache["provisioner"]
+    if found["identity"] == "kubelet_identity":
+        return link("provisioner_federation", OK, "the kubelet identity is the nodes' managed identity: no federated "
+                    "credential is needed", {"identity": found["identity"]})
+    rg, name = found["identity_resource_group"], found["identity_name"]
+    namespace, service_account = found["service_account"].split("/")
+    result = judge.judge_federated_credentials(credentials_of(doc, rg, name), issuer_of(doc),
+                                               judge.subject_of(namespace, service_account), (rg, name))
+    result["link"] = "provisioner_federation"
+    return result
+
+
+def provisioner_role(doc, w, account_scope):
+    principal = doc.cache["provisioner"]["principal_id"]
+    assignments, definitions = roles_of(doc, account_scope, principal)
+    sc = storage_class_of(doc, w["storage_class"])
+    # the class's policy decides what DeleteVolume will do; without a class, what the workload chose
+    reclaim = (sc.get("reclaimPolicy") or "Delete") if sc else (w["reclaim_policy"] or "Retain")
+    params = dict((k.lower(), v) for k, v in ((sc or {}).get("parameters") or {}).items())
+    container = params.get("containername") or w["container"]
+    return judge.judge_provisioner_role(assignments, definitions, account_scope, principal, reclaim, None, container)
+
+
+def dynamic_claim(doc, w):
+    pvc = claim_of(doc, w)
+    bound = ((pvc or {}).get("status") or {}).get("phase") == "Bound"
+    return judge.judge_dynamic_claim(pvc, "%s/%s" % (w["namespace"], w["pvc_name"]), w["storage_class"],
+                                     [] if bound or pvc is None else claim_events(doc, w), controller_names(doc)[1])
 
 
 def pods(doc, w):
@@ -785,7 +941,8 @@ def run(module):
     doc = Doctor(module)
     items = [workload_item(doc, item, i) for i, item in enumerate(module.params["workloads"])]
     used = {w["kind"].type for w in items} or {"blob"}
-    cluster_links(doc, [kind for kind in (judge.BLOB, judge.FILE) if kind.type in used])
+    cluster_links(doc, [kind for kind in (judge.BLOB, judge.FILE) if kind.type in used],
+                  any(w["dynamic"] for w in items))
     for w in items:
         azure_links(doc, w)
         cluster_workload_links(doc, w)
@@ -818,6 +975,7 @@ def main():
             identity_resource_group=dict(type="str"),
             driver_namespace=dict(type="str", default="kube-system"),
             driver_node_daemonset=dict(type="str", default="csi-blob-node"),
+            blob_controller_service_account=dict(type="str", default=provisioner.CONTROLLER_SERVICE_ACCOUNT),
             driver_minimum_version=dict(type="str", default="1.27.1"),
             file_driver_namespace=dict(type="str", default="kube-system"),
             file_driver_node_daemonset=dict(type="str", default="csi-azurefile-node"),

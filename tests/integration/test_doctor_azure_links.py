@@ -59,7 +59,7 @@ BREAKAGES = [
     ("no_role", lambda c: c.remove_roles("archive"), "archive", "role_assignment",
      ["no role assignment at the container or above", 'Storage Blob Data Reader" --scope']),
     ("shared_key_on", lambda c: c.sandbox.merge_resource(c.account_id(), {"properties": {
-        "allowSharedKeyAccess": True}}), ("reports", "archive", "shared-docs"), "shared_key",
+        "allowSharedKeyAccess": True}}), ("reports", "archive", "shared-docs", "scratch"), "shared_key",
      ["shared key access is on"]),
     ("container_missing", lambda c: c.storage.blob_containers.delete(STORAGE_RG, ACCOUNT, "archive"), "archive",
      "container", ["container archive does not exist"]),

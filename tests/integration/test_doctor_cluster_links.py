@@ -15,6 +15,9 @@ PATCH = re.compile(r"-p '(\{.*?\}|\[.*?\])'")
 CLUSTER_LINKS, LINKS_PER_WORKLOAD = 9, 14
 # the sandbox inventory's Files workload (shared-docs) adds the Files driver's 4 cluster links and its own 15
 FILE_CLUSTER_LINKS, FILE_WORKLOAD_LINKS = 4, 15
+# its dynamically provisioned workload (scratch) adds storage_class and provisioner_role to a blob workload's links,
+# and the cluster provisioner_identity and provisioner_federation
+DYNAMIC_CLUSTER_LINKS, DYNAMIC_WORKLOAD_LINKS = 2, LINKS_PER_WORKLOAD + 2
 
 
 def fix_patch(fix):
@@ -26,18 +29,22 @@ def fix_patch(fix):
 def test_a_healthy_chain_is_all_ok_within_a_read_budget_that_ignores_the_subscriptions_size(chain):
     first = chain.doctor()
     assert first.rc == 0, first
-    links = CLUSTER_LINKS + FILE_CLUSTER_LINKS + 2 * LINKS_PER_WORKLOAD + FILE_WORKLOAD_LINKS
+    links = (CLUSTER_LINKS + FILE_CLUSTER_LINKS + DYNAMIC_CLUSTER_LINKS + 2 * LINKS_PER_WORKLOAD + FILE_WORKLOAD_LINKS
+             + DYNAMIC_WORKLOAD_LINKS)
     assert [i["status"] for i in first.links] == ["ok"] * links, first
     assert_read_only(first)
     c = first.counters
     # cluster 1; per blob workload container, identity, credentials, role assignments, role definition (account
     # cached); the Files workload share, identity, credentials, role assignments, role definition.
     # Kubernetes: version, CSIDriver, DaemonSet of each driver; per workload ServiceAccount, claim, volume, pods,
-    # events; the Files workload also its validation Jobs (its data is judged from them, not probed)
-    assert (c["reads"], c["kubernetes"]["reads"], c["kubernetes"]["token_requests"]) == (17, 21, 3), c
-    assert c["storage_data"]["by_operation"] == {"ListBlobs": 2}, c
-    assert first.result["reads"] == {"azure": 17, "kubernetes": 21, "token_requests": 3, "entra": 3,
-                                     "data_plane": 2}, first.result["reads"]
+    # events; the Files workload also its validation Jobs (its data is judged from them, not probed). The dynamic
+    # workload: ARM as a blob workload's (its role definition cached) plus the controller's role assignments at the
+    # account and the provisioner role; Kubernetes as a blob workload's plus the controller's ServiceAccount and
+    # Deployment and the StorageClass.
+    assert (c["reads"], c["kubernetes"]["reads"], c["kubernetes"]["token_requests"]) == (17 + 6, 21 + 8, 3 + 1), c
+    assert c["storage_data"]["by_operation"] == {"ListBlobs": 3}, c
+    assert first.result["reads"] == {"azure": 23, "kubernetes": 29, "token_requests": 4, "entra": 4,
+                                     "data_plane": 3}, first.result["reads"]
     report = json.loads(open(first.result["report_files"]["json"]).read())
     assert report["status"] == "ok" and len(report["links"]) == len(first.links)
     markdown = open(first.result["report_files"]["markdown"]).read()
@@ -56,7 +63,7 @@ def test_a_healthy_chain_is_all_ok_within_a_read_budget_that_ignores_the_subscri
                                   "ba92f5b4-2d11-453d-a403-e96b0029c9fe" % chain.sub,
             "principal_id": other.principal_id, "principal_type": "ServicePrincipal"})
     again = chain.doctor()
-    assert again.rc == 0 and again.counters["reads"] == 17, again.counters
+    assert again.rc == 0 and again.counters["reads"] == 23, again.counters
 
 
 def test_one_claim_named_on_the_command_line_is_diagnosed_from_what_it_mounts(chain):

@@ -17,6 +17,8 @@ FILE_DRIVER = "file.csi.azure.com"
 # version, CSIDriver and node pods
 CLUSTER_LINKS = 7 + 2 * 3
 BLOB_LINKS, FILE_LINKS = 14, 15  # a Files workload: smb_oauth and share instead of container
+# the dynamically provisioned blob workload (scratch): storage_class and provisioner_role, and 2 cluster links
+DYNAMIC_LINKS = BLOB_LINKS + 2 + 2
 FILE_PV = "pv-%s-%s" % (FILE_NAMESPACE, FILE_WORKLOAD)
 FILE_PVC = FILE_WORKLOAD + "-file"
 
@@ -33,7 +35,8 @@ def blob_only_vars(chain):
 def test_a_healthy_chain_with_a_files_workload_is_all_ok_within_a_bounded_read_budget(chain):
     found = chain.doctor()
     assert found.rc == 0, found
-    assert [i["status"] for i in found.links] == ["ok"] * (CLUSTER_LINKS + 2 * BLOB_LINKS + FILE_LINKS), found
+    assert [i["status"] for i in found.links] == ["ok"] * (CLUSTER_LINKS + 2 * BLOB_LINKS + FILE_LINKS
+                                                           + DYNAMIC_LINKS), found
     assert_read_only(found)
     files = {i["link"]: i for i in found.links if i["workload"] == FILE_WORKLOAD}
     assert list(files)[:4] == ["storage_account", "shared_key", "smb_oauth", "share"], list(files)
@@ -50,17 +53,19 @@ def test_a_healthy_chain_with_a_files_workload_is_all_ok_within_a_bounded_read_b
     # (the account is the blob workloads', cached); Kubernetes the Files CSIDriver and DaemonSet, its
     # ServiceAccount, claim, volume, pods, events and validation Jobs. No data-plane request: SMB is not probed.
     c = found.counters
-    assert (c["reads"], c["kubernetes"]["reads"], c["kubernetes"]["token_requests"]) == (12 + 5, 13 + 8, 3), c
-    assert found.result["reads"] == {"azure": 17, "kubernetes": 21, "token_requests": 3, "entra": 3,
-                                     "data_plane": 2}, found.result["reads"]
-    assert c["storage_data"]["by_operation"] == {"ListBlobs": 2}, c
+    # (the dynamic workload's 6 ARM and 8 Kubernetes reads, TokenRequest and blob listing are in both figures)
+    assert (c["reads"], c["kubernetes"]["reads"], c["kubernetes"]["token_requests"]) == (18 + 5, 21 + 8, 4), c
+    assert found.result["reads"] == {"azure": 23, "kubernetes": 29, "token_requests": 4, "entra": 4,
+                                     "data_plane": 3}, found.result["reads"]
+    assert c["storage_data"]["by_operation"] == {"ListBlobs": 3}, c
 
     # The blob workloads alone, on the same cluster with the Files driver installed: their budget as before.
     blobs = chain.doctor("-e", blob_only_vars(chain))
     assert blobs.rc == 0, blobs
-    assert len(blobs.links) == 9 + 2 * BLOB_LINKS and not [i for i in blobs.links if "file" in i["link"]], blobs
-    assert blobs.result["reads"] == {"azure": 12, "kubernetes": 13, "token_requests": 2, "entra": 2,
-                                     "data_plane": 2}, blobs.result["reads"]
+    assert len(blobs.links) == 9 + 2 * BLOB_LINKS + DYNAMIC_LINKS and not [
+        i for i in blobs.links if "file" in i["link"]], blobs
+    assert blobs.result["reads"] == {"azure": 18, "kubernetes": 21, "token_requests": 3, "entra": 3,
+                                     "data_plane": 3}, blobs.result["reads"]
 
 
 def test_one_files_claim_named_on_the_command_line_is_diagnosed_from_its_volume(chain):

@@ -161,7 +161,7 @@ def test_authorization_failed_until_the_role_is_granted_then_binds_by_request_co
     assert sandbox.call("GET", "/provisioner/decisions")["decisions"][-1]["outcome"] == "failed"
 
     assign(chain, oid, scope=chain.account.id)
-    phases = [read(chain).status.phase for _ in range(6)]   # the retry is due 5 requests after the failure
+    phases = [read(chain).status.phase for _attempt in range(6)]   # the retry is due 5 requests after the failure
     assert phases[0] == "Pending" and phases[-1] == "Bound", phases
     assert counters(sandbox)["provisioning_failed"] == 1 and counters(sandbox)["volumes_provisioned"] == 1
 
@@ -180,12 +180,12 @@ def test_the_driver_workload_identity_and_its_aadsts_failure(sandbox, chain):
     chain.msi.federated_identity_credentials.create_or_update(RG, "id-csi", "fic-csi", {
         "issuer": chain.issuer, "subject": f"system:serviceaccount:kube-system:{CONTROLLER_SA}",
         "audiences": [TOKEN_AUDIENCE]})
-    for _ in range(3):
+    for _attempt in range(3):
         read(chain)
     denied = [m for m in failures(chain) if f"The client '{identity.principal_id}'" in m]
     assert len(failures(chain)) == 2 and len(denied) == 1 and WRITE in denied[0], failures(chain)
     assign(chain, identity.principal_id)
-    for _ in range(3):
+    for _attempt in range(3):
         read(chain)
     assert read(chain).status.phase == "Bound"
 
@@ -203,7 +203,7 @@ def test_infeasible_parameters_fail_the_claim(sandbox, chain, extra, expected):
     [message] = failures(chain)
     assert message.startswith("Volume provisioning failed with infeasible error. Retries will be delayed. "
                               "rpc error: code = InvalidArgument ") and message.endswith(expected), message
-    for _ in range(4):   # slow retry: fewer requests than provisioner_slow_retry_requests change nothing
+    for _attempt in range(4):   # slow retry: fewer requests than provisioner_slow_retry_requests change nothing
         read(chain)
     assert len(failures(chain)) == 1 and read(chain).status.phase == "Pending"
     assert counters(sandbox)["arm_writes"] == 0
@@ -225,7 +225,7 @@ def test_store_account_key_by_default_fetches_the_key(sandbox, chain):
 def test_without_a_controller_only_external_provisioning(sandbox, chain):
     storage_class(chain)
     claim(chain)
-    for _ in range(3):
+    for _attempt in range(3):
         read(chain)
     assert events(chain) == [("ExternalProvisioning", EXTERNAL)]   # once, however often the claim is synced
     assert read(chain).metadata.annotations["volume.kubernetes.io/storage-provisioner"] == DRIVER
@@ -275,7 +275,7 @@ def test_retain_keeps_the_container_and_the_volume(sandbox, chain):
     storage_class(chain, reclaim="Retain")
     uid = claim(chain).metadata.uid
     _delete_claim(chain)
-    for _ in range(3):
+    for _attempt in range(3):
         pv = chain.core.read_persistent_volume(f"pvc-{uid}")
     assert pv.status.phase == "Released" and pv.spec.persistent_volume_reclaim_policy == "Retain"
     assert container(chain, f"pvc-{uid}") is not None
@@ -296,7 +296,7 @@ def test_a_job_waiting_for_its_claim_is_scheduled_once_the_claim_is_provisioned(
     assert [c.reason for c in pods[0].status.conditions if c.type == "PodScheduled"] == ["Unschedulable"]
 
     assign(chain, kubelet_object_id(chain))
-    for _ in range(4):   # the claim's retry is due 3 requests after its last failure
+    for _attempt in range(4):   # the claim's retry is due 3 requests after its last failure
         read(chain)
     assert read(chain).status.phase == "Bound"
     assert chain.job("early").status.succeeded == 1, chain.events("early")
