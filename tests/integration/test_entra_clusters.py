@@ -64,7 +64,8 @@ def test_an_entra_only_cluster_with_azure_rbac_converges_without_kubelogin(sandb
     site = playbook(sandbox, tmp_path, "site.yml")
     assert site.returncode == 0, site.stdout[-4000:]
     decisions = sandbox.call("GET", "/kubelet/decisions")["decisions"]
-    assert sorted(d["outcome"] for d in decisions) == ["succeeded"] * 3, decisions  # reports, archive, shared-docs
+    # reports, archive, shared-docs, scratch (dynamically provisioned)
+    assert sorted(d["outcome"] for d in decisions) == ["succeeded"] * 4, decisions
     token = assert_token_kubeconfig(tmp_path / "kubeconfig")
 
     again = playbook(sandbox, tmp_path, "site.yml", "-vvv")

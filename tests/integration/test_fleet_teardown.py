@@ -41,8 +41,9 @@ def test_tearing_one_cluster_down_keeps_what_the_other_uses(sandbox, tmp_path):
                                     "aks-a-reports-reports-writer", "aks-b-archive-archive-reader",
                                     "aks-b-docs-docs-writer", "aks-b-reports-reports-writer"]
     shared_assignments = len(assignments(sandbox))
-    # one per workload (the Files one at the account): both clusters' workloads need the same three
-    assert shared_assignments == 3
+    # one data role per workload (the Files one at the account): both clusters' workloads need the same four; and
+    # each cluster's kubelet identity has the provisioner role at the account (the dynamically provisioned workload)
+    assert shared_assignments == 4 + 2
 
     down = run(sandbox, tmp_path, "teardown.yml", "--limit", "aks-a", "-e", "keyless_teardown_confirm=aks-a",
                "-e", "keyless_teardown_delete_data=true")
@@ -50,8 +51,8 @@ def test_tearing_one_cluster_down_keeps_what_the_other_uses(sandbox, tmp_path):
     # only aks-a's own credentials went; identities, data roles and the account are still aks-b's
     assert credentials(sandbox) == ["aks-b-archive-archive-reader", "aks-b-docs-docs-writer",
                                     "aks-b-reports-reports-writer"]
-    assert len(assignments(sandbox)) == shared_assignments
-    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG))) == 3
+    assert len(assignments(sandbox)) == shared_assignments - 1   # aks-a's provisioner role went with it
+    assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(RG))) == 4
     assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties(RG, "stkeylesssandbox01").name
     assert "identity %s/id-reports: %s" % (RG, STILL_USED) in down.stdout
     assert "storage account stkeylesssandbox01: " + STILL_USED in down.stdout

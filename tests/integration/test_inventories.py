@@ -32,8 +32,10 @@ def test_inventory_renders_valid_workloads(tmp_path, environment, clusters):
     for path in rendered:
         manifests = json.loads(path.read_text())
         kinds = [m["kind"] for m in manifests]
-        # two blob workloads and one Azure Files workload in every inventory
-        assert kinds.count("Job") == 3 and kinds.count("PersistentVolume") == 3
+        # two static blob workloads and one Azure Files workload in every inventory, and a dynamically provisioned
+        # one (a StorageClass, no PersistentVolume) in dev and sandbox
+        dynamic = kinds.count("StorageClass")
+        assert kinds.count("Job") == 3 + dynamic and kinds.count("PersistentVolume") == 3 and dynamic <= 1
         drivers = sorted(m["spec"]["csi"]["driver"] for m in manifests if m["kind"] == "PersistentVolume")
         assert drivers == ["blob.csi.azure.com", "blob.csi.azure.com", "file.csi.azure.com"]
         for manifest in manifests:

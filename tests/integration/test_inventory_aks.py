@@ -513,7 +513,7 @@ def test_site_yml_converges_the_clusters_the_plugin_lists(sandbox, tmp_path):
                           env=environment, capture_output=True, text=True, timeout=900, check=False)
     assert site.returncode == 0, site.stdout[-4000:] + site.stderr[-2000:]
     decisions = sandbox.call("GET", "/kubelet/decisions")["decisions"]
-    # the two blob workloads and the Azure Files one of the inventory
-    assert sorted(d["outcome"] for d in decisions) == ["succeeded", "succeeded", "succeeded"]
+    # the two static blob workloads, the Azure Files one and the dynamically provisioned one of the inventory
+    assert sorted(d["outcome"] for d in decisions) == ["succeeded"] * 4
     cluster = sdk.containerservice_client(sandbox.conn).managed_clusters.get("rg-aks-sandbox", "sandbox-aks-1")
     assert cluster.as_dict()["properties"]["oidcIssuerProfile"]["enabled"] is True

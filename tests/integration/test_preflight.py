@@ -15,11 +15,12 @@ BIN = Path(sys.executable).parent
 GOOD = yaml.safe_load((REPO / "inventories" / "sandbox" / "group_vars" / "aks_clusters.yml").read_text())
 
 
-def inventory(tmp_path, hosts):
-    """An inventory of clusters (host name -> host variables over the sandbox inventory's group variables)."""
+def inventory(tmp_path, hosts, group_vars=None):
+    """An inventory of clusters (host name -> host variables over the sandbox inventory's group variables, or
+    ``group_vars``)."""
     root = tmp_path / "inventory"
     (root / "group_vars").mkdir(parents=True)
-    (root / "group_vars" / "aks_clusters.yml").write_text(yaml.safe_dump(GOOD))
+    (root / "group_vars" / "aks_clusters.yml").write_text(yaml.safe_dump(group_vars or GOOD))
     (root / "hosts.yml").write_text(yaml.safe_dump({"aks_clusters": {"hosts": {
         name: dict(variables, ansible_connection="local", ansible_python_interpreter=sys.executable)
         for name, variables in hosts.items()}}}))

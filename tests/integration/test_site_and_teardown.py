@@ -25,12 +25,12 @@ def test_site_then_guarded_teardown(sandbox, tmp_path):
     site = playbook(sandbox, tmp_path, "site.yml")
     assert site.returncode == 0, site.stdout[-4000:]
     decisions = sandbox.call("GET", "/kubelet/decisions")["decisions"]
-    assert sorted(d["outcome"] for d in decisions) == ["succeeded", "succeeded", "succeeded"]  # 2 blob, 1 Files
+    assert sorted(d["outcome"] for d in decisions) == ["succeeded"] * 4  # 2 static blob, 1 Files, 1 dynamic blob
 
     refused = playbook(sandbox, tmp_path, "teardown.yml")
     assert refused.returncode != 0 and "keyless_teardown_confirm=sandbox-aks-1" in refused.stdout
     assert len(list(sdk.msi_client(sandbox.conn).user_assigned_identities.list_by_resource_group(
-        "rg-keyless-sandbox"))) == 3
+        "rg-keyless-sandbox"))) == 4
 
     # A finished pod of someone else still mounts a claim: Kubernetes would keep the claim Terminating, so the
     # teardown stops before its first write and names the pod.
@@ -149,7 +149,7 @@ def test_no_task_selection_deletes_anything_unconfirmed(sandbox, tmp_path):
         playbook(sandbox, tmp_path, "teardown.yml", *attempt)
         delta = sandbox.counters_delta(before)
         assert (delta["writes"], delta["kubernetes"]["writes"]) == (0, 0), (attempt, delta)
-        assert len(list(msi.list_by_resource_group("rg-keyless-sandbox"))) == 3, attempt
+        assert len(list(msi.list_by_resource_group("rg-keyless-sandbox"))) == 4, attempt
     assert sdk.storage_client(sandbox.conn).storage_accounts.get_properties("rg-keyless-sandbox",
                                                                             "stkeylesssandbox01").name
 
@@ -172,7 +172,7 @@ def test_an_identity_recreated_behind_our_back_is_converged(sandbox, tmp_path):
     assert pv.spec.csi.volume_attributes["clientID"] == new
     assert core.read_namespaced_persistent_volume_claim("reports-blob", "reports").status.phase == "Bound"
     outcomes = [d["outcome"] for d in sandbox.call("GET", "/kubelet/decisions")["decisions"]]
-    assert outcomes.count("succeeded") == 4  # the three workloads once, the recreated identity's again
+    assert outcomes.count("succeeded") == 5  # the four workloads once, the recreated identity's again
     assert recap_changed(playbook(sandbox, tmp_path, "site.yml").stdout) == 0
 
 
