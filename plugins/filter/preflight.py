@@ -43,7 +43,7 @@ KEY_PARAMETERS = ("storeaccountkey", "getlatestaccountkey", "usedataplaneapi", "
                   "azurestorageauthtype", "getaccountkeyfromsecret", "keyvaulturl", "keyvaultsecretname",
                   "keyvaultsecretversion", "azurestoragespnclientid", "azurestoragespntenantid", "accountkey",
                   "accountname", "storageaccountname")
-CLASS_PARAMETERS_ALLOWED = ("mountpermissions", "fsgroupchangepolicy")
+CLASS_PARAMETERS_ALLOWED = ("mountPermissions", "fsGroupChangePolicy")
 PROTOCOLS = {"blob": ("fuse", "fuse2", "nfs"), "file": ("smb", "nfs")}
 # SMB mount options that would weaken a token-only mount: the driver sets sec=krb5,cruid=0,upcall_target=mount
 # itself (pkg/azurefile/nodeserver.go, v1.35.7), SMB below 3.0 has no encryption, and credentials in mount options
@@ -170,7 +170,7 @@ def storage_class_problems(storage_class):
 def class_parameter_problem(key):
     """Why a user-given StorageClass parameter is refused (None when it is allowed)."""
     lowered, field = key.lower(), "storage_class.parameters." + key
-    if lowered in CLASS_PARAMETERS_ALLOWED:
+    if lowered in (k.lower() for k in CLASS_PARAMETERS_ALLOWED):
         return None
     if lowered in ROLE_SET_PARAMETERS:
         return "%s is set by the role from the workload (token-only, the pre-created account)" % field
@@ -178,8 +178,7 @@ def class_parameter_problem(key):
         return ("%s is refused - it makes the blob CSI driver store, list or use an account key; a keyless class "
                 "mounts with the workload identity token only" % field)
     return ("%s is refused - the class points at the pre-created keyless account, so account settings belong to "
-            "keyless_storage_accounts; only %s may be added" % (field, ", ".join(
-                ("mountPermissions", "fsGroupChangePolicy"))))
+            "keyless_storage_accounts; only %s may be added" % (field, ", ".join(CLASS_PARAMETERS_ALLOWED)))
 
 
 def storage_target_problems(w):

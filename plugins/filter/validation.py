@@ -29,12 +29,15 @@ def validation_job_name(workload, client_id, pvc_name):
     return "%s%s-%s" % (JOB_PREFIX, base, digest)
 
 
+def object_key(obj):
+    """ "namespace/name" of a manifest or a k8s_info resource."""
+    meta = obj.get("metadata") or {}
+    return "%s/%s" % (meta.get("namespace"), meta.get("name"))
+
+
 def job_outcomes(jobs, expected):
     """Map "namespace/name" of each expected Job to complete, failed or running, from k8s_info resources."""
-    by_key = {}
-    for job in jobs or []:
-        meta = job.get("metadata") or {}
-        by_key["%s/%s" % (meta.get("namespace"), meta.get("name"))] = job
+    by_key = {object_key(job): job for job in jobs or []}
     outcomes = {}
     for key in expected:
         job = by_key.get(key)
@@ -90,20 +93,18 @@ def file_driver_problem(daemonsets, minimum="1.35.0", name="csi-azurefile-node",
 
 def object_keys(manifests, kind):
     """ "namespace/name" of every manifest of ``kind``."""
-    return ["%s/%s" % (m["metadata"].get("namespace"), m["metadata"]["name"])
-            for m in manifests or [] if m.get("kind") == kind]
+    return [object_key(m) for m in manifests or [] if m.get("kind") == kind]
 
 
 def dynamic_claims(manifests):
     """ "namespace/name" of every rendered claim on a StorageClass (dynamically provisioned)."""
-    return ["%s/%s" % (m["metadata"].get("namespace"), m["metadata"]["name"]) for m in manifests or []
-            if m.get("kind") == "PersistentVolumeClaim" and (m.get("spec") or {}).get("storageClassName")]
+    return object_keys([m for m in manifests or [] if (m.get("spec") or {}).get("storageClassName")],
+                       "PersistentVolumeClaim")
 
 
 def unbound_claims(claims, expected):
     """The ``expected`` claims ("namespace/name") that are not Bound in the k8s_info ``claims``."""
-    phases = {"%s/%s" % (c["metadata"].get("namespace"), c["metadata"]["name"]): (c.get("status") or {}).get("phase")
-              for c in claims or []}
+    phases = {object_key(c): (c.get("status") or {}).get("phase") for c in claims or []}
     return [key for key in expected if phases.get(key) != "Bound"]
 
 

@@ -69,8 +69,13 @@ def role_guid(role_definition_id):
     return (match.group("guid") if match else role_definition_id or "").lower()
 
 
+def scope_key(scope):
+    """A scope as Azure compares it: case-insensitively, without a trailing slash."""
+    return (scope or "").rstrip("/").lower()
+
+
 def same_scope(a, b):
-    return (a or "").rstrip("/").lower() == (b or "").rstrip("/").lower()
+    return scope_key(a) == scope_key(b)
 
 
 def assignment_name(scope, role_definition_guid, principal_id):
@@ -152,12 +157,10 @@ def same_actions(a, b):
 
 
 def same_scopes(a, b):
-    """Scope lists are equal as sets, case-insensitively and without trailing slashes."""
-    return {(s or "").rstrip("/").lower() for s in a or []} == {(s or "").rstrip("/").lower() for s in b or []}
+    """Scope lists are equal as sets of scopes compared as Azure compares them (scope_key)."""
+    return {scope_key(s) for s in a or []} == {scope_key(s) for s in b or []}
 
 
 def within_subscription(scope, subscription_id):
     """``scope`` is the subscription or lies below it."""
-    sub = "/subscriptions/%s" % subscription_id.lower()
-    lowered = (scope or "").rstrip("/").lower()
-    return lowered == sub or lowered.startswith(sub + "/")
+    return scope_covers("/subscriptions/%s" % subscription_id, scope or "")

@@ -416,8 +416,8 @@ def _reschedule_waiting_pods(cluster) -> None:
         job = cluster.get(JOB, namespace, owner["name"]) if owner else None
         if job is None or cluster.hub is None:
             continue
-        _pod_created(cluster, pod)
-        decision = cluster.hub.on_job_created(cluster, cluster.get(JOB, namespace, owner["name"]))
+        _pod_created(cluster, pod)   # the pod changes, not its Job
+        decision = cluster.hub.on_job_created(cluster, job)
         if decision:
             apply_job_decision(cluster, job, decision)
 
