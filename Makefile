@@ -12,13 +12,15 @@ JOBS ?= 3
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection tools test unit sandbox-tests integration molecule sanity lint demo doctor bench build clean
+.PHONY: help venv collection tools test unit sandbox-tests integration molecule sanity lint demo doctor audit bench build clean
 
 help:
 	@echo "make test   - sanity, lint, unit, sandbox and integration tests (offline, installs its own venv)"
 	@echo "make demo   - start the sandbox, converge the demo playbook twice, print the summary, stop"
 	@echo "make doctor - diagnose the sandbox's chain link by link with playbooks/doctor.yml (reuses make demo's state,"
 	@echo "              else converges first); fails on a failing link or on any write (build/demo/doctor-reports)"
+	@echo "make audit  - keyless audit (playbooks/audit.yml) of the sandbox's demo chain, then of a seeded estate that"
+	@echo "              still uses keys; reports in build/demo/audit-reports/{demo,seeded}; fails on any write"
 	@echo "make molecule - the Molecule scenarios under extensions/molecule (sandbox; azure skipped without a subscription)"
 	@echo "make bench  - measure site.yml (1/10/20 workloads), the doctor, a fleet of 1 vs 10 clusters, module cold start and imports (build/bench/)"
 	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
@@ -67,6 +69,9 @@ demo: venv collection tools
 
 doctor: venv collection tools
 	$(BIN)/python scripts/demo.py --doctor
+
+audit: venv collection tools
+	$(BIN)/python scripts/demo.py --audit
 
 bench: venv collection tools
 	$(BIN)/python scripts/bench.py

@@ -9,6 +9,11 @@ With --doctor: restarts the sandbox from the state an earlier `make demo` left (
 there is none, or when it cannot be restored), runs `ansible-playbook -i inventories/sandbox playbooks/doctor.yml`
 (reports in <workdir>/doctor-reports), prints the requests it made and fails if it wrote anything or listed keys.
 Extra ansible-playbook arguments then go to the doctor run only (e.g. -- -e doctor_workload=reports).
+
+With --audit (`make audit`): the same sandbox, then `ansible-playbook -i inventories/sandbox playbooks/audit.yml`
+on the demo chain (reports in <workdir>/audit-reports/demo), then on a seeded estate that still uses keys in every
+way the audit reports (the sandbox's seeding route; reports in <workdir>/audit-reports/seeded); fails if either run
+wrote anything or listed keys.
 """
 
 import argparse
@@ -218,42 +223,112 @@ def print_doctor_summary(run, report_dir, since):
     return writes
 
 
-def doctor(args, workdir):
+def chain_sandbox(workdir, tool):
+    """(sandbox, converge run or None): the sandbox of an earlier `make demo` restarted, or a new one converged by
+    site.yml first when there is none (the converge run's rc says whether that worked)."""
     state_file, kubeconfig = workdir / "state.json", workdir / KUBECONFIG
     sbx, why = None, "no earlier `make demo` state (%s and %s)" % (state_file, kubeconfig)
     if state_file.exists() and kubeconfig.exists():
         sbx, why = restored_sandbox(workdir, state_file, kubeconfig)
-    converge, restored = None, sbx is not None
-    if not restored:
-        print("doctor: converging site.yml first: %s" % why, flush=True)
-        if state_file.exists():
-            state_file.unlink()
-        sbx = client.start(str(workdir), state_file=str(state_file))
-    else:
-        print("doctor: restarted the sandbox from %s (%s)" % (state_file, sbx.conn["arm_url"]), flush=True)
+    if sbx is not None:
+        print("%s: restarted the sandbox from %s (%s)" % (tool, state_file, sbx.conn["arm_url"]), flush=True)
+        return sbx, None
+    print("%s: converging site.yml first: %s" % (tool, why), flush=True)
+    if state_file.exists():
+        state_file.unlink()
+    sbx = client.start(str(workdir), state_file=str(state_file))
+    try:
+        converge = run_site(sbx, "converge", [], workdir)
+    except BaseException:
+        sbx.stop()
+        raise
+    return sbx, converge
+
+
+def read_only_verdict(tool, run, writes, converge):
+    """0 when ``run`` succeeded and wrote nothing (``writes``: ARM writes, Kubernetes writes, listKeys)."""
+    arm_writes, kube_writes, list_keys = writes
+    if run["rc"] != 0:
+        print("%s FAILED: playbooks/%s.yml failed (rc %d)" % (tool, tool, run["rc"]))
+        return 1
+    if arm_writes or kube_writes or list_keys:
+        print("%s FAILED: the %s changed something (%d ARM writes, %d Kubernetes writes, %d listKeys)"
+              % (tool, tool, arm_writes, kube_writes, list_keys))
+        return 1
+    print("%s OK: 0 ARM writes, 0 Kubernetes writes, 0 listKeys%s"
+          % (tool, " (after converging site.yml)" if converge else ""))
+    return 0
+
+
+def doctor(args, workdir):
+    sbx, converge = chain_sandbox(workdir, "doctor")
     report_dir = workdir / "doctor-reports"
     try:
-        if not restored:
-            converge = run_site(sbx, "converge", [], workdir)
-            if converge["rc"] != 0:
-                print("doctor FAILED: site.yml did not converge (rc %d)" % converge["rc"])
-                return 1
+        if converge and converge["rc"] != 0:
+            print("doctor FAILED: site.yml did not converge (rc %d)" % converge["rc"])
+            return 1
         since = time.time() - 1
         run = run_playbook(sbx, workdir, "doctor", "doctor.yml",
                            ["-e", "doctor_report_dir=%s" % report_dir] + list(args.ansible_args))
     finally:
         sbx.stop()
-    arm_writes, kube_writes, list_keys = print_doctor_summary(run, report_dir, since)
-    if run["rc"] != 0:
-        print("doctor FAILED: playbooks/doctor.yml failed (rc %d)" % run["rc"])
-        return 1
-    if arm_writes or kube_writes or list_keys:
-        print("doctor FAILED: the doctor changed something (%d ARM writes, %d Kubernetes writes, %d listKeys)"
-              % (arm_writes, kube_writes, list_keys))
-        return 1
-    print("doctor OK: 0 ARM writes, 0 Kubernetes writes, 0 listKeys%s"
-          % (" (after converging site.yml)" if converge else ""))
-    return 0
+    writes = print_doctor_summary(run, report_dir, since)
+    return read_only_verdict("doctor", run, writes, converge)
+
+
+# ----------------------------------------------------------------------------------------------------------- audit
+# The seeded estate of `make audit`: a subscription and cluster that still use keys in every way the audit reports.
+AUDIT_SEED = {"seed": 20, "storage_accounts": 40, "role_assignments": 60, "persistent_volumes": 30,
+              "secrets": 80, "pods": 20}
+
+
+def print_audit_summary(label, run, report_dir):
+    """Print the audit run's requests and findings; returns (ARM writes, Kubernetes writes, listKeys)."""
+    c = run["counters"]
+    kube = c.get("kubernetes") or {}
+    writes = (c["writes"], kube.get("writes", 0), c["list_keys"])
+    print("\n" + "=" * 78)
+    print("audit of %s (rc %d, %.1f s): ARM reads %d, ARM writes %d, listKeys %d; Kubernetes reads %d, writes %d"
+          % (label, run["rc"], run["seconds"], c["reads"], writes[0], writes[2], kube.get("reads", 0), writes[1]))
+    path = Path(report_dir) / "keyless-audit.json"
+    if path.exists():
+        report = json.loads(path.read_text(encoding="utf-8"))
+        severities = report["summary"]["by_severity"]
+        print("findings: %d (%s); status %s" % (report["summary"]["total"], ", ".join(
+            "%d %s" % (severities.get(s, 0), s) for s in ("critical", "high", "medium", "low")), report["status"]))
+        for kind, n in sorted(report["summary"]["by_type"].items()):
+            print("  %-28s %d" % (kind, n))
+        print("reports: %s" % ", ".join(str(path.with_suffix(x)) for x in (".html", ".md", ".json")))
+    print("=" * 78)
+    return writes
+
+
+def audit(args, workdir):
+    sbx, converge = chain_sandbox(workdir, "audit")
+    runs = []
+    try:
+        if converge and converge["rc"] != 0:
+            print("audit FAILED: site.yml did not converge (rc %d)" % converge["rc"])
+            return 1
+        for label, seed in (("the demo chain", None), ("a seeded estate", AUDIT_SEED)):
+            report_dir = workdir / "audit-reports" / ("seeded" if seed else "demo")
+            if seed:
+                seeded = sbx.seed(dict(seed, cluster=demo_cluster_id(sbx)))
+                print("audit: seeded %s" % json.dumps(seeded.get("counts", {}), sort_keys=True), flush=True)
+            run = run_playbook(sbx, workdir, "audit", "audit.yml",
+                               ["-e", "audit_report_dir=%s" % report_dir] + list(args.ansible_args))
+            runs.append((label, run, report_dir))
+    finally:
+        sbx.stop()
+    verdicts = [read_only_verdict("audit", run, print_audit_summary(label, run, report_dir), converge)
+                for label, run, report_dir in runs]
+    return max(verdicts)
+
+
+def demo_cluster_id(sbx):
+    clusters = [r["id"] for r in sbx.state().get("resources", [])
+                if r.get("type") == "Microsoft.ContainerService/managedClusters"]
+    return clusters[0]
 
 
 def main():
@@ -261,10 +336,14 @@ def main():
     parser.add_argument("--workdir", default=str(DEFAULT_WORKDIR),
                         help="sandbox state, kubeconfig and reports (default build/demo)")
     parser.add_argument("--doctor", action="store_true", help="run playbooks/doctor.yml (make doctor)")
+    parser.add_argument("--audit", action="store_true",
+                        help="run playbooks/audit.yml on the demo chain, then on a seeded estate (make audit)")
     parser.add_argument("ansible_args", nargs="*", help="extra ansible-playbook arguments")
     args = parser.parse_args()
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.audit:
+        return audit(args, workdir)
     return doctor(args, workdir) if args.doctor else demo(args, workdir)
 
 

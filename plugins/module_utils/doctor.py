@@ -390,6 +390,20 @@ def volume_problems(csi, attrs, mount_options, expected, kind):
     problems = []
     if csi.get("driver") != kind.driver:
         problems.append("driver is %s, not %s" % (csi.get("driver"), kind.driver))
+    problems += volume_key_problems(csi, attrs, mount_options, kind)
+    wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"),
+              ("shareName" if kind is FILE else "containerName", kind.target), ("resourcegroup", "resource_group"))
+    for attr, key in wanted:
+        value = attrs.get(attr.lower(), attrs.get("storageaccountname") if attr == "storageaccount" else None)
+        if expected.get(key) and value != expected[key]:
+            problems.append("%s is %r, not %r" % (attr, value, expected[key]))
+    return problems
+
+
+def volume_key_problems(csi, attrs, mount_options, kind):
+    """What keeps the CSI source of a ``kind`` volume from mounting with the workload identity token alone (a key,
+    a SAS or a Secret instead; NFS, which uses no identity). ``attrs`` as for volume_problems."""
+    problems = []
     token = attrs.get("mountwithworkloadidentitytoken")
     # blob: Go's strconv.ParseBool; Files: shouldUseServiceAccountToken() compares == "true" (nodeserver.go)
     accepted = ("true",) if kind is FILE else ("1", "t", "true")
@@ -400,18 +414,13 @@ def volume_problems(csi, attrs, mount_options, expected, kind):
     for key in ("secretName", "azurestorageaccountkey", "azurestorageaccountsastoken"):
         if attrs.get(key.lower()):
             problems.append("volumeAttributes.%s is set (a key or SAS in a Secret)" % key)
-    if csi.get("nodeStageSecretRef"):
-        problems.append("nodeStageSecretRef is set (a key in a Secret)")
+    for ref in ("nodeStageSecretRef", "nodePublishSecretRef"):
+        if csi.get(ref):
+            problems.append("%s is set (a key in a Secret)" % ref)
     if kind is FILE:
         bad = [o for o in mount_options if _SMB_FORBIDDEN.match(o.strip())]
         if bad:
             problems.append("mountOptions %s: the driver sets sec=krb5 itself and keeps SMB 3 encryption" % bad)
-    wanted = (("clientID", "client_id"), ("storageaccount", "storage_account"),
-              ("shareName" if kind is FILE else "containerName", kind.target), ("resourcegroup", "resource_group"))
-    for attr, key in wanted:
-        value = attrs.get(attr.lower(), attrs.get("storageaccountname") if attr == "storageaccount" else None)
-        if expected.get(key) and value != expected[key]:
-            problems.append("%s is %r, not %r" % (attr, value, expected[key]))
     return problems
 
 
@@ -492,6 +501,10 @@ def judge_pods(pods, service_account, events, workload=None):
 # strconv.ParseBool accept these (pkg/blob/controllerserver.go and blob.go, v1.27.9).
 GO_TRUE = ("1", "t", "true")
 KEY_PARAMETERS = ("secretName", "secretNamespace")
+# The CSI sidecars' reserved StorageClass parameters that hand the driver a Secret (external-provisioner README,
+# "StorageClass parameters"): the key the driver then reads from it.
+CSI_SECRET_PARAMETERS = tuple("csi.storage.k8s.io/%s-secret-name" % step for step in (
+    "provisioner", "node-stage", "node-publish", "controller-expand", "node-expand"))
 DELETE_NOTE = ("reclaimPolicy Delete: deleting a claim of this class deletes container %s and its data (every claim "
                "of the class shares that container)")
 
@@ -499,23 +512,7 @@ DELETE_NOTE = ("reclaimPolicy Delete: deleting a claim of this class deletes con
 def class_problems(params, expected):
     """What keeps StorageClass ``params`` (keys lowered) from being token-only on the expected account, container
     and identity. ``expected``: {storage_account, resource_group, container, client_id, subscription_id}."""
-    problems = []
-    token = params.get("mountwithworkloadidentitytoken")
-    if str(token or "").lower() != "true":
-        stored = "" if str(params.get("storeaccountkey") or "").lower() == "false" else (
-            "CreateVolume lists the account key and stores it in a Secret (storeAccountKey defaults to true), and ")
-        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\": %smounts use the key (key mode)"
-                        % (token, stored))
-    if str(params.get("usedataplaneapi") or "").lower() == "true":
-        problems.append("useDataPlaneAPI is \"true\": CreateVolume lists the account keys to create the container "
-                        "through the data plane")
-    for key in KEY_PARAMETERS:
-        if params.get(key.lower()):
-            problems.append("%s is set: the driver reads or stores the account key in that Secret" % key)
-    if str(params.get("allowsharedkeyaccess") or "").lower() in GO_TRUE:
-        problems.append("allowSharedKeyAccess is %r: shared key access must stay off" % params["allowsharedkeyaccess"])
-    if str(params.get("protocol") or "").lower() == "nfs":
-        problems.append("protocol is nfs: NFS mounts without any identity, so the token is not used")
+    problems = class_key_problems(params)
     if not params.get("storageaccount"):
         problems.append("no storageAccount: the driver would pick or create an account itself, not the keyless one")
     wanted = (("storageAccount", "storage_account"), ("resourceGroup", "resource_group"),
@@ -530,6 +527,29 @@ def class_problems(params, expected):
     subscription = params.get("subscriptionid")
     if subscription and expected.get("subscription_id") and subscription.lower() != expected["subscription_id"].lower():
         problems.append("subscriptionID is %r, not the account's %r" % (subscription, expected["subscription_id"]))
+    return problems
+
+
+def class_key_problems(params):
+    """What keeps StorageClass ``params`` (keys lowered) from provisioning volumes that mount with the workload
+    identity token alone: key mode, a stored or listed key, a Secret, shared key access, NFS."""
+    problems = []
+    token = params.get("mountwithworkloadidentitytoken")
+    if str(token or "").lower() != "true":
+        stored = "" if str(params.get("storeaccountkey") or "").lower() == "false" else (
+            "CreateVolume lists the account key and stores it in a Secret (storeAccountKey defaults to true), and ")
+        problems.append("mountWithWorkloadIdentityToken is %r, not \"true\": %smounts use the key (key mode)"
+                        % (token, stored))
+    if str(params.get("usedataplaneapi") or "").lower() == "true":
+        problems.append("useDataPlaneAPI is \"true\": CreateVolume lists the account keys to create the container "
+                        "through the data plane")
+    for key in KEY_PARAMETERS + CSI_SECRET_PARAMETERS:
+        if params.get(key.lower()):
+            problems.append("%s is set: the driver reads or stores the account key in that Secret" % key)
+    if str(params.get("allowsharedkeyaccess") or "").lower() in GO_TRUE:
+        problems.append("allowSharedKeyAccess is %r: shared key access must stay off" % params["allowsharedkeyaccess"])
+    if str(params.get("protocol") or "").lower() == "nfs":
+        problems.append("protocol is nfs: NFS mounts without any identity, so the token is not used")
     return problems
 
 

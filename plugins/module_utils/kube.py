@@ -15,6 +15,8 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 
 READ_TIMEOUT = 30  # seconds per request (connect and read)
+PAGE_LIMIT = 500  # items per page of a chunked list (kubectl's default --chunk-size)
+MAX_PAGES = 2000
 
 
 class KubeError(Exception):
@@ -76,6 +78,43 @@ class KubeReader:
     def items(self, action, api_name, method, *args, **kwargs):
         found = self.call(action, api_name, method, *args, **kwargs)
         return (found or {}).get("items") or []
+
+    def list_pages(self, action, api_name, method, keep, limit=PAGE_LIMIT, max_pages=MAX_PAGES, **kwargs):
+        """Every item of a list, read in chunks of ``limit`` (the API server's limit/continue), each page counted in
+        ``reads``; ``keep(item)`` is what is kept of an item (the raw page is dropped as soon as it is read). The
+        JSON is not turned into client models: big lists stay cheap. A continue token that expired (410) restarts
+        the list once without chunks, as client-go's pager does."""
+        items, token = [], None
+        for _page in range(max_pages):
+            page = self._raw_page(action, api_name, method, limit, token, **kwargs)
+            if page is None:  # the token expired: read the whole list at once
+                items = [keep(i) for i in (self._raw_page(action, api_name, method, 0, None, **kwargs) or {}).get(
+                    "items") or []]
+                return items
+            items.extend(keep(i) for i in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+        raise KubeError(action, None, "more than %d pages of %d items" % (max_pages, limit))
+
+    def _raw_page(self, action, api_name, method, limit, token, **kwargs):
+        """One page as a dict, None when ``token`` expired (410)."""
+        from kubernetes.client.rest import ApiException
+        if limit:
+            kwargs["limit"] = limit
+        if token:
+            kwargs["_continue"] = token
+        self.reads += 1
+        try:
+            response = getattr(self.api(api_name), method)(_preload_content=False, _request_timeout=READ_TIMEOUT,
+                                                           **kwargs)
+            return json.loads(response.data)
+        except ApiException as exc:
+            if exc.status == 410 and token:
+                return None
+            raise KubeError(action, exc.status, _message(exc)) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            raise KubeError(action, None, str(exc)) from exc
 
     def request_token(self, namespace, service_account, audience, seconds):
         """A TokenRequest for ``service_account`` (nothing is stored by the API server); the token, or None."""

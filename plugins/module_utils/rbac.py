@@ -84,8 +84,10 @@ def assignment_name(scope, role_definition_guid, principal_id):
 
 
 def _matches(pattern, operation):
-    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
-    return re.match(regex, operation, re.IGNORECASE) is not None
+    # "*" matches any characters, "/" included; a "/*/" in the middle also matches no segment at all (Managed
+    # Identity Operator's ".../userAssignedIdentities/*/read" allows ".../userAssignedIdentities/read")
+    regex = re.escape(pattern.lower()).replace("/\\*/", "/(?:.*/)?").replace("\\*", ".*")
+    return re.fullmatch(regex, operation.lower()) is not None
 
 
 def permits(permissions, action=None, data_action=None):
