@@ -19,6 +19,12 @@ D. Fleet: for each number of clusters (--fleet, default 1 and 10), an inventory 
    and module processes (Kubernetes and the cluster's own ARM resources also cluster by cluster, from the request
    log). The bench fails when a no-op run writes (ARM, Kubernetes) or anything lists keys, or when a larger fleet
    needs more per cluster than the smallest (see FLEET_COMPARED, FLEET_OWN and FLEET_RACY for what is compared).
+E. Audit: a fresh sandbox with the one-workload chain of A converged, `playbooks/audit.yml` on it; then a seeded
+   estate (the sandbox's seeding route: --audit-accounts storage accounts and --audit-assignments role assignments
+   in the subscription, --audit-pvs PVs and --audit-secrets Secrets in the cluster) audited twice, with ARM lists in
+   one page and in pages of --audit-page-size (the sandbox's page_size). Per run: wall time, findings, ARM pages and
+   Kubernetes list pages (from the module's result and the sandbox's counters). The bench fails on any write or
+   listKeys, or when the requests are not the pages of the five ARM and five Kubernetes listings.
 
 Task timings and per-task request counts come from a small callback plugin written to build/bench/callback_plugins/
 (kept out of the collection). Results: build/bench/results.md (the printed tables) and build/bench/results.json.
@@ -955,6 +961,102 @@ def fleet_report(fleet):
     return parts
 
 
+# ---------------------------------------------------------------------------------------------------- E. audit
+AUDIT_ARM_LISTS = 5  # storage accounts, resource groups, AKS clusters, role assignments, role definitions
+AUDIT_KUBE_LISTS = 5  # Secrets, PVs, claims, StorageClasses, pods
+KUBE_PAGE = 500
+
+
+def pages(n, size):
+    return max(1, math.ceil(n / size)) if size else 1
+
+
+def audit_summary(run, report_dir, page_size):
+    """Findings and requests of one audit.yml run, and what fails the bench: rc, any write or listKeys, requests
+    that are not the pages of the listings."""
+    c = run["counters"]
+    kube = c.get("kubernetes") or {}
+    path = Path(report_dir) / "keyless-audit.json"
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    problems = ["rc=%s" % run["rc"]] if run["rc"] != 0 else []
+    if report is None:
+        return {"problems": problems + ["no report"]}
+    cov = report["coverage"]
+    cluster = cov["clusters"][0]
+    expected_arm = sum(pages(cov[k], page_size) for k in (
+        "storage_accounts", "resource_groups", "aks_clusters", "role_assignments", "role_definitions"))
+    expected_kube = sum(pages(cluster.get(k, 0), KUBE_PAGE) for k in (
+        "secrets", "persistent_volumes", "persistent_volume_claims", "storage_classes", "pods"))
+    if c["writes"] or kube.get("writes") or c["list_keys"]:
+        problems.append("wrote (%d ARM, %d Kubernetes, %d listKeys)" % (c["writes"], kube.get("writes", 0),
+                                                                        c["list_keys"]))
+    if report["requests"] != {"azure": expected_arm, "kubernetes": expected_kube}:
+        problems.append("requests %s, not the listings' pages %s" % (
+            report["requests"], {"azure": expected_arm, "kubernetes": expected_kube}))
+    if c["reads"] != expected_arm or kube.get("reads", 0) != expected_kube:
+        problems.append("sandbox counted %d ARM and %d Kubernetes reads, not %d and %d" % (
+            c["reads"], kube.get("reads", 0), expected_arm, expected_kube))
+    return {"problems": problems, "findings": report["summary"]["total"],
+            "by_severity": report["summary"]["by_severity"], "coverage": cov, "requests": report["requests"],
+            "tokens": c["token_requests"], "expected": {"azure": expected_arm, "kubernetes": expected_kube}}
+
+
+def bench_audit(args):
+    workdir = BENCH / "audit"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    inventory, _managed = size_inventory(workdir, 1)
+    result = {"runs": [], "seed": None}
+    sbx = client.start(str(workdir / "sandbox"))
+    try:
+        converge = run_playbook(sbx, workdir, "audit-converge", inventory, REPO / "playbooks" / "site.yml",
+                                args.timeout, task_counters=False)
+        if converge["rc"] != 0:
+            return dict(result, problems=["site.yml did not converge"])
+        plan = [("chain", 0, None), ("seeded", 0, True),
+                ("seeded, ARM pages of %d" % args.audit_page_size, args.audit_page_size, None)]
+        for label, page_size, seed in plan:
+            if seed:
+                cluster = next(r["id"] for r in sbx.state().get("resources", [])
+                               if r.get("type") == "Microsoft.ContainerService/managedClusters")
+                started = time.monotonic()
+                seeded = sbx.seed(seed=7, cluster=cluster, storage_accounts=args.audit_accounts,
+                                  role_assignments=args.audit_assignments, persistent_volumes=args.audit_pvs,
+                                  secrets=args.audit_secrets, pods=args.audit_pods)
+                result["seed"] = {"counts": seeded.get("counts"), "seconds": round(time.monotonic() - started, 2)}
+            sbx.configure(page_size=page_size)
+            report_dir = workdir / ("report-%d" % len(result["runs"]))
+            run = run_playbook(sbx, workdir, "audit-%d" % len(result["runs"]), inventory,
+                               REPO / "playbooks" / "audit.yml", args.timeout,
+                               ["-e", "audit_report_dir=%s" % report_dir], task_counters=False)
+            run["audit"] = audit_summary(run, report_dir, page_size)
+            run["audit"]["label"], run["audit"]["page_size"] = label, page_size
+            result["runs"].append(run)
+    finally:
+        sbx.stop()
+    result["problems"] = ["%s: %s" % (r["audit"]["label"], p) for r in result["runs"] for p in r["audit"]["problems"]]
+    return result
+
+
+AUDIT_HEADERS = ["estate", "ARM page", "rc", "wall s", "accounts", "assignments", "secrets", "PVs", "pods",
+                 "findings", "crit/high/med/low", "ARM pages", "k8s pages", "tokens", "check"]
+
+
+def audit_rows(audit):
+    rows = []
+    for run in audit["runs"]:
+        a = run["audit"]
+        cov = a.get("coverage") or {"clusters": [{}]}
+        cl = cov["clusters"][0]
+        sev = a.get("by_severity") or {}
+        rows.append([a["label"], a["page_size"] or "all", run["rc"], run["seconds"], cov.get("storage_accounts"),
+                     cov.get("role_assignments"), cl.get("secrets"), cl.get("persistent_volumes"), cl.get("pods"),
+                     a.get("findings"), "/".join(str(sev.get(s, 0)) for s in ("critical", "high", "medium", "low")),
+                     (a.get("requests") or {}).get("azure"), (a.get("requests") or {}).get("kubernetes"),
+                     a.get("tokens"), "FAIL: " + "; ".join(a["problems"]) if a["problems"] else "ok"])
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------------- main
 def report(results, args):
     parts = ["# keyless.aks_storage bench", ""]
@@ -999,6 +1101,17 @@ def report(results, args):
                    "uses (not in own)."), ""]
     if results.get("fleet") and results["fleet"].get("runs"):
         parts += fleet_report(results["fleet"])
+    if results.get("audit") and results["audit"].get("runs"):
+        audit = results["audit"]
+        parts += ["## E. playbooks/audit.yml: the chain, then a seeded estate", "",
+                  "Seeded in %.1f s: %s" % (audit["seed"]["seconds"],
+                                            json.dumps(audit["seed"]["counts"], sort_keys=True))
+                  if audit.get("seed") else "", "", table(AUDIT_HEADERS, audit_rows(audit)), "",
+                  "ARM pages: ARM list requests (five listings, each in pages of the sandbox's page_size, or one page "
+                  "when it is 0); k8s pages: Kubernetes list requests (five lists in chunks of %d); tokens: Entra "
+                  "token requests. check: FAIL on rc != 0, any write or listKeys, or requests other than the pages "
+                  "of the listings (requests grow with resource types and pages, not with resources)." % KUBE_PAGE,
+                  ""]
     meta = results["meta"]
     parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
                  % (meta["total_seconds"], meta["cpus"], " ".join("%.1f" % x for x in meta["load_before"]),
@@ -1016,6 +1129,13 @@ def main():
     parser.add_argument("--fleet-workloads", type=int, default=2, help="workloads per cluster (D)")
     parser.add_argument("--fleet-forks", type=int, default=10, help="ansible-playbook forks (D)")
     parser.add_argument("--timeout", type=int, default=PLAYBOOK_TIMEOUT, help="seconds per ansible-playbook run")
+    parser.add_argument("--skip-audit", action="store_true", help="skip E")
+    parser.add_argument("--audit-accounts", type=int, default=200, help="seeded storage accounts (E)")
+    parser.add_argument("--audit-assignments", type=int, default=500, help="seeded role assignments (E)")
+    parser.add_argument("--audit-pvs", type=int, default=300, help="seeded persistent volumes (E)")
+    parser.add_argument("--audit-secrets", type=int, default=1000, help="seeded Secrets (E)")
+    parser.add_argument("--audit-pods", type=int, default=50, help="seeded pods (E)")
+    parser.add_argument("--audit-page-size", type=int, default=100, help="ARM page size of the paged run (E)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     fleet_sizes = sorted({int(s) for s in args.fleet.split(",") if s.strip()})
@@ -1056,6 +1176,10 @@ def main():
                              if label not in [r["label"] for r in res["runs"]]]
             fleet["comparison"] = fleet_compare(fleet["runs"])
             failures += ["fleet per cluster: %s" % p for p in fleet["comparison"]["problems"]]
+        if not args.skip_audit:
+            log("E: audit of the chain and of a seeded estate")
+            results["audit"] = bench_audit(args)
+            failures += ["audit %s" % p for p in results["audit"]["problems"]]
     finally:
         results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
         results["meta"]["load_after"] = os.getloadavg()

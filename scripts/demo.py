@@ -310,14 +310,16 @@ def audit(args, workdir):
         if converge and converge["rc"] != 0:
             print("audit FAILED: site.yml did not converge (rc %d)" % converge["rc"])
             return 1
+        snapshot = sbx.state()  # the demo chain, restored after the seeded run (state.json keeps only the chain)
         for label, seed in (("the demo chain", None), ("a seeded estate", AUDIT_SEED)):
             report_dir = workdir / "audit-reports" / ("seeded" if seed else "demo")
             if seed:
-                seeded = sbx.seed(dict(seed, cluster=demo_cluster_id(sbx)))
+                seeded = sbx.seed(**dict(seed, cluster=demo_cluster_id(sbx)))
                 print("audit: seeded %s" % json.dumps(seeded.get("counts", {}), sort_keys=True), flush=True)
             run = run_playbook(sbx, workdir, "audit", "audit.yml",
                                ["-e", "audit_report_dir=%s" % report_dir] + list(args.ansible_args))
             runs.append((label, run, report_dir))
+        sbx.restore(snapshot)
     finally:
         sbx.stop()
     verdicts = [read_only_verdict("audit", run, print_audit_summary(label, run, report_dir), converge)

@@ -10,18 +10,20 @@ holds a Secret's values: the module strips them before they reach these function
 from __future__ import annotations
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import doctor, rbac
+from ansible_collections.keyless.aks_storage.plugins.module_utils.audit_report import SEVERITIES
 from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import BLOB, FILE
-
-SEVERITIES = ("critical", "high", "medium", "low")
-# The Secret keys the blob and Azure Files drivers read a key or SAS token from (blob-csi-driver pkg/blob/blob.go
-# and azurefile-csi-driver pkg/azurefile/azurefile.go: defaultSecretAccountKey, accountSasTokenField).
-KEY_FIELDS = ("azurestorageaccountkey", "azurestorageaccountsastoken")
+# The Secret keys the blob and Azure Files drivers read a storage credential from: the account key and SAS token
+# (both drivers), blobfuse's MSI endpoint secret and service principal client secret (blob-csi-driver v1.27.9
+# pkg/blob/blob.go: defaultSecretAccountKey, accountSasTokenField, msiSecretField, storageSPNClientSecretField;
+# azurefile-csi-driver pkg/azurefile/azurefile.go).
+KEY_FIELDS = ("azurestorageaccountkey", "azurestorageaccountsastoken", "msisecret", "azurestoragespnclientsecret")
 DRIVERS = {BLOB.driver: BLOB, FILE.driver: FILE}
 IN_TREE_FILE_PROVISIONER = "kubernetes.io/azure-file"
 NFS_ONLY = "protocol is nfs"  # the one problem that is no key: NFS mounts use no identity at all
 
 TYPES = [
-    dict(type="account_key_secret", title="Kubernetes Secrets holding a storage account key or SAS token",
+    dict(type="account_key_secret", title="Kubernetes Secrets holding a storage account key, SAS token or client "
+                                          "secret",
          why="Anyone who can read Secrets in the namespace (or a backup of etcd) holds full access to the account; "
              "the key stays valid until it is rotated, whoever leaves the team."),
     dict(type="key_consuming_pod", title="Pods that mount storage with a key or read a key Secret",
@@ -239,7 +241,8 @@ def secret_findings(cluster, secrets):
         if not fields:
             continue
         path = "api/v1/namespaces/%s/secrets/%s" % (s["namespace"], s["name"])
-        found.append(finding("account_key_secret", "critical", k8s_id(cluster["id"], path), ("cluster", cluster["name"]),
+        found.append(finding("account_key_secret", "critical", k8s_id(cluster["id"], path),
+                             ("cluster", cluster["name"]),
                              "Secret %s/%s holds %s" % (s["namespace"], s["name"], ", ".join(fields)),
                              "move its consumers to token-only volumes (keyless.aks_storage.workload), rotate the "
                              "account key, then kubectl delete secret -n %s %s" % (s["namespace"], s["name"]),

@@ -20,8 +20,9 @@ description:
     included (C(list_keys_role_assignment): V(high) when an account in scope allows shared key access, else
     V(low)); every AKS cluster of the subscription with the OIDC issuer or workload identity off, or the
     AKS-managed blob driver on."
-  - "Each cluster of O(clusters): Secrets holding C(azurestorageaccountkey) or C(azurestorageaccountsastoken)
-    (C(account_key_secret); names and key names only, a value never appears in any output or file); persistent
+  - "Each cluster of O(clusters): Secrets holding a storage credential the drivers read, C(azurestorageaccountkey),
+    C(azurestorageaccountsastoken), C(msisecret) or C(azurestoragespnclientsecret) (C(account_key_secret); names and
+    key names only, a value never appears in any output or file); persistent
     volumes and StorageClasses of C(blob.csi.azure.com) and C(file.csi.azure.com) that are not token-only or
     reference a Secret (C(key_persistent_volume), C(key_storage_class); NFS ones, which use no key, V(low)); in-tree
     C(azureFile) volumes, of persistent volumes and of pods (C(in_tree_azure_file)); pods that mount any of those or
@@ -52,8 +53,8 @@ options:
       kubeconfig:
         description:
           - Kubeconfig of the cluster (for example the one C(aks_oidc_cluster) wrote). Without it the cluster's
-            user credentials are read from ARM into memory (never written to disk): a Microsoft Entra token for an
-            Entra ID-integrated cluster, else the local account.
+            user credentials are read from ARM into memory (never written to disk), with a Microsoft Entra token for
+            an Entra ID-integrated cluster, else the local account.
         type: path
       context:
         description: Context of O(clusters[].kubeconfig) to use (default its current context).
@@ -209,7 +210,8 @@ class AzureLister:
         return {
             "storage_accounts": self.list("list the storage accounts " + where,
                                           m.client("storage").storage_accounts.list),
-            "resource_groups": self.list("list the resource groups " + where, m.client("resource").resource_groups.list),
+            "resource_groups": self.list("list the resource groups " + where,
+                                         m.client("resource").resource_groups.list),
             "clusters": self.list("list the AKS clusters " + where, m.client("containerservice").managed_clusters.list),
             "role_assignments": self.list("list the role assignments " + where,
                                           auth.role_assignments.list_for_subscription),

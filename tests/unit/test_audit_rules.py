@@ -77,8 +77,8 @@ def test_role_assignments_that_reach_accounts_with_list_keys_and_their_severity(
         assignment("a-unknown", SUB_SCOPE, "11111111-1111-1111-1111-111111111111"),  # not in the listing
     ]
     found, unresolved = audit.role_findings(assignments, definitions, accounts)
-    assert types(found) == [("list_keys_role_assignment", "high", "a-mg"), ("list_keys_role_assignment", "high",
-                                                                              "a-sub"),
+    assert types(found) == [("list_keys_role_assignment", "high", "a-mg"),
+                            ("list_keys_role_assignment", "high", "a-sub"),
                             ("list_keys_role_assignment", "low", "a-closed")]
     assert unresolved == [assignments[-1]["id"]]
     sub = next(f for f in found if f["resource_id"].endswith("a-sub"))
@@ -93,9 +93,9 @@ def test_clusters_without_issuer_or_workload_identity_or_with_the_managed_blob_d
                                      "storageProfile": {"blobCSIDriver": {"enabled": False}}})
     assert audit.cluster_findings(good) == []
     bad = dict(CLUSTER, properties={"storageProfile": {"blobCSIDriver": {"enabled": True}}})
-    assert types(audit.cluster_findings(bad)) == [("cluster_oidc_issuer_off", "high", "aks1"),
-                                                 ("cluster_workload_identity_off", "high", "aks1"),
-                                                 ("managed_blob_driver", "medium", "aks1")]
+    assert types(audit.cluster_findings(bad)) == [
+        ("cluster_oidc_issuer_off", "high", "aks1"), ("cluster_workload_identity_off", "high", "aks1"),
+        ("managed_blob_driver", "medium", "aks1")]
 
 
 def secret(ns, name, data, kind="Opaque"):
@@ -163,8 +163,9 @@ def kube_objects():
             pod("app", "p-envfrom", env_from=[{"secretRef": {"name": "azure-storage-account-st1-secret"}}]),
             pod("app", "p-tls", [{"name": "t", "secret": {"secretName": "tls"}}]),
             pod("other", "p-other-ns", env_from=[{"secretRef": {"name": "sas"}}]),  # same name, other namespace
-            pod("app", "p-inline", [{"name": "f", "azureFile": {"secretName": "sas", "shareName": "x"}},
-                                    {"name": "c", "csi": {"driver": blob, "volumeAttributes": {"containerName": "c"}}}]),
+            pod("app", "p-inline", [
+                {"name": "f", "azureFile": {"secretName": "sas", "shareName": "x"}},
+                {"name": "c", "csi": {"driver": blob, "volumeAttributes": {"containerName": "c"}}}]),
         ],
     }
 
