@@ -178,7 +178,7 @@ import os
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import audit, audit_report
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import AzureModule, as_rest
-from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.files import write_atomic
 from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError, KubeReader
 
@@ -257,7 +257,7 @@ def read_cluster(module, cluster, item):
                                               api_name, method, keep or dict,
                                               limit=module.params["kubernetes_page_size"])
             coverage[what] = len(objects[what])
-    except (KubeError, AzureError) as exc:
+    except (KubeError, ModuleError) as exc:  # an AzureError too (reading the credentials from ARM)
         coverage["error"] = getattr(exc, "msg", None) or str(exc)
         return None, coverage, reader.reads if reader else 0
     coverage["kubernetes"] = True

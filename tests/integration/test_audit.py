@@ -271,15 +271,19 @@ def test_fail_on_gates_the_playbook_and_the_module(chain, tmp_path):
     proc, _ = run_audit(chain, tmp_path, "-e", "audit_fail_on=critical", json_output=False)
     assert proc.returncode != 0
     assert "finding(s) at critical or worse" in proc.stdout and "Secret legacy/azure-storage-account-" in proc.stdout
+    # the module alone, with no kubeconfig: the cluster's credentials come from ARM (listClusterUserCredential, a
+    # read), in memory
     env = ansible_env(dict(chain.sandbox.env(), TMPDIR=str(tmp_path)))
     args = json.dumps({"fail_on": "critical", "clusters": [{"name": doctor_chain.HOST,
-                                                            "resource_group": doctor_chain.CLUSTER_RG,
-                                                            "kubeconfig": str(chain.workdir / "kubeconfig")}]})
+                                                            "resource_group": doctor_chain.CLUSTER_RG}]})
+    before = chain.sandbox.counters()
     adhoc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-m",
                             "keyless.aks_storage.keyless_audit_info", "-a", args], env=env, capture_output=True,
                            text=True, timeout=600, check=False)
     assert adhoc.returncode != 0 and "2 finding(s) at critical or worse (fail_on=critical)" in adhoc.stdout, (
         adhoc.stdout[-3000:])
+    assert_read_only(chain.sandbox.counters_delta(before))
     assert not [v for v in legacy.values if v in adhoc.stdout + adhoc.stderr]
+    assert not list(tmp_path.glob("**/kubeconfig*"))  # nothing written to disk
     passing = run_audit(chain, tmp_path / "never", "-e", "audit_fail_on=never", json_output=False)[0]
     assert passing.returncode == 0, passing.stdout[-3000:]
