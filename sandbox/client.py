@@ -182,6 +182,11 @@ class Sandbox:
         return self.call("DELETE", "/directory/groups", query={"group_id": group_id,
                                                                "principal_id": principal_id})["removed"]
 
+    def seed(self, timeout: float = 300, **spec) -> dict:
+        """Seed a large estate (sandbox/seed.py): seed=, storage_accounts=, role_assignments=, cluster=,
+        persistent_volumes=, secrets=, pods=, location= -> {seed, prefix, counts, ids, by_shape, secret_values}."""
+        return self.call("POST", "/seed", spec, timeout=timeout)
+
     def expire_tokens(self, client_id: str | None = None) -> int:
         return self.call("POST", "/tokens/expire", {"client_id": client_id} if client_id else {})["expired"]
 

@@ -6,7 +6,7 @@ Control calls are logged with kind "control" but never counted as ARM/Entra traf
 import copy
 import uuid
 
-from . import faults
+from . import faults, seed as seeding
 from .arm import paths
 from .arm.errors import ArmError
 from .arm.providers.authorization import directory
@@ -72,6 +72,7 @@ class ControlApi:
         add(r"/_sandbox/directory/groups", self.list_groups, ["GET"], "control")
         add(r"/_sandbox/directory/groups", self.add_group_member, ["POST"], "control")
         add(r"/_sandbox/directory/groups", self.remove_group_member, ["DELETE"], "control")
+        add(r"/_sandbox/seed", self.seed, ["POST"], "control")
         kube_control.register_routes(router, self.app)  # /_sandbox/k8s/clusters
 
     @staticmethod
@@ -288,6 +289,12 @@ class ControlApi:
             removed = directory.remove_member(self.app, principal_id, group_id)
             store.flush()
         return Response.json(200, {"removed": removed})
+
+    # ------------------------------------------------------------------ seeding (sandbox/seed.py)
+    @_guard
+    def seed(self, request, match):
+        """Fill the sandbox with a large, seed-determined estate -> what was made (counts, ids, secret values)."""
+        return Response.json(201, seeding.seed(self.app, self._json(request)))
 
     @_guard
     def expire_tokens(self, request, match):

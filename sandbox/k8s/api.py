@@ -16,6 +16,7 @@ from ..server import Response
 from . import (
     authn,
     authz,
+    chunking,
     controllers,
     errors,
     kinds,
@@ -23,7 +24,6 @@ from . import (
     protection,
     protobuf,
     scale,
-    selectors,
     tables,
     tokens,
     watch,
@@ -274,13 +274,16 @@ class KubeApi:
             return _respond(200, obj)
 
     def _list(self, request, cluster, path):
-        labels = selectors.parse_labels(request.query.get("labelSelector"))
-        fields = selectors.parse_fields(request.query.get("fieldSelector"), path.kind)
-        items = [_as_item(obj) for obj in cluster.items(path.kind, path.namespace)
-                 if selectors.labels_match(labels, obj["metadata"].get("labels"))
-                 and selectors.fields_match(fields, obj)]
-        return {"kind": f"{path.kind.kind}List", "apiVersion": path.kind.api_version,
-                "metadata": {"resourceVersion": str(cluster.rv)}, "items": items}
+        """One page of a list (chunking.py: limit, continue, selectors, the API server's order)."""
+        query = chunking.ListQuery(request.query, path.kind)
+        items, meta = chunking.list_page(cluster, path.kind, path.namespace, query)
+        return {"kind": f"{path.kind.kind}List", "apiVersion": path.kind.api_version, "metadata": meta,
+                "items": [_as_item(obj) for obj in items]}
+
+    def _all_matching(self, request, cluster, path):
+        """Every object the request's selectors match (deletecollection), in the API server's order."""
+        query = chunking.ListQuery(request.query, path.kind)
+        return [_as_item(obj) for obj in cluster.items(path.kind, path.namespace) if query.matches(obj)]
 
     def _log(self, request, cluster, pod):
         containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
@@ -369,15 +372,13 @@ class KubeApi:
     def _delete_collection(self, request, cluster, path, options):
         delete_options = self._delete_options(request)
         options.dry_run = options.dry_run or delete_options.get("dryRun") == ["All"]
-        body = self._list(request, cluster, path)
         deleted = []
-        for item in body["items"]:
+        for item in self._all_matching(request, cluster, path):
             meta = item["metadata"]
             operations.delete(cluster, path.kind, meta.get("namespace"), meta["name"], options, delete_options)
             deleted.append(item)
-        body["items"] = deleted
-        body["metadata"] = {"resourceVersion": str(cluster.rv)}
-        return _respond(200, body)
+        return _respond(200, {"kind": f"{path.kind.kind}List", "apiVersion": path.kind.api_version,
+                              "metadata": {"resourceVersion": str(cluster.rv)}, "items": deleted})
 
 
 def _verb(method, path) -> str:

@@ -42,11 +42,14 @@ class KubeCluster:
         self.deleted = collections.deque(maxlen=DELETED_LIMIT)  # (rv, kind.key, object) tombstones
         self.pod_logs = {}           # (namespace, pod) -> {container: text}
         self.rv = 0
+        self.history_floor = 0       # revisions before this one have no tombstone history (a restored cluster)
+        self.list_snapshots = collections.OrderedDict()  # (kind.key, rv) -> [(key, object)] for list chunks
         self.node_pools = None       # standalone clusters: their node pools (None: the ARM record's, or one)
         self.node_key = None         # what the Node objects were last built from (nodes.sync), not persisted
         self.requests = 0            # requests served: the emulated kubelet's clock (protection.tick)
         self.terminating = {}        # (namespace, pod) -> request count at which its kubelet removes it
         self.releasing = False       # protection.release() is running
+        self.binding_deferred = False  # controllers.binding_deferred(): the binder waits for the end of a batch
 
     # ------------------------------------------------------------------ reads
     def get(self, kind, namespace, name):
@@ -118,6 +121,7 @@ class KubeCluster:
                       oidc_issuer_url=data.get("oidc_issuer_url"), token=data["token"],
                       created=data.get("created"), hub=hub)
         cluster.rv = int(data.get("rv", 0))
+        cluster.history_floor = cluster.rv  # deletions before the restart are not known
         cluster.node_pools = data.get("node_pools")
         for obj in data.get("objects", []):
             kind = kinds.by_kind(obj.get("apiVersion", ""), obj.get("kind", ""))

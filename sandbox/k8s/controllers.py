@@ -18,6 +18,7 @@ Controllers write with `cluster.commit()` directly (no validation, no field owne
 something changed, so resourceVersions stay stable.
 """
 
+import contextlib
 import copy
 import secrets
 
@@ -352,7 +353,21 @@ def _mismatch(pv, pvc) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def binding_deferred(cluster):
+    """Run the PV/PVC binder once after a batch of writes instead of after each one (bulk seeding, sandbox/seed.py):
+    the same bindings as one write at a time, in one pass over the volumes instead of one per write."""
+    cluster.binding_deferred = True
+    try:
+        yield
+    finally:
+        cluster.binding_deferred = False
+        bind_volumes(cluster)
+
+
 def bind_volumes(cluster, rounds: int = 2) -> None:
+    if cluster.binding_deferred:
+        return
     # Volume phases first: a volume whose claimRef was just removed is Available to the claims of this pass (the
     # PV controller's next sync would bind them; the sandbox compresses that wait into this pass).
     _volume_phases(cluster)

@@ -10,7 +10,7 @@ into Go struct field <Struct>.<path> of type <Go type>") and apimachinery's reso
 
 import re
 
-from . import errors
+from . import errors, gocompat
 
 QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
 QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
@@ -19,6 +19,9 @@ S, B, I = "string", "bool", "int32"
 STRINGS, MAP = "[]string", "map[string]string"
 QMAP = "map[ResourceName]resource.Quantity"
 OBJECTS = "[]object"
+SECRET_REF = {"name": S, "namespace": S}
+SECRET_REFS = ("controllerPublishSecretRef", "nodeStageSecretRef", "nodePublishSecretRef", "controllerExpandSecretRef",
+               "nodeExpandSecretRef")
 
 META = {"name": S, "generateName": S, "namespace": S, "uid": S, "resourceVersion": S, "labels": MAP,
         "annotations": MAP, "finalizers": STRINGS, "ownerReferences": OBJECTS}
@@ -34,8 +37,9 @@ SCHEMAS = {
     "PersistentVolume": {"spec": {"capacity": QMAP, "accessModes": STRINGS, "mountOptions": STRINGS,
                                   "storageClassName": S, "persistentVolumeReclaimPolicy": S, "volumeMode": S,
                                   "claimRef": {"name": S, "namespace": S},
+                                  "azureFile": {"secretName": S, "shareName": S, "secretNamespace": S, "readOnly": B},
                                   "csi": {"driver": S, "volumeHandle": S, "readOnly": B, "fsType": S,
-                                          "volumeAttributes": MAP}}},
+                                          "volumeAttributes": MAP, **{ref: SECRET_REF for ref in SECRET_REFS}}}},
     "PersistentVolumeClaim": {"spec": {"accessModes": STRINGS, "storageClassName": S, "volumeName": S,
                                        "volumeMode": S, "resources": {"requests": QMAP, "limits": QMAP}}},
     "StorageClass": {"provisioner": S, "parameters": MAP, "reclaimPolicy": S, "volumeBindingMode": S,
@@ -53,7 +57,10 @@ SCHEMAS = {
 # Nested structs whose Go type is not <outer struct><Field>.
 STRUCT_NAMES = {"NetworkPolicySpecPodSelector": "LabelSelector", "DeploymentSpecTemplate": "PodTemplateSpec",
                 "StatefulSetSpecTemplate": "PodTemplateSpec", "ReplicaSetSpecTemplate": "PodTemplateSpec",
-                "DaemonSetSpecTemplate": "PodTemplateSpec", "PodTemplateSpecSpec": "PodSpec"}
+                "DaemonSetSpecTemplate": "PodTemplateSpec", "PodTemplateSpecSpec": "PodSpec",
+                "PersistentVolumeSpecCsi": "CSIPersistentVolumeSource",
+                "PersistentVolumeSpecAzureFile": "AzureFilePersistentVolumeSource",
+                **{"CSIPersistentVolumeSource" + ref[:1].upper() + ref[1:]: "SecretReference" for ref in SECRET_REFS}}
 JSON_TYPES = ((bool, "bool"), (int, "number"), (float, "number"), (str, "string"), (list, "array"),
               (dict, "object"))
 
@@ -76,7 +83,18 @@ def _mismatch(value, go_type):
 def problems(kind_name, obj):
     """The first decoding error of ``obj`` as encoding/json or resource.Quantity would word it, or None."""
     schema = dict(SCHEMAS.get(kind_name, {}), metadata=META)
-    return _walk(obj, schema, kind_name, "")
+    return _walk(obj, schema, kind_name, "") or (_secret_data(obj) if kind_name == "Secret" else None)
+
+
+def _secret_data(obj):
+    """Secret.data is map[string][]byte: each value must be standard, padded base64 (encoding/base64's error)."""
+    for value in (obj.get("data") or {}).values() if isinstance(obj.get("data"), dict) else ():
+        if isinstance(value, str):
+            try:
+                gocompat.b64decode(value, url=False, padded=True)
+            except gocompat.GoError as exc:
+                return str(exc)
+    return None
 
 
 def _walk(obj, schema, struct, path):

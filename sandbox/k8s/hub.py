@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import controllers, nodes, protection, workloads
+from . import chunking, controllers, nodes, protection, workloads
 from .cluster import KubeCluster
 
 DEFAULT_VERSION = "1.33.2"
@@ -54,6 +54,7 @@ class KubeHub:
         self._in_request_hooks = False
         self.store.register_section("kubernetes", self)
         self.store.add_config_defaults(protection.CONFIG_DEFAULTS)
+        self.store.add_config_defaults(chunking.CONFIG_DEFAULTS)
 
     def on_job_created(self, cluster, job) -> dict | None:
         for hook in self.job_hooks:

@@ -25,19 +25,23 @@ _RULES = {
 }
 
 
+def rule_messages(rule: str, value: str) -> list:
+    """What k8s.io/apimachinery IsDNS1123Subdomain / IsDNS1123Label / IsDNS1035Label say of `value` (no field, no
+    "Invalid value" prefix); [] when valid."""
+    regex, limit, text = _RULES[rule]
+    messages = [f"must be no more than {limit} characters"] if len(value) > limit else []
+    if not regex.fullmatch(value):
+        messages.append(text)
+    return messages
+
+
 def name_problems(rule: str, name: str) -> list:
     """Messages (without the field) for an invalid name; [] when valid."""
     if rule == "path":  # RBAC objects: any path segment
         if name in (".", "..") or "/" in name or "%" in name:
             return [f'Invalid value: "{name}": may not contain \'/\' or \'%\' and may not be \'.\' or \'..\'']
         return []
-    regex, limit, text = _RULES[rule]
-    problems = []
-    if len(name) > limit:
-        problems.append(f'Invalid value: "{name}": must be no more than {limit} characters')
-    if not regex.fullmatch(name):
-        problems.append(f'Invalid value: "{name}": {text}')
-    return problems
+    return [f'Invalid value: "{name}": {message}' for message in rule_messages(rule, name)]
 
 
 def timestamp(ts: float | None = None) -> str:

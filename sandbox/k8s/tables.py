@@ -193,6 +193,10 @@ def table(kind, body) -> dict:
         cells = [meta.get("name", "")] + [_cell(fn, obj) for _name, fn, _priority in columns]
         rows.append({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                                 "metadata": meta}})
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-            "metadata": {"resourceVersion": (body.get("metadata") or {}).get("resourceVersion", "")},
+    list_meta = body.get("metadata") or {}
+    # The Table carries the list's chunking metadata (k8s.io/apiserver pkg/registry/rest/table.go): kubectl pages
+    # with it.
+    meta = {"resourceVersion": list_meta.get("resourceVersion", "")}
+    meta.update({k: list_meta[k] for k in ("continue", "remainingItemCount") if k in list_meta})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
             "columnDefinitions": definitions, "rows": rows}

@@ -8,11 +8,14 @@ collection meets the same errors here as on AKS.
 import base64
 import copy
 
-from . import apps_defaults, networking
+from . import apps_defaults, gocompat, networking, volume_sources
 from .meta import label_problems, name_problems
 
-PV_SOURCES = ("csi", "hostPath", "nfs", "local", "azureFile", "azureDisk", "iscsi", "fc", "cephfs", "rbd")
+PV_SOURCES = volume_sources.PV_SOURCE_FIELDS
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
+MAX_SECRET_SIZE = 1024 * 1024   # core.MaxSecretSize, also the limit of a ConfigMap's data
+CONFIG_KEY_MESSAGE = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name', "
+                      " or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
 
 
 def _required(field):
@@ -42,21 +45,7 @@ def _pv(obj, old):
     if not (spec.get("capacity") or {}).get("storage"):
         problems.append(_required("spec.capacity"))
     problems += _access_modes(spec, "spec.accessModes")
-    sources = [s for s in PV_SOURCES if s in spec]
-    if len(sources) != 1:
-        problems.append(("spec", "Required value: must specify a volume type" if not sources
-                         else "Forbidden: may not specify more than 1 volume type"))
-    csi = spec.get("csi")
-    if isinstance(csi, dict):
-        if not csi.get("driver"):
-            problems.append(_required("spec.csi.driver"))
-        if not csi.get("volumeHandle"):
-            problems.append(_required("spec.csi.volumeHandle"))
-        attributes = csi.get("volumeAttributes") or {}
-        for key, value in attributes.items():
-            if not isinstance(value, str):
-                problems.append((f"spec.csi.volumeAttributes[{key}]",
-                                 f"Invalid value: {value!r}: volume attributes must be strings"))
+    problems += volume_sources.persistent_volume_source(spec)
     if old is not None:
         old_spec = _spec(old)
         if any(old_spec.get(s) != spec.get(s) for s in PV_SOURCES):
@@ -102,6 +91,7 @@ def _pod_spec(spec, field):
             problems.append(_required(f"{field}.containers[{n}].name"))
         elif not container.get("image"):
             problems.append(_required(f"{field}.containers[{n}].image"))
+    problems += volume_sources.pod_volumes(spec, field)
     volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)}
     for n, container in enumerate(containers):
         for m, mount in enumerate((container or {}).get("volumeMounts") or []):
@@ -173,26 +163,92 @@ def _csi_driver(obj, old):
     return problems
 
 
+def _config_key_problems(field, data) -> list:
+    """validation.IsConfigMapKey for every key of a ConfigMap's or Secret's data."""
+    problems = []
+    for key in data if isinstance(data, dict) else {}:
+        messages = ["must be no more than 253 characters"] if len(key) > 253 else []
+        if not key or any(not (c.isascii() and (c.isalnum() or c in "-._")) for c in key):
+            messages.append(CONFIG_KEY_MESSAGE)
+        if key in (".", ".."):
+            messages.append(f"must not be '{key}'")
+        elif key.startswith(".."):
+            messages.append("must not start with '..'")
+        problems += [(f"{field}[{key}]", f'Invalid value: "{key}": {m}') for m in messages]
+    return problems
+
+
+def _immutable_data(obj, old, fields) -> list:
+    if old is None or not old.get("immutable"):
+        return []
+    problems = [] if obj.get("immutable") else [("immutable", "Forbidden: field is immutable when `immutable` is "
+                                                              "set")]
+    return problems + [(f, "Forbidden: field is immutable when `immutable` is set") for f in fields
+                       if old.get(f) != obj.get(f)]
+
+
 def _config_map(obj, old):
     problems = []
     for field in ("data", "binaryData"):
         value = obj.get(field)
         if value is not None and (not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())):
             problems.append((field, "Invalid value: values must be strings"))
-    if old is not None and old.get("immutable") and any(old.get(f) != obj.get(f) for f in ("data", "binaryData")):
-        problems.append(("data", "Forbidden: field is immutable when `immutable` is set"))
-    return problems
+    problems += _config_key_problems("data", obj.get("data"))
+    binary = obj.get("binaryData") if isinstance(obj.get("binaryData"), dict) else {}
+    problems += [(f"data[{k}]", f'Invalid value: "{k}": duplicate of key present in binaryData')
+                 for k in obj.get("data") or {} if k in binary]
+    problems += _config_key_problems("binaryData", binary)
+    return problems + _immutable_data(obj, old, ("data", "binaryData"))
+
+
+def _secret_bytes(value) -> bytes:
+    try:
+        return base64.b64decode(value, validate=False)
+    except (ValueError, TypeError):
+        return b""   # the decoding step refused anything that is not base64
+
+
+def _secret_type_problems(secret_type, data, annotations) -> list:
+    """ValidateSecret's checks of the well-known types (kubernetes/pkg/apis/core/validation)."""
+    if secret_type == "kubernetes.io/service-account-token":
+        if not annotations.get("kubernetes.io/service-account.name"):
+            return [_required("metadata.annotations[kubernetes.io/service-account.name]")]
+    if secret_type in ("kubernetes.io/dockercfg", "kubernetes.io/dockerconfigjson"):
+        key = ".dockercfg" if secret_type == "kubernetes.io/dockercfg" else ".dockerconfigjson"
+        if key not in data:
+            return [_required(f"data[{key}]")]
+        _fields, error = gocompat.json_unmarshal_error(_secret_bytes(data[key]), "map[string]interface {}", {})
+        return [(f"data[{key}]", f'Invalid value: "<secret contents redacted>": {error}')] if error else []
+    if secret_type == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
+        return [_required("data[username]"), _required("data[password]")]
+    if secret_type == "kubernetes.io/ssh-auth" and not _secret_bytes(data.get("ssh-privatekey", "")):
+        return [_required("data[ssh-privatekey]")]
+    if secret_type == "kubernetes.io/tls":
+        return [_required(f"data[{key}]") for key in ("tls.crt", "tls.key") if key not in data]
+    return []
+
+
+def _secret(obj, old):
+    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    problems = _config_key_problems("data", data)
+    if sum(len(_secret_bytes(v)) for v in data.values() if isinstance(v, str)) > MAX_SECRET_SIZE:
+        problems.append(("data", f"Too long: may not be more than {MAX_SECRET_SIZE} bytes"))
+    problems += _secret_type_problems(obj.get("type"), data, obj["metadata"].get("annotations") or {})
+    if old is not None and old.get("type") != obj.get("type"):
+        problems.append(("type", f'Invalid value: "{obj.get("type")}": field is immutable'))
+    return problems + _immutable_data(obj, old, ("data",))
 
 
 _CHECKS = {"PersistentVolume": _pv, "PersistentVolumeClaim": _pvc, "Pod": _pod, "Job": _job,
            "Deployment": _workload, "DaemonSet": _workload, "StatefulSet": _workload, "ReplicaSet": _workload,
            "NetworkPolicy": networking.validate,
            "StorageClass": _storage_class, "CSIDriver": _csi_driver, "ConfigMap": _config_map,
-           "Secret": _config_map}
+           "Secret": _secret}
 
 
 # ---------------------------------------------------------------------- defaults on create
 def _default_pod_spec(spec):
+    volume_sources.drop_unknown_pod_fields(spec)
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("schedulerName", "default-scheduler")

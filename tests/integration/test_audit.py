@@ -287,3 +287,73 @@ def test_fail_on_gates_the_playbook_and_the_module(chain, tmp_path):
     assert not list(tmp_path.glob("**/kubeconfig*"))  # nothing written to disk
     passing = run_audit(chain, tmp_path / "never", "-e", "audit_fail_on=never", json_output=False)[0]
     assert passing.returncode == 0, passing.stdout[-3000:]
+
+
+# ---- a seeded estate at scale: what the sandbox's seeding route made, counted by shape --------------------------------
+KEY_SECRET_SHAPES = ("blob_key", "blob_sas", "blob_msi", "blob_spn", "files_key")
+KEY_PV_SHAPES = ("blob_secret_attributes", "blob_node_stage_secret", "files_secret_attributes",
+                 "files_node_stage_secret")
+KEY_CLASS_SHAPES = ("blob_node_stage_secret", "blob_secret_attributes", "files_secret")
+KEY_POD_SHAPES = ("key_claim", "inline_csi_secret", "env_secret")
+
+
+def shaped(seeded, kind, shapes):
+    return {i for shape in shapes for i in seeded["by_shape"].get(kind, {}).get(shape, [])}
+
+
+def pages(n, size):
+    return max(1, -(-n // size))
+
+
+def test_a_seeded_estate_is_reported_by_shape_with_requests_that_are_the_listings_pages(chain, tmp_path):
+    seeded = chain.sandbox.seed(seed=5, cluster=chain.cluster_id(), storage_accounts=30, role_assignments=60,
+                                persistent_volumes=24, secrets=40, pods=18)
+    chain.sandbox.configure(page_size=7)
+    proc, counters = run_audit(chain, tmp_path, "-e", "audit_kubernetes_page_size=9")
+    chain.sandbox.configure(page_size=0)
+    result = audit_result(proc)
+    assert_read_only(counters)
+    found = {}
+    for f in result["findings"]:
+        found.setdefault(f["type"], set()).add(f["resource_id"])
+
+    def names(kind):
+        return {rid.split("/kubernetes/api/v1/", 1)[-1].replace("namespaces/", "").replace("/secrets/", "/")
+                .replace("/pods/", "/").replace("persistentvolumes/", "") for rid in found.get(kind, ())}
+
+    accounts = seeded["by_shape"]["storage_accounts"]
+    open_accounts = {i.lower() for s in ("allow_shared_key_true", "allow_shared_key_unset") for i in accounts.get(s, [])}
+    managed = {i.lower() for i in accounts.get("in_managed_group", [])}
+    assert {i.lower() for i in found["shared_key_enabled"]} == open_accounts - managed
+    assert {i.lower() for i in found.get("shared_key_enabled_managed", ())} == open_accounts & managed
+    assert found["list_keys_role_assignment"] == shaped(seeded, "role_assignments", ["lists_keys"])
+    assert names("account_key_secret") == shaped(seeded, "secrets", KEY_SECRET_SHAPES)
+    pvs = {"key_persistent_volume": shaped(seeded, "persistent_volumes", KEY_PV_SHAPES),
+           "in_tree_azure_file": shaped(seeded, "persistent_volumes", ["in_tree_azure_file"])
+           | shaped(seeded, "pods", ["inline_azure_file"])}
+    assert names("key_persistent_volume") == pvs["key_persistent_volume"]
+    assert names("in_tree_azure_file") == pvs["in_tree_azure_file"]
+    assert {r.rsplit("/", 1)[-1] for r in found["key_storage_class"]} == shaped(
+        seeded, "storage_classes", KEY_CLASS_SHAPES)
+    assert names("key_consuming_pod") == shaped(seeded, "pods", KEY_POD_SHAPES)
+    # every kind of the mix was seeded (a count reaches each cycle), so none of the comparisons above is vacuous
+    assert all(len(found[t]) >= 2 for t in ("shared_key_enabled", "list_keys_role_assignment", "account_key_secret",
+                                            "key_persistent_volume", "in_tree_azure_file", "key_storage_class",
+                                            "key_consuming_pod")), {t: len(v) for t, v in found.items()}
+    assert found["shared_key_enabled_managed"]
+    assert set(found) <= {"shared_key_enabled", "shared_key_enabled_managed", "list_keys_role_assignment",
+                          "account_key_secret", "key_persistent_volume", "in_tree_azure_file", "key_storage_class",
+                          "key_consuming_pod"}
+
+    # requests are the pages of five ARM listings (7 per page) and five Kubernetes lists (9 per page), counted by
+    # the module and by the sandbox alike
+    cov, cluster = result["coverage"], result["coverage"]["clusters"][0]
+    arm = sum(pages(cov[k], 7) for k in ("storage_accounts", "resource_groups", "aks_clusters", "role_assignments",
+                                          "role_definitions"))
+    kube = sum(pages(cluster[k], 9) for k in ("secrets", "persistent_volumes", "persistent_volume_claims",
+                                               "storage_classes", "pods"))
+    assert cov["storage_accounts"] == 31 and cov["role_assignments"] >= 60 and cluster["secrets"] >= 40
+    assert result["requests"] == {"azure": arm, "kubernetes": kube}
+    assert (counters["reads"], counters["kubernetes"]["reads"]) == (arm, kube)
+    texts = [proc.stdout] + [p.read_text() for p in tmp_path.iterdir()]
+    assert seeded["secret_values"] and not [v for v in seeded["secret_values"] for t in texts if v in t]

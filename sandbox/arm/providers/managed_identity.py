@@ -31,6 +31,12 @@ MAX_CREDENTIALS = 20
 MAX_FIELD = 600
 
 
+def identity_properties(tenant_id, principal_id, client_id, isolation_scope=None) -> dict:
+    """The properties of a new user-assigned identity (its principal and client ids never change)."""
+    return {"tenantId": tenant_id, "principalId": principal_id, "clientId": client_id,
+            "isolationScope": isolation_scope or "None"}
+
+
 class UserAssignedIdentities(StoredResourceType):
     type_name = IDENTITY_TYPE
     api_versions = API_VERSIONS
@@ -39,8 +45,8 @@ class UserAssignedIdentities(StoredResourceType):
                  "contain only letters, numbers, hyphens and underscores.")
 
     def new_properties(self, call, requested):
-        return {"tenantId": call.app.tenant_id, "principalId": str(uuid.uuid4()),
-                "clientId": str(uuid.uuid4()), "isolationScope": requested.get("isolationScope") or "None"}
+        return identity_properties(call.app.tenant_id, str(uuid.uuid4()), str(uuid.uuid4()),
+                                   requested.get("isolationScope"))
 
     def updated_properties(self, call, existing, requested):
         # tenantId/principalId/clientId are assigned once and never change.

@@ -52,6 +52,15 @@ class Locations(ResourceType):
         return call.list_response([locations.body(call.app.subscription_id, r) for r in locations.REGIONS])
 
 
+def group_record(group_id, name, location, tags, managed_by=None) -> dict:
+    """The record PUT of a resource group stores (`managedBy` only when given, as ARM shows it)."""
+    record = {"id": group_id, "name": name, "type": ResourceGroups.type_name, "location": location, "tags": tags,
+              "properties": {"provisioningState": "Succeeded"}}
+    if managed_by:
+        record["managedBy"] = managed_by
+    return record
+
+
 class ResourceGroups(ResourceType):
     type_name = "Microsoft.Resources/resourceGroups"
     api_versions = RESOURCES_API_VERSIONS
@@ -85,11 +94,8 @@ class ResourceGroups(ResourceType):
                 raise ArmError(409, "InvalidResourceGroupLocation",
                                f"Invalid resource group location '{location}'. The Resource group already exists "
                                f"in location '{existing['location']}'.")
-        record = {"id": existing["id"] if existing else call.id, "name": existing["name"] if existing else call.name,
-                  "type": self.type_name, "location": location, "tags": validate_tags(body.get("tags")),
-                  "properties": {"provisioningState": "Succeeded"}}
-        if body.get("managedBy"):
-            record["managedBy"] = body["managedBy"]
+        record = group_record(existing["id"] if existing else call.id, existing["name"] if existing else call.name,
+                              location, validate_tags(body.get("tags")), body.get("managedBy"))
         call.store.put(record)
         return Response.json(200 if existing else 201, record)
 

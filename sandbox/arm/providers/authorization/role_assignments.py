@@ -57,6 +57,22 @@ def is_below(assignment_scope, scope) -> bool:
     return a != s and (s == "/" or a.startswith(s + "/"))
 
 
+def assignment_properties(subscription, role_guid, principal_id, principal_type, scope, caller, requested,
+                          previous=None) -> dict:
+    """The properties a PUT stores (`previous`: those of the assignment it re-puts, whose creation it keeps)."""
+    now = _iso(time.time())
+    created = previous or {"createdOn": now, "createdBy": caller}
+    condition = requested.get("condition")
+    return {
+        "roleDefinitionId": definition_id(subscription, role_guid),
+        "principalId": principal_id, "principalType": principal_type, "scope": scope,
+        "condition": condition, "conditionVersion": (requested.get("conditionVersion") or "2.0") if condition else None,
+        "createdOn": created["createdOn"], "updatedOn": now, "createdBy": created["createdBy"], "updatedBy": caller,
+        "delegatedManagedIdentityResourceId": requested.get("delegatedManagedIdentityResourceId"),
+        "description": requested.get("description"),
+    }
+
+
 class RoleAssignments(ResourceType):
     type_name = TYPE
     api_versions = API_VERSIONS
@@ -176,19 +192,11 @@ class RoleAssignments(ResourceType):
                     and o["roleDefinitionId"].rsplit("/", 1)[-1].lower() == role_guid):
                 raise ArmError(409, "RoleAssignmentExists", f"The role assignment already exists. The ID of the "
                                                             f"existing role assignment is {_hex(other['name'])}.")
-        now = _iso(time.time())
         caller = call.token.get("object_id")
         record = previous or {"id": call.id, "name": call.name, "type": TYPE}
-        created = previous["properties"] if previous else {"createdOn": now, "createdBy": caller}
-        condition = props.get("condition")
-        record["properties"] = {
-            "roleDefinitionId": definition_id(call.path.subscription, role_guid),
-            "principalId": principal_id, "principalType": principal_type, "scope": scope,
-            "condition": condition, "conditionVersion": (props.get("conditionVersion") or "2.0") if condition else None,
-            "createdOn": created["createdOn"], "updatedOn": now, "createdBy": created["createdBy"], "updatedBy": caller,
-            "delegatedManagedIdentityResourceId": props.get("delegatedManagedIdentityResourceId"),
-            "description": props.get("description"),
-        }
+        record["properties"] = assignment_properties(
+            call.path.subscription, role_guid, principal_id, principal_type, scope, caller, props,
+            previous["properties"] if previous else None)
         call.store.put(record)
         return Response.json(201, record)  # Azure answers 201 even when the assignment already existed
 

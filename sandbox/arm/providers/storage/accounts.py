@@ -36,6 +36,21 @@ def name_conflict(call, name):
     return None
 
 
+def new_account_record(base_url, account_id, name, kind, location, tags, sku, requested) -> dict:
+    """The record PUT of a new account stores (provisioningState Creating until its operation completes)."""
+    return {"id": account_id, "name": name, "type": ACCOUNTS, "kind": kind, "location": location, "tags": tags,
+            "sku": account_body.sku_of(sku),
+            "properties": account_body.new_properties(name, kind, location, requested, base_url)}
+
+
+def store_new_account(store, record, keys) -> None:
+    """Store a new account with its keys and the services that exist with it (blob; file for the file kinds)."""
+    store.put(record, hidden={"keys": keys})
+    store.put(default_blob_service(record["id"]))
+    if record["kind"] in FILE_KINDS:
+        store.put(default_file_service(record["id"]))
+
+
 class StorageAccounts(StoredResourceType):
     type_name = ACCOUNTS
     api_versions = API_VERSIONS
@@ -67,17 +82,11 @@ class StorageAccounts(StoredResourceType):
             raise invalid_request_content("The 'kind' property is required.")
         kind = account_body.canonical(body["kind"], account_body.KINDS, "kind")
         requested = files_identity.checked_request(call, body.get("properties") or {})
-        record = {"id": call.id, "name": call.name, "type": self.type_name, "kind": kind,
-                  "location": location, "tags": validate_tags(body.get("tags")),
-                  "sku": account_body.sku_of(body.get("sku")),
-                  "properties": account_body.new_properties(call.name, kind, location, requested,
-                                                            call.app.base_url)}
+        record = new_account_record(call.app.base_url, call.id, call.name, kind, location,
+                                    validate_tags(body.get("tags")), body.get("sku"), requested)
         files_identity.check_result(call, record["properties"], requested)
         store = call.store
-        store.put(record, hidden={"keys": {"key1": _new_key(), "key2": _new_key()}})
-        store.put(default_blob_service(record["id"]))
-        if kind in FILE_KINDS:  # the file service exists with the account, like the blob service
-            store.put(default_file_service(record["id"]))
+        store_new_account(store, record, {"key1": _new_key(), "key2": _new_key()})
         account_id = record["id"]
 
         def complete():
