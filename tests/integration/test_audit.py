@@ -289,7 +289,7 @@ def test_fail_on_gates_the_playbook_and_the_module(chain, tmp_path):
     assert passing.returncode == 0, passing.stdout[-3000:]
 
 
-# ---- a seeded estate at scale: what the sandbox's seeding route made, counted by shape --------------------------------
+# ---- a seeded estate at scale: what the sandbox's seeding route made, counted by shape -------------------------------
 KEY_SECRET_SHAPES = ("blob_key", "blob_sas", "blob_msi", "blob_spn", "files_key")
 KEY_PV_SHAPES = ("blob_secret_attributes", "blob_node_stage_secret", "files_secret_attributes",
                  "files_node_stage_secret")
@@ -322,7 +322,8 @@ def test_a_seeded_estate_is_reported_by_shape_with_requests_that_are_the_listing
                 .replace("/pods/", "/").replace("persistentvolumes/", "") for rid in found.get(kind, ())}
 
     accounts = seeded["by_shape"]["storage_accounts"]
-    open_accounts = {i.lower() for s in ("allow_shared_key_true", "allow_shared_key_unset") for i in accounts.get(s, [])}
+    open_accounts = {i.lower() for shape in ("allow_shared_key_true", "allow_shared_key_unset")
+                     for i in accounts.get(shape, [])}
     managed = {i.lower() for i in accounts.get("in_managed_group", [])}
     assert {i.lower() for i in found["shared_key_enabled"]} == open_accounts - managed
     assert {i.lower() for i in found.get("shared_key_enabled_managed", ())} == open_accounts & managed
@@ -348,10 +349,10 @@ def test_a_seeded_estate_is_reported_by_shape_with_requests_that_are_the_listing
     # requests are the pages of five ARM listings (7 per page) and five Kubernetes lists (9 per page), counted by
     # the module and by the sandbox alike
     cov, cluster = result["coverage"], result["coverage"]["clusters"][0]
-    arm = sum(pages(cov[k], 7) for k in ("storage_accounts", "resource_groups", "aks_clusters", "role_assignments",
-                                          "role_definitions"))
-    kube = sum(pages(cluster[k], 9) for k in ("secrets", "persistent_volumes", "persistent_volume_claims",
-                                               "storage_classes", "pods"))
+    arm_lists = ("storage_accounts", "resource_groups", "aks_clusters", "role_assignments", "role_definitions")
+    kube_lists = ("secrets", "persistent_volumes", "persistent_volume_claims", "storage_classes", "pods")
+    arm = sum(pages(cov[k], 7) for k in arm_lists)
+    kube = sum(pages(cluster[k], 9) for k in kube_lists)
     assert cov["storage_accounts"] == 31 and cov["role_assignments"] >= 60 and cluster["secrets"] >= 40
     assert result["requests"] == {"azure": arm, "kubernetes": kube}
     assert (counters["reads"], counters["kubernetes"]["reads"]) == (arm, kube)
