@@ -358,3 +358,27 @@ def test_a_seeded_estate_is_reported_by_shape_with_requests_that_are_the_listing
     assert (counters["reads"], counters["kubernetes"]["reads"]) == (arm, kube)
     texts = [proc.stdout] + [p.read_text() for p in tmp_path.iterdir()]
     assert seeded["secret_values"] and not [v for v in seeded["secret_values"] for t in texts if v in t]
+
+
+def test_a_list_whose_continue_token_expired_is_read_again_whole(chain):
+    """The audit's chunked reads (KubeReader.list_pages): the second page's token expired (410, the objects changed
+    and their snapshot is gone), so the list is read once more without chunks, as client-go's pager does."""
+    from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeReader
+    for i in range(5):
+        chain.core.create_namespaced_secret("default", {"metadata": {"name": "plain-%d" % i}, "data": {}})
+    chain.sandbox.configure(list_snapshots=0)
+    reader = KubeReader(str(chain.workdir / "kubeconfig"))
+    seen = []
+
+    def keep(item):  # changes the list between its first and second page
+        if not seen:
+            chain.core.create_namespaced_secret("default", {"metadata": {"name": "plain-late"}, "data": {}})
+        seen.append(item["metadata"]["name"])
+        return item["metadata"]["name"]
+
+    try:
+        names = reader.list_pages("list secrets", "CoreV1Api", "list_secret_for_all_namespaces", keep, limit=2)
+    finally:
+        chain.sandbox.configure(list_snapshots=8)
+    assert "plain-late" in names and len(names) == len(set(names))
+    assert reader.reads == 3  # the first page, the expired second page, then the whole list
