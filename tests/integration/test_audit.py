@@ -241,7 +241,7 @@ def test_an_estate_that_still_uses_keys_is_reported_exactly_without_a_secret_val
     outputs = {"result": json.dumps(result), "stdout": proc.stdout, "stderr": proc.stderr}
     for path in sorted(report_dir.iterdir()):
         outputs[path.name] = path.read_text()
-    verbose, _ = run_audit(chain, tmp_path / "verbose", "-vvv", json_output=False)
+    verbose = run_audit(chain, tmp_path / "verbose", "-vvv", json_output=False)[0]
     assert verbose.returncode == 0, verbose.stdout[-3000:]
     assert "keyless_audit_info" in verbose.stdout and "azure-storage-account-stlegacyopen-secret" in verbose.stdout
     outputs.update(vvv_stdout=verbose.stdout, vvv_stderr=verbose.stderr)
@@ -268,7 +268,7 @@ def test_an_estate_that_still_uses_keys_is_reported_exactly_without_a_secret_val
 def test_fail_on_gates_the_playbook_and_the_module(chain, tmp_path):
     legacy = Legacy()
     seed_kubernetes(chain, legacy)  # a critical finding: a Secret holding a key
-    proc, _ = run_audit(chain, tmp_path, "-e", "audit_fail_on=critical", json_output=False)
+    proc = run_audit(chain, tmp_path, "-e", "audit_fail_on=critical", json_output=False)[0]
     assert proc.returncode != 0
     assert "finding(s) at critical or worse" in proc.stdout and "Secret legacy/azure-storage-account-" in proc.stdout
     # the module alone, with no kubeconfig: the cluster's credentials come from ARM (listClusterUserCredential, a

@@ -158,7 +158,7 @@ def test_a_bench_size_seed(sandbox, kube, storage_client, auth_client):
     assert {k: counts[k] for k in BENCH} == BENCH
     assert counts["persistent_volume_claims"] == 240 and counts["namespaces"] == 10
     assert len(list(storage_client.storage_accounts.list())) == 200
-    assert len([a for a in auth_client.role_assignments.list_for_subscription()]) == 500
+    assert len(list(auth_client.role_assignments.list_for_subscription())) == 500
     assert len(list_all(kube.core.list_secret_for_all_namespaces)) == 1000
     assert len(list_all(kube.core.list_persistent_volume)) == 300
     assert len(list_all(kube.core.list_pod_for_all_namespaces)) == 50

@@ -13,11 +13,11 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.audit_report i
 SUB = "00000000-0000-0000-0000-000000000001"
 ACCOUNTS = "/subscriptions/%s/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/" % SUB
 EVIL = '<script>alert("x")</script>\' onmouseover=\'y'
-TYPES = [
+TYPES = (
     {"type": "key_in_secret", "title": "Kubernetes Secrets that hold an account key", "why": "a key is a password"},
     {"type": "shared_key_enabled", "title": "Storage accounts that allow shared key access", "why": "keys bypass RBAC"},
     {"type": "key_role_granted", "title": "Key-listing roles granted", "why": "a key role reads the keys"},
-]
+)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -33,7 +33,7 @@ def finding(kind="shared_key_enabled", severity="high", name="stapp1", subject_k
 def report(findings, types=TYPES, **extra):
     worst = next((severity for severity in SEVERITIES if any(f["severity"] == severity for f in findings)), "clean")
     body = {"subscription_id": SUB, "generated_at": "2026-12-02T10:00:00Z", "status": worst,
-            "summary": audit_report.summarize(findings), "types": types, "findings": findings,
+            "summary": audit_report.summarize(findings), "types": list(types), "findings": findings,
             "coverage": {"storage_accounts": 200, "role_assignments": 500, "role_definitions": 40,
                          "clusters": [{"name": "aks-dev", "kubernetes": True, "secrets": 1000,
                                        "persistent_volumes": 300, "storage_classes": 4, "pods": 50}]},
@@ -360,7 +360,7 @@ def test_html_shows_a_differing_why_per_row_and_a_type_missing_from_the_catalogu
 
 def test_html_escapes_every_value_from_the_report():
     evil = finding(kind=EVIL, name=EVIL, resource_id=EVIL, summary=EVIL, why=EVIL, fix=EVIL, evidence={EVIL: EVIL})
-    types = TYPES + [{"type": EVIL, "title": EVIL, "why": EVIL}]
+    types = list(TYPES) + [{"type": EVIL, "title": EVIL, "why": EVIL}]
     body = report([evil], types=types, subscription_id=EVIL, generated_at=EVIL,
                   coverage={EVIL: 1, "clusters": [{"name": EVIL, EVIL: EVIL}]}, requests={EVIL: 2})
     source = audit_report.html(body)
@@ -382,7 +382,7 @@ def test_html_escapes_every_value_from_the_report():
 
 def test_markdown_escapes_every_value_from_the_report_too():
     evil = finding(kind=EVIL, name=EVIL, resource_id=EVIL, summary=EVIL, why=EVIL, fix=EVIL)
-    text = audit_report.markdown(report([evil], types=TYPES + [{"type": EVIL, "title": EVIL, "why": EVIL}],
+    text = audit_report.markdown(report([evil], types=list(TYPES) + [{"type": EVIL, "title": EVIL, "why": EVIL}],
                                         subscription_id=EVIL, coverage={"clusters": [{"name": EVIL}]}))
     assert re.findall(r"(?<!\\)<(?!br>)", text) == []
     assert "\\<script\\>" in text
