@@ -83,6 +83,25 @@ class Chain:
                  "vars": variables}]
 
 
+@pytest.fixture(scope="session")
+def driver_installed(sandbox_session, tmp_path_factory):
+    """The Azure side built and the driver installed once per worker, as a sandbox snapshot."""
+    sandbox_session.reset()
+    workdir = tmp_path_factory.mktemp("driver-installed")
+    chain = Chain(sandbox_session, workdir)
+    run = run_playbook(workdir, chain.driver_tasks(), env_for(sandbox_session, workdir))
+    assert run.rc == 0, run
+    return {"snapshot": sandbox_session.state(), "chain": chain}
+
+
+@pytest.fixture
+def installed(sandbox, driver_installed):
+    """That chain with the driver installed, restored for this test (which may break it): the tests that start
+    from an installed driver skip an install of their own."""
+    sandbox.restore(driver_installed["snapshot"])
+    return driver_installed["chain"]
+
+
 def env_for(sandbox, tmp_path):
     # kubernetes.core caches discovery per host in the temp dir; keep it per test
     return dict(sandbox.env(), TMPDIR=str(tmp_path))
@@ -157,13 +176,12 @@ def test_chart_versions_are_checked_before_anything_is_installed(sandbox, tmp_pa
     assert sandbox.counters_delta(before)["kubernetes"]["writes"] == 0
 
 
-def test_a_csidriver_that_stopped_refreshing_tokens_fails_the_role(sandbox, tmp_path):
+def test_a_csidriver_that_stopped_refreshing_tokens_fails_the_role(sandbox, tmp_path, installed):
     """Someone patched the installed CSIDriver (requiresRepublish false): the release is unchanged, so Helm puts
     nothing back, and the role's check of the live CSIDriver says what the token would do."""
     import kubernetes
-    chain = Chain(sandbox, tmp_path)
+    chain = installed
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     storage = kubernetes.client.StorageV1Api(kubernetes.config.new_client_from_config(config_file=str(chain.kubeconfig)))
     storage.patch_csi_driver("blob.csi.azure.com", {"spec": {"requiresRepublish": False}})
     run = run_playbook(tmp_path, chain.driver_tasks(), env)
@@ -186,10 +204,9 @@ def set_release_status(kubeconfig, status):
     core.replace_namespaced_secret(newest.metadata.name, "kube-system", newest)
 
 
-def test_a_release_lock_is_waited_for_bounded_then_explained(sandbox, tmp_path):
-    chain = Chain(sandbox, tmp_path)
+def test_a_release_lock_is_waited_for_bounded_then_explained(sandbox, tmp_path, installed):
+    chain = installed
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     set_release_status(chain.kubeconfig, "pending-upgrade")
     run = run_playbook(tmp_path, chain.driver_tasks(blob_csi_driver_lock_retries=2, blob_csi_driver_lock_delay=0),
                        env)
@@ -226,33 +243,30 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("broken", sorted(BROKEN))
-def test_each_broken_link_fails_with_the_azure_reason(sandbox, tmp_path, broken):
+def test_each_broken_link_fails_with_the_azure_reason(sandbox, tmp_path, installed, broken):
     setup, message = BROKEN[broken]
-    chain = Chain(sandbox, tmp_path)
+    chain = installed
     setup(chain)
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
     assert run.rc != 0
     assert message in run.failure_messages, run
     assert "Keyless blob access could not be proven" in run.failure_messages
 
 
-def test_shared_key_turned_back_on_fails_validation(sandbox, tmp_path):
-    chain = Chain(sandbox, tmp_path).healthy()
+def test_shared_key_turned_back_on_fails_validation(sandbox, tmp_path, installed):
+    chain = installed.healthy()
     account_id = sdk.storage_client(sandbox.conn).storage_accounts.get_properties(RG, ACCOUNT).id
     sandbox.merge_resource(account_id, {"properties": {"allowSharedKeyAccess": True}})
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     run = run_playbook(tmp_path, chain.workload_tasks(chain.workloads()[:1]), env)
     assert run.rc != 0
     assert "shared key" in run.failure_messages.lower(), run
 
 
-def test_managed_driver_switched_on_after_install_fails_validation(sandbox, tmp_path):
-    chain = Chain(sandbox, tmp_path).healthy()
+def test_managed_driver_switched_on_after_install_fails_validation(sandbox, tmp_path, installed):
+    chain = installed.healthy()
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     cluster = sdk.containerservice_client(sandbox.conn).managed_clusters.get(RG, CLUSTER).as_dict()
     cluster["properties"]["storageProfile"]["blobCSIDriver"]["enabled"] = True
     sdk.containerservice_client(sandbox.conn).managed_clusters.begin_create_or_update(RG, CLUSTER, cluster).result()
@@ -261,12 +275,11 @@ def test_managed_driver_switched_on_after_install_fails_validation(sandbox, tmp_
     assert "managed" in run.failure_messages.lower(), run
 
 
-def test_failed_validation_runs_again_once_the_chain_is_fixed(sandbox, tmp_path):
+def test_failed_validation_runs_again_once_the_chain_is_fixed(sandbox, tmp_path, installed):
     """A re-run after fixing the missing role assignment must validate again, not report the old failed Job."""
-    chain = Chain(sandbox, tmp_path)
+    chain = installed
     chain.trust("id-reports", "reports", "reports-writer")
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     workloads = chain.workloads()[:1]
     run = run_playbook(tmp_path, chain.workload_tasks(workloads), env)
     assert run.rc != 0 and "AuthorizationPermissionMismatch" in run.failure_messages, run
@@ -280,11 +293,10 @@ def test_failed_validation_runs_again_once_the_chain_is_fixed(sandbox, tmp_path)
     assert outcomes == ["failed", "succeeded"]
 
 
-def test_workload_check_mode_before_the_namespaces_exist(sandbox, tmp_path):
+def test_workload_check_mode_before_the_namespaces_exist(sandbox, tmp_path, installed):
     """--check on a cluster without the workloads' namespaces: reports what it would create, creates nothing."""
-    chain = Chain(sandbox, tmp_path).healthy()
+    chain = installed.healthy()
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     run = run_playbook(tmp_path, chain.workload_tasks(), env, check=True)
     assert run.rc == 0, run
     assert run.stats["changed"] >= 1
@@ -296,12 +308,11 @@ def test_workload_check_mode_before_the_namespaces_exist(sandbox, tmp_path):
     assert run.result("ns")["resources"] == []
 
 
-def test_a_changed_size_resizes_the_volume_never_the_static_claim(sandbox, tmp_path):
+def test_a_changed_size_resizes_the_volume_never_the_static_claim(sandbox, tmp_path, installed):
     """The API server refuses to resize a claim that was not dynamically provisioned (403), so volume.size goes to
     the PersistentVolume's capacity and the claim keeps the size it was created with."""
-    chain = Chain(sandbox, tmp_path).healthy()
+    chain = installed.healthy()
     env = env_for(sandbox, tmp_path)
-    assert run_playbook(tmp_path, chain.driver_tasks(), env).rc == 0
     assert run_playbook(tmp_path, chain.workload_tasks(), env).rc == 0
     bigger = [dict(w, volume={"size": "20Gi"}) for w in chain.workloads()]
     run = run_playbook(tmp_path, chain.workload_tasks(bigger), env)
