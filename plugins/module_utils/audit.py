@@ -19,7 +19,9 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.doctor import 
 KEY_FIELDS = ("azurestorageaccountkey", "azurestorageaccountsastoken", "msisecret", "azurestoragespnclientsecret")
 DRIVERS = {BLOB.driver: BLOB, FILE.driver: FILE}
 IN_TREE_FILE_PROVISIONER = "kubernetes.io/azure-file"
-NFS_ONLY = "protocol is nfs"  # the one problem that is no key: NFS mounts use no identity at all
+NFS_ONLY = "protocol is nfs"  # a problem that is no key: NFS mounts use no identity at all
+MSI_MODE = ("AzureStorageAuthType is msi: blobfuse signs in as a managed identity of the node (every pod on it "
+            "shares it), not with the workload's own token")
 
 TYPES = [
     dict(type="account_key_secret", title="Kubernetes Secrets holding a storage account key, SAS token or client "
@@ -257,7 +259,12 @@ def csi_key_problems(csi, mount_options=()):
     if kind is None:
         return None
     attrs = dict((k.lower(), v) for k, v in (csi.get("volumeAttributes") or {}).items())
-    return without_nfs_key_mode(doctor.volume_key_problems(csi, attrs, list(mount_options or []), kind), attrs)
+    problems = without_nfs_key_mode(doctor.volume_key_problems(csi, attrs, list(mount_options or []), kind), attrs)
+    if kind is BLOB and str(attrs.get("azurestorageauthtype") or "").lower() == "msi":
+        # blobfuse with a managed identity of the node: no key, but no workload identity either (blob-csi-driver
+        # v1.27.9 GetAuthEnv: AzureStorageAuthType msi)
+        problems = [MSI_MODE if p.startswith("mountWithWorkloadIdentityToken") else p for p in problems]
+    return problems
 
 
 def without_nfs_key_mode(problems, params):
@@ -268,7 +275,10 @@ def without_nfs_key_mode(problems, params):
 
 
 def problem_severity(problems, default="high"):
-    return "low" if all(p.startswith(NFS_ONLY) for p in problems) else default
+    """high when a problem is a key; medium for blobfuse's node identity; low for NFS alone."""
+    if all(p.startswith(NFS_ONLY) for p in problems):
+        return "low"
+    return "medium" if all(p.startswith((NFS_ONLY, MSI_MODE)) for p in problems) else default
 
 
 def volume_findings(cluster, volumes):
@@ -299,7 +309,7 @@ def volume_findings(cluster, volumes):
                         nodeStageSecretRef=csi.get("nodeStageSecretRef"),
                         nodePublishSecretRef=csi.get("nodePublishSecretRef"))
         severity = problem_severity(problems)
-        if severity != "low":
+        if severity == "high":
             keyed[name] = "volume %s (%s)" % (name, problems[0])
         found.append(finding("key_persistent_volume", severity, rid, subject,
                              "PersistentVolume %s (%s): %s" % (name, csi.get("driver"), "; ".join(problems)),
@@ -367,7 +377,7 @@ def pod_reasons(pod, claims, keyed_volumes, secrets):
             in_tree.append("volume %s: share %s with the key of Secret %s" % (
                 v.get("name"), v["azureFile"].get("shareName"), v["azureFile"].get("secretName")))
         problems = csi_key_problems(v.get("csi")) if v.get("csi") else None
-        if problems and problem_severity(problems) != "low":
+        if problems and problem_severity(problems) == "high":
             reasons.append("inline %s volume %s: %s" % (v["csi"].get("driver"), v.get("name"), problems[0]))
     for where, name in secret_references(spec):
         if (ns, name) in secrets:

@@ -143,10 +143,13 @@ def kube_objects():
                ("app", "c-key")),
             pv("pv-file-key", {"driver": file_, "volumeAttributes": {"shareName": "s"}}, ("app", "c-file")),
             pv("pv-nfs", {"driver": blob, "volumeAttributes": {"protocol": "nfs", "containerName": "n"}}),
+            pv("pv-msi", {"driver": blob, "volumeAttributes": {"AzureStorageAuthType": "MSI", "containerName": "m"}},
+               ("app", "c-msi")),
             pv("pv-intree", azureFile={"secretName": "azure-storage-account-st1-secret", "shareName": "legacy"}),
             pv("pv-other", {"driver": "disk.csi.azure.com", "volumeAttributes": {}}),
         ],
         "persistent_volume_claims": [pvc("app", "c-token", "pv-token"), pvc("app", "c-key", "pv-key"),
+                                     pvc("app", "c-msi", "pv-msi"),
                                      pvc("app", "c-file", "pv-file-key")],
         "storage_classes": [
             {"metadata": {"name": "sc-token"}, "provisioner": blob, "parameters": TOKEN_ONLY},
@@ -158,6 +161,7 @@ def kube_objects():
         ],
         "pods": [
             pod("app", "p-token", [{"name": "d", "persistentVolumeClaim": {"claimName": "c-token"}}]),
+            pod("app", "p-msi", [{"name": "d", "persistentVolumeClaim": {"claimName": "c-msi"}}]),  # no key
             pod("app", "p-key", [{"name": "d", "persistentVolumeClaim": {"claimName": "c-key"}}]),
             pod("app", "p-env", env=[{"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "sas", "key": "k"}}}]),
             pod("app", "p-envfrom", env_from=[{"secretRef": {"name": "azure-storage-account-st1-secret"}}]),
@@ -184,6 +188,7 @@ def test_kubernetes_findings_exactly():
         ("key_persistent_volume", "high", "pv-file-key"),
         ("key_persistent_volume", "high", "pv-key"),
         ("key_persistent_volume", "low", "pv-nfs"),
+        ("key_persistent_volume", "medium", "pv-msi"),
         ("key_storage_class", "high", "sc-default"),
         ("key_storage_class", "high", "sc-intree"),
         ("key_storage_class", "high", "sc-secret"),
