@@ -24,8 +24,9 @@ description:
     C(azurestorageaccountsastoken), C(msisecret) or C(azurestoragespnclientsecret) (C(account_key_secret); names and
     key names only, a value never appears in any output or file); persistent
     volumes and StorageClasses of C(blob.csi.azure.com) and C(file.csi.azure.com) that are not token-only or
-    reference a Secret (C(key_persistent_volume), C(key_storage_class); blobfuse volumes with C(AzureStorageAuthType) C(msi),
-    a managed identity of the node, V(medium); NFS ones, which use no key, V(low)); in-tree
+    reference a Secret (C(key_persistent_volume), C(key_storage_class); blobfuse volumes with
+    C(AzureStorageAuthType) C(msi), a managed identity of the node, V(medium); NFS ones, which use no key, V(low));
+    in-tree
     C(azureFile) volumes, of persistent volumes and of pods (C(in_tree_azure_file)); pods that mount any of those or
     read a key Secret through a volume or their environment (C(key_consuming_pod))."
   - "Requests grow with the number of resource types and pages, not with the number of resources: five ARM
