@@ -135,6 +135,16 @@ def fetch(module, clusters, cluster, auth):
     return with_token(module, content) if auth == "entra" else content
 
 
+def reader_from_arm(module, clusters, cluster, requested, context=None):
+    """A read-only Kubernetes client with the credentials AKS gives for ``requested`` auth (kept in memory, never
+    written to disk)."""
+    import yaml  # here, not at import: only this read needs it (PyYAML comes with the kubernetes client)
+    from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeReader
+
+    content = fetch(module, clusters, cluster, resolve_auth(requested, cluster))
+    return KubeReader(None, context, config_dict=yaml.safe_load(content))
+
+
 def with_token(module, content):
     """``content`` (a kubeconfig, with or without our comment lines) with every user replaced by a new Entra access
     token for the AKS server app, behind a line saying when it expires."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
-from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError, KubeReader
+from ansible_collections.keyless.aks_storage.plugins.module_utils.kube import KubeError
 
 FILE_DRIVER = "file.csi.azure.com"
 OURS = ("app.kubernetes.io/managed-by", "keyless.aks_storage")
@@ -86,21 +86,12 @@ def aks_classes_warning(name, classes):
             "use a StorageClass of the open-source driver" % (name, ", ".join(classes)))
 
 
-def reader_for(module, clusters, cluster):
-    """A read-only Kubernetes client with the credentials AKS gives for the kubeconfig (kept in memory)."""
-    import yaml  # here, not at import: only this read needs it (PyYAML comes with the kubernetes client)
-
-    auth = aks_access.resolve_auth(module.params["kubeconfig_auth"], cluster)
-    content = aks_access.fetch(module, clusters, cluster, auth)
-    return KubeReader(None, config_dict=yaml.safe_load(content))
-
-
 def check(module, clusters, cluster):
     """Refuse, before any write, to turn the managed Files driver off while volumes use it; fails closed when the
     cluster cannot be read. Returns the Kubernetes reads made."""
     name = cluster["name"]
     try:
-        reader = reader_for(module, clusters, cluster)
+        reader = aks_access.reader_from_arm(module, clusters, cluster, module.params["kubeconfig_auth"])
         volumes = reader.items("list PersistentVolumes", "CoreV1Api", "list_persistent_volume")
         classes = reader.items("list StorageClasses", "StorageV1Api", "list_storage_class")
     except (KubeError, ModuleError) as exc:

@@ -58,19 +58,23 @@ class KubeReader:
     def call(self, action, api_name, method, *args, count=True, **kwargs):
         """One API call, counted in ``reads`` unless ``count`` is false; the result as a REST dict (None for a
         404)."""
+        self.reads += 1 if count else 0
+        result = self._invoke(action, api_name, method, (404,), *args, **kwargs)
+        return None if result is None else self._client().sanitize_for_serialization(result)
+
+    def _invoke(self, action, api_name, method, none_on, *args, **kwargs):
+        """The client call; None for a status in ``none_on``, any other failure a KubeError."""
         from kubernetes.client.rest import ApiException
         api = self.api(api_name)
         kwargs.setdefault("_request_timeout", READ_TIMEOUT)
-        self.reads += 1 if count else 0
         try:
-            result = getattr(api, method)(*args, **kwargs)
+            return getattr(api, method)(*args, **kwargs)
         except ApiException as exc:
-            if exc.status == 404:
+            if exc.status in none_on:
                 return None
             raise KubeError(action, exc.status, _message(exc)) from exc
         except Exception as exc:  # pylint: disable=broad-except
             raise KubeError(action, None, str(exc)) from exc
-        return self._client().sanitize_for_serialization(result)
 
     def get(self, action, api_name, method, *args):
         return self.call(action, api_name, method, *args)
@@ -99,22 +103,18 @@ class KubeReader:
 
     def _raw_page(self, action, api_name, method, limit, token, **kwargs):
         """One page as a dict, None when ``token`` expired (410)."""
-        from kubernetes.client.rest import ApiException
         if limit:
             kwargs["limit"] = limit
         if token:
             kwargs["_continue"] = token
         self.reads += 1
+        response = self._invoke(action, api_name, method, (410,) if token else (), _preload_content=False, **kwargs)
+        if response is None:
+            return None
         try:
-            response = getattr(self.api(api_name), method)(_preload_content=False, _request_timeout=READ_TIMEOUT,
-                                                           **kwargs)
             return json.loads(response.data)
-        except ApiException as exc:
-            if exc.status == 410 and token:
-                return None
-            raise KubeError(action, exc.status, _message(exc)) from exc
-        except Exception as exc:  # pylint: disable=broad-except
-            raise KubeError(action, None, str(exc)) from exc
+        except ValueError as exc:
+            raise KubeError(action, None, "the API server's answer is not JSON: %s" % exc) from exc
 
     def request_token(self, namespace, service_account, audience, seconds):
         """A TokenRequest for ``service_account`` (nothing is stored by the API server); the token, or None."""

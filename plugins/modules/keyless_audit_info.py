@@ -239,11 +239,9 @@ def find_cluster(module, listing, item):
 def kube_reader(module, cluster, item):
     if item.get("kubeconfig"):
         return KubeReader(item["kubeconfig"], item.get("context"))
-    import yaml
     from ansible_collections.keyless.aks_storage.plugins.module_utils import aks_access
-    clusters = module.client("containerservice").managed_clusters
-    content = aks_access.fetch(module, clusters, cluster, aks_access.resolve_auth("auto", cluster))
-    return KubeReader(None, item.get("context"), config_dict=yaml.safe_load(content))
+    return aks_access.reader_from_arm(module, module.client("containerservice").managed_clusters, cluster, "auto",
+                                      item.get("context"))
 
 
 def read_cluster(module, cluster, item):
