@@ -187,6 +187,10 @@ class Sandbox:
         persistent_volumes=, secrets=, pods=, location= -> {seed, prefix, counts, ids, by_shape, secret_values}."""
         return self.call("POST", "/seed", spec, timeout=timeout)
 
+    def issued_tokens(self) -> list:
+        """Every access token Entra issued so far (dicts: access_token, audience, client_id, grant, expires_on, ...)."""
+        return self.call("GET", "/tokens")["value"]
+
     def expire_tokens(self, client_id: str | None = None) -> int:
         return self.call("POST", "/tokens/expire", {"client_id": client_id} if client_id else {})["expired"]
 

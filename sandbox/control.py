@@ -69,6 +69,7 @@ class ControlApi:
         add(r"/_sandbox/app/federated-credentials", self.add_app_fic, ["POST"], "control")
         add(r"/_sandbox/app/federated-credentials", self.clear_app_fics, ["DELETE"], "control")
         add(r"/_sandbox/tokens/expire", self.expire_tokens, ["POST"], "control")
+        add(r"/_sandbox/tokens", self.list_tokens, ["GET"], "control")
         add(r"/_sandbox/directory/groups", self.list_groups, ["GET"], "control")
         add(r"/_sandbox/directory/groups", self.add_group_member, ["POST"], "control")
         add(r"/_sandbox/directory/groups", self.remove_group_member, ["DELETE"], "control")
@@ -295,6 +296,13 @@ class ControlApi:
     def seed(self, request, match):
         """Fill the sandbox with a large, seed-determined estate -> what was made (counts, ids, secret values)."""
         return Response.json(201, seeding.seed(self.app, self._json(request)))
+
+    def list_tokens(self, request, match):
+        """The access tokens Entra issued (the token and its audience, client and grant), oldest first: the tests
+        look for them where they must never appear."""
+        with self.app.store.lock:
+            issued = [dict(info, access_token=token) for token, info in self.app.store.tokens.items()]
+        return Response.json(200, {"value": sorted(issued, key=lambda info: info["issued_at"])})
 
     @_guard
     def expire_tokens(self, request, match):

@@ -65,6 +65,36 @@ options:
       - Falls back to E(AZURE_CLOUD_ENVIRONMENT).
     type: str
     default: AzureCloud
+  sign_in:
+    description:
+      - The play's one sign-in, as returned by the P(keyless.aks_storage.sign_in#lookup) lookup. The collection's
+        playbooks set it for every module of the action group C(keyless.aks_storage.azure) through
+        C(module_defaults); you do not set it by hand.
+      - It carries the cloud's endpoints, the default subscription and one Azure Resource Manager access token, so
+        the module neither reads the cloud metadata, nor runs C(az), nor asks Entra ID for a token.
+      - Used only when it was made for this module's own O(auth_source), O(tenant), O(client_id) and
+        O(cloud_environment), and when its token stays valid for more than 35 minutes (the longest wait of a module,
+        30 minutes, plus azure-core's 5-minute early refresh). Otherwise, and for tokens of other audiences (the AKS
+        API server, Azure Storage), the module signs in itself with the credential of O(auth_source).
+      - O(subscription_id) (or E(AZURE_SUBSCRIPTION_ID)) still wins over the sign-in's subscription.
+      - The access token is never logged or returned.
+    type: dict
+    suboptions:
+      access_token:
+        description: The ARM access token (secret).
+        type: str
+      expires_on:
+        description: When the token expires (seconds since the epoch).
+        type: int
+      key:
+        description: The authentication options the sign-in was made for.
+        type: str
+      subscription_id:
+        description: The default subscription found at sign-in.
+        type: str
+      cloud:
+        description: The cloud's endpoints (name, resource_manager, login_endpoint, audience, well_known).
+        type: dict
 requirements:
   - python >= 3.11
   - azure-identity >= 1.16.0

@@ -276,8 +276,6 @@ import fnmatch
 import logging
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 
@@ -287,22 +285,21 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud, azure_transport
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import AuthConfigError, build_credential
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import describe, format_failure
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import (
     RETRY_AFTER_MAX, RETRY_AFTER_MAX_ENV, RETRY_SETTINGS, USER_AGENT, as_rest)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
+from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import cli_subscription
 
 GROUP = "aks_clusters"
-AUTH_OPTIONS = ("auth_source", "subscription_id", "tenant", "client_id", "secret", "federated_token_file",
-                "cloud_environment")
+AUTH_OPTIONS = tuple(AUTH_ARGUMENT_SPEC)  # the modules' authentication options, by the same names
 CACHE_FORMAT = 1
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 GLOB = re.compile(r"[*?\[]")
 # A scope that answers one of these was not listed: it does not exist, or this credential may not read it.
 UNREADABLE_CODES = frozenset(("SubscriptionNotFound", "ResourceGroupNotFound", "AuthorizationFailed",
                               "InvalidAuthenticationTokenTenant", "MissingSubscriptionRegistration"))
-AZ_TIMEOUT = 60
 
 
 class UnreadableScope(Exception):
@@ -541,12 +538,9 @@ class ArmSession:
     def cloud(self):
         if self._cloud is None:
             _import("azure.core", "azure-core")
-            from azure.core.pipeline.policies import UserAgentPolicy
-            policies = [UserAgentPolicy(user_agent=USER_AGENT), self._retry_policy()]
             try:
-                self._cloud = azure_transport.resolve_cloud(
-                    self.params.get("cloud_environment"),
-                    lambda url: azure_transport.get_json(url, "read cloud metadata", policies))
+                self._cloud = azure_transport.fetch_cloud(self.params.get("cloud_environment"), USER_AGENT,
+                                                          self._retry_policy())
             except azure_cloud.CloudError as exc:
                 raise option_error("cloud_environment", to_native(exc)) from None
             except ModuleError as exc:
@@ -638,7 +632,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group_names, group_patterns = resource_group_list(self._rendered("resource_groups"))
         default = params.get("subscription_id")
         if not self._rendered("subscriptions") and not default:
-            default = self._az_subscription(params.get("auth_source"))
+            default = cli_subscription(params.get("auth_source"))
         subscriptions = subscription_list(self._rendered("subscriptions"), default)
         if not subscriptions:
             raise option_error("subscriptions", "no subscription to list: set subscriptions, or subscription_id "
@@ -649,17 +643,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     include=tag_filters(self.get_option("include_tags"), "include_tags"),
                     exclude=tag_filters(self.get_option("exclude_tags"), "exclude_tags"),
                     hostnames=self.get_option("hostnames"), strict_permissions=self.get_option("strict_permissions"))
-
-    def _az_subscription(self, auth_source):
-        """The subscription of ``az account show`` (auth_source auto or cli, as the modules do), else None."""
-        if (auth_source or "auto") not in ("auto", "cli") or not shutil.which("az"):
-            return None
-        try:
-            done = subprocess.run(["az", "account", "show", "--query", "id", "-o", "tsv"], capture_output=True,
-                                  text=True, timeout=AZ_TIMEOUT, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return (done.stdout.strip() or None) if done.returncode == 0 else None
 
     # ---- listing, through the cache -----------------------------------------------------------------------------
     def _listings(self, path, cache, settings):

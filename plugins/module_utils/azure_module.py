@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import shutil
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -22,6 +21,8 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth imp
     AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError, ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.reconcile import normalize_location
+from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import (
+    SIGN_IN_OPTION, SharedTokenCredential, cli_subscription, cloud_of, usable_sign_in)
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "keyless.aks_storage/%s" % COLLECTION_VERSION
@@ -47,6 +48,9 @@ RETRY_AFTER_MAX = 30
 # Used by pollers only when the service sends no Retry-After.
 POLLING_INTERVAL = 5
 LRO_TIMEOUT = 1800
+# The play's shared sign-in (option sign_in) is used only while its token outlives the longest wait, with a margin
+# for azure-core's early refresh; a shorter-lived one is left alone and the module signs in itself.
+SIGN_IN_MIN_VALIDITY = LRO_TIMEOUT + 300
 # The warning of a parent that check mode found missing (see AzureModule.parent_missing).
 ASSUMED_PARENT = "%s was not found: this check-mode result assumes an earlier task creates it (check mode created nothing)"
 
@@ -76,11 +80,13 @@ class AzureModule(AnsibleModule):
     """AnsibleModule plus lazily created, shared Azure plumbing."""
 
     def __init__(self, argument_spec, **kwargs):
-        spec = dict(AUTH_ARGUMENT_SPEC)
+        # sign_in: the play's one sign-in (lookup keyless.aks_storage.sign_in through module_defaults; sign_in.py)
+        spec = dict(AUTH_ARGUMENT_SPEC, sign_in=SIGN_IN_OPTION)
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
         self._cloud = None
         self._credential = None
+        self._shared = usable_sign_in(self.params, SIGN_IN_MIN_VALIDITY)
         self._subscription_id = None
         self._clients = {}
         self._locations = None
@@ -100,6 +106,8 @@ class AzureModule(AnsibleModule):
     # ---- endpoints and credentials -------------------------------------------------------------------------
     @property
     def cloud(self):
+        if self._cloud is None and self._shared:
+            self._cloud = cloud_of(self._shared)
         if self._cloud is None:
             try:
                 self._cloud = azure_transport.resolve_cloud(self.params.get("cloud_environment"),
@@ -117,22 +125,28 @@ class AzureModule(AnsibleModule):
     @property
     def credential(self):
         if self._credential is None:
-            self._import("azure.identity", "azure-identity")
-            try:
-                self._credential = build_credential(self.params, self.cloud)
-            except AuthConfigError as exc:
-                raise ModuleError(str(exc)) from exc
-            except ValueError as exc:  # azure-identity rejects malformed tenant ids and the like
-                raise ModuleError("Invalid authentication options: %s" % exc, cause=exc) from exc
+            if self._shared:
+                self._credential = SharedTokenCredential(self._shared["access_token"], self._shared["expires_on"],
+                                                         self.cloud.scope, self._own_credential)
+            else:
+                self._credential = self._own_credential()
         return self._credential
+
+    def _own_credential(self):
+        """The credential this module's options select (what it signs in with when no sign-in is shared)."""
+        self._import("azure.identity", "azure-identity")
+        try:
+            return build_credential(self.params, self.cloud)
+        except AuthConfigError as exc:
+            raise ModuleError(str(exc)) from exc
+        except ValueError as exc:  # azure-identity rejects malformed tenant ids and the like
+            raise ModuleError("Invalid authentication options: %s" % exc, cause=exc) from exc
 
     @property
     def subscription_id(self):
         if self._subscription_id is None:
-            sub = self.params.get("subscription_id")
-            if not sub and self.params.get("auth_source") in ("auto", "cli") and shutil.which("az"):
-                rc, out, _err = self.run_command(["az", "account", "show", "--query", "id", "-o", "tsv"])
-                sub = out.strip() if rc == 0 else None
+            sub = (self.params.get("subscription_id") or (self._shared or {}).get("subscription_id")
+                   or cli_subscription(self.params.get("auth_source")))
             if not sub:
                 raise ModuleError("subscription_id is required (option subscription_id or AZURE_SUBSCRIPTION_ID)")
             self._subscription_id = sub

@@ -66,6 +66,14 @@ def resolve_cloud(value, fetch_json):
     return azure_cloud.known_cloud(value)
 
 
+def fetch_cloud(value, user_agent, retry_policy):
+    """resolve_cloud() reading a custom cloud's metadata through azure-core with ``user_agent`` and
+    ``retry_policy`` (for controller-side plugins; a module reads it through its own helper)."""
+    from azure.core.pipeline.policies import UserAgentPolicy
+    policies = [UserAgentPolicy(user_agent=user_agent), retry_policy]
+    return resolve_cloud(value, lambda url: get_json(url, "read cloud metadata", policies))
+
+
 def arm_client_kwargs(cloud, user_agent, retry_policy, polling_interval=None):
     """Keyword arguments of any azure-mgmt-* client for ``cloud`` (after the credential and subscription)."""
     kwargs = dict(base_url=cloud.resource_manager.rstrip("/"), credential_scopes=[cloud.scope],

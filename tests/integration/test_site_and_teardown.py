@@ -24,9 +24,9 @@ def converged_tmp(sandbox, doctor_converged, tmp_path):
     return tmp_path
 
 
-def playbook(sandbox, tmp_path, name, *extra):
+def playbook(sandbox, tmp_path, name, *extra, env=None):
     env = dict(sandbox.env(), KEYLESS_HELM_BINARY=sandbox.conn["helm_binary"], TMPDIR=str(tmp_path),
-               ANSIBLE_STDOUT_CALLBACK="default")
+               ANSIBLE_STDOUT_CALLBACK="default", **(env or {}))
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "sandbox"),
                            str(REPO / "playbooks" / name), "-e", "keyless_kubeconfig_path=%s/kubeconfig" % tmp_path]
                           + list(extra), env=ansible_env(env), capture_output=True, text=True, timeout=900,

@@ -6,6 +6,7 @@ import yaml
 from ansible.errors import AnsibleParserError
 
 from ansible_collections.keyless.aks_storage.plugins.inventory import aks
+from ansible_collections.keyless.aks_storage.plugins.lookup import sign_in as sign_in_lookup
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import AUTH_ARGUMENT_SPEC
 
 SUB_A = "aaaaaaaa-0000-0000-0000-000000000001"
@@ -152,8 +153,9 @@ def test_cluster_vars_from_a_rest_body():
 
 
 # ---- options as the modules have them -----------------------------------------------------------------------------
-def test_authentication_options_match_the_modules():
-    options = yaml.safe_load(aks.DOCUMENTATION)["options"]
+@pytest.mark.parametrize("documentation", [aks.DOCUMENTATION, sign_in_lookup.DOCUMENTATION], ids=["aks", "sign_in"])
+def test_authentication_options_match_the_modules(documentation):
+    options = yaml.safe_load(documentation)["options"]
     for name, spec in AUTH_ARGUMENT_SPEC.items():
         option = options[name]
         assert option.get("default") == spec.get("default"), name
