@@ -285,7 +285,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud, azure_transport
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
+    AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import describe, format_failure
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import (
     RETRY_AFTER_MAX, RETRY_AFTER_MAX_ENV, RETRY_SETTINGS, USER_AGENT, as_rest)

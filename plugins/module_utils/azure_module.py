@@ -48,8 +48,8 @@ RETRY_AFTER_MAX = 30
 # Used by pollers only when the service sends no Retry-After.
 POLLING_INTERVAL = 5
 LRO_TIMEOUT = 1800
-# The play's shared sign-in (option sign_in) is used only while its token outlives the longest wait, with a margin
-# for azure-core's early refresh; a shorter-lived one is left alone and the module signs in itself.
+# The play's shared sign-in (option sign_in) is used only while its token outlives the longest wait, with a
+# margin for azure-core's early refresh; a shorter-lived one is left alone and the module signs in itself.
 SIGN_IN_MIN_VALIDITY = LRO_TIMEOUT + 300
 # The warning of a parent that check mode found missing (see AzureModule.parent_missing).
 ASSUMED_PARENT = "%s was not found: this check-mode result assumes an earlier task creates it (check mode created nothing)"

@@ -6,7 +6,7 @@ import re
 import time
 
 from .playbook import run_playbook
-from .test_site_and_teardown import converged_tmp, playbook  # noqa: F401  (fixture)
+from .test_site_and_teardown import playbook
 
 SIGN_IN_TASK = {"name": "sign in", "no_log": True, "run_once": True,
                 "ansible.builtin.set_fact": {"keyless_sign_in": "{{ lookup('keyless.aks_storage.sign_in') }}"}}
@@ -24,7 +24,7 @@ def files_containing(root, secret):
     return [str(p) for p in root.rglob("*") if p.is_file() and secret in p.read_bytes().decode("utf-8", "replace")]
 
 
-def test_a_noop_site_run_signs_in_once_and_the_token_is_nowhere(sandbox, converged_tmp):  # noqa: F811
+def test_a_noop_site_run_signs_in_once_and_the_token_is_nowhere(sandbox, converged_tmp):
     tree, facts, tmp = converged_tmp / "tree", converged_tmp / "facts", converged_tmp / "ansible-tmp"
     extra_env = dict(ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree", ANSIBLE_CALLBACK_TREE_DIR=str(tree),
                      ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts),

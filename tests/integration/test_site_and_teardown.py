@@ -1,27 +1,16 @@
 """playbooks/site.yml then playbooks/teardown.yml with the sandbox inventory, as `make demo` and users run them."""
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from .playbook import ansible_env
 from . import sdk
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def converged_tmp(sandbox, doctor_converged, tmp_path):
-    """The chain site.yml converged once per worker (tests/integration/conftest.py), restored, with its kubeconfig
-    in tmp_path: the tests that start from a converged chain skip a converge of their own."""
-    sandbox.restore(doctor_converged["snapshot"])
-    shutil.copy2(doctor_converged["workdir"] / "kubeconfig", tmp_path / "kubeconfig")
-    return tmp_path
 
 
 def playbook(sandbox, tmp_path, name, *extra, env=None):
