@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from .playbook import ansible_env
 from . import sdk
 
