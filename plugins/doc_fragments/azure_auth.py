@@ -86,7 +86,7 @@ options:
       expires_on:
         description: When the token expires (seconds since the epoch).
         type: int
-      key:
+      made_for:
         description: The authentication options the sign-in was made for.
         type: str
       subscription_id:

@@ -129,7 +129,7 @@ _raw:
     expires_on:
       description: When the token expires (seconds since the epoch).
       type: int
-    key:
+    made_for:
       description: The authentication options the sign-in was made for (auth source, tenant, client ID, cloud).
       type: str
     subscription_id:
@@ -195,7 +195,7 @@ def sign_in(params, warn):
     finally:
         if hasattr(credential, "close"):
             credential.close()
-    return dict(access_token=token.token, expires_on=int(token.expires_on), key=sign_in_key(params),
+    return dict(access_token=token.token, expires_on=int(token.expires_on), made_for=sign_in_key(params),
                 subscription_id=params.get("subscription_id") or cli_subscription(params.get("auth_source")),
                 cloud=cloud_record(cloud))
 

@@ -21,7 +21,7 @@ import time
 SIGN_IN_OPTION = dict(type="dict", options=dict(
     access_token=dict(type="str", no_log=True),
     expires_on=dict(type="int"),
-    key=dict(type="str"),
+    made_for=dict(type="str"),
     subscription_id=dict(type="str"),
     cloud=dict(type="dict"),
 ))
@@ -46,7 +46,7 @@ def usable_sign_in(params, min_validity, now=None):
     cloud = shared.get("cloud") or {}
     if not shared.get("access_token") or not shared.get("expires_on"):
         return None
-    if shared.get("key") != sign_in_key(params) or any(cloud.get(f) is None for f in CLOUD_FIELDS):
+    if shared.get("made_for") != sign_in_key(params) or any(cloud.get(f) is None for f in CLOUD_FIELDS):
         return None
     if shared["expires_on"] < (time.time() if now is None else now) + min_validity:
         return None

@@ -55,7 +55,7 @@ def forged_sign_in(sandbox, expires_in):
     """A sign-in record made for the sandbox env's options, carrying a token Entra never issued."""
     conn = sandbox.conn
     key = "|".join(["auto", conn["tenant_id"].lower(), conn["client_id"].lower(), conn["metadata_url"].lower()])
-    return {"access_token": "forged.not-a-token.x", "expires_on": int(time.time()) + expires_in, "key": key,
+    return {"access_token": "forged.not-a-token.x", "expires_on": int(time.time()) + expires_in, "made_for": key,
             "subscription_id": conn["subscription_id"],
             "cloud": {"name": "KeylessSandbox", "resource_manager": conn["arm_url"], "login_endpoint":
                       conn["authority_host"], "audience": conn["arm_audience"], "well_known": False}}
@@ -78,7 +78,7 @@ def test_a_module_uses_a_sign_in_made_for_it_and_signs_in_itself_when_it_expires
     assert not fallback.result("out").get("failed"), fallback.result("out")
     assert len(arm_tokens(sandbox, issued)) == 1
     # ... and so is one made for another identity
-    other = dict(forged_sign_in(sandbox, 7200), key="cli|||azurecloud")
+    other = dict(forged_sign_in(sandbox, 7200), made_for="cli|||azurecloud")
     assert not run_playbook(tmp_path, identity_read(other), sandbox.env()).result("out").get("failed")
 
 

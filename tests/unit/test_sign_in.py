@@ -14,7 +14,7 @@ SCOPE = "https://management.core.windows.net/.default"
 
 
 def shared(**changes):
-    record = dict(access_token="tok", expires_on=NOW + 3600, key=sign_in_key(PARAMS), subscription_id="sub",
+    record = dict(access_token="tok", expires_on=NOW + 3600, made_for=sign_in_key(PARAMS), subscription_id="sub",
                   cloud=cloud_record(known_cloud("AzureCloud")))
     record.update(changes)
     return record
