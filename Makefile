@@ -22,7 +22,8 @@ help:
 	@echo "make audit  - keyless audit (playbooks/audit.yml) of the sandbox's demo chain, then of a seeded estate that"
 	@echo "              still uses keys; reports in build/demo/audit-reports/{demo,seeded}; fails on any write"
 	@echo "make molecule - the Molecule scenarios under extensions/molecule (sandbox; azure skipped without a subscription)"
-	@echo "make bench  - measure site.yml (1/10/20 workloads), the doctor, a fleet of 1 vs 10 clusters, module cold start and imports (build/bench/)"
+	@echo "make bench  - measure site.yml (1/10/20 workloads), the doctor, a fleet of 1 vs 10 clusters, module cold start, imports,"
+	@echo "              the audit, and auth_source env vs cli (Azure CLI installed once into build/bench/azcli) (build/bench/)"
 	@echo "make build  - build the collection tarball (without sandbox/ and tests/)"
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt tests/constraints.txt

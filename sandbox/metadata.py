@@ -1,14 +1,20 @@
 """Custom-cloud discovery: GET /metadata/endpoints.
 
-api-version >= 2019-05-01 answers the list format (azure-cli `_arm_to_cli_mapper`, Azure SDK
-cloud settings); a missing or older api-version (msrestazure, Azure Stack, azure.azcollection send
-2015-01-01) answers the legacy single-object format. Service endpoints the sandbox does not emulate
-point at *.keyless-sandbox.local names: they are strings only, never contacted.
+Three formats, by api-version, as management.azure.com answers them:
+- 2022-09-01 and later: one object, the cloud that served it (with `name`, `resourceManager`, `suffixes`), its
+  `loginEndpoint` without a trailing slash (azure-cli issue #29283 shows the answer; azure-cli PR #30682 moved
+  `az cloud register --endpoint-resource-manager` to this version and passes the object to `_arm_to_cli_mapper`);
+- 2019-05-01 up to 2022-09-01: a list of clouds (azure-cli `ARM_CLOUD_METADATA_URL`, PR #10906 / #15037);
+- missing or older (msrestazure, Azure Stack, azure.azcollection send 2015-01-01): the legacy single object
+  without suffixes (azure-cli PR #31566 lists the formats).
+Service endpoints the sandbox does not emulate point at *.keyless-sandbox.local names: they are strings only,
+never contacted.
 """
 
 from .server import Response
 
 LIST_FORMAT_SINCE = "2019-05-01"
+OBJECT_FORMAT_SINCE = "2022-09-01"
 FAKE_DOMAIN = "keyless-sandbox.local"
 
 
@@ -63,6 +69,12 @@ class CloudMetadata:
             },
         }]
 
+    def object_format(self) -> dict:
+        """The 2022-09-01 answer: this cloud alone, its login endpoint without the trailing slash."""
+        cloud = self.list_format()[0]
+        cloud["authentication"]["loginEndpoint"] = self.app.authority_host.rstrip("/")
+        return cloud
+
     def legacy_format(self) -> dict:
         app = self.app
         return {"galleryEndpoint": _fake("gallery"), "graphEndpoint": _fake("graph"),
@@ -73,5 +85,10 @@ class CloudMetadata:
         with self.app.store.lock:
             self.app.store.count("metadata_requests")
         version = request.query.get("api-version") or "2015-01-01"
-        body = self.list_format() if version >= LIST_FORMAT_SINCE else self.legacy_format()
+        if version >= OBJECT_FORMAT_SINCE:
+            body = self.object_format()
+        elif version >= LIST_FORMAT_SINCE:
+            body = self.list_format()
+        else:
+            body = self.legacy_format()
         return Response.json(200, body)

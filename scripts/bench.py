@@ -25,6 +25,21 @@ E. Audit: a fresh sandbox with the one-workload chain of A converged, `playbooks
    one page and in pages of --audit-page-size (the sandbox's page_size). Per run: wall time, findings, ARM pages and
    Kubernetes list pages (from the module's result and the sandbox's counters). The bench fails on any write or
    listKeys, or when the requests are not the pages of the five ARM and five Kubernetes listings.
+F. Auth sources (issue 21; --skip-auth): the Azure CLI in a venv of its own (build/bench/azcli/venv, `pip install
+   azure-cli` once, then reused; scripts/bench_azcli.py), signed in with the sandbox's service principal to the
+   sandbox registered as a custom cloud, in an AZURE_CONFIG_DIR of its own (removed afterwards: az keeps the secret
+   there) with telemetry, survey, MSAL instance discovery, extension index and upgrade check off, and every request
+   az would send elsewhere than 127.0.0.1 stopped by a guard proxy (a bench failure). A counting `az` wrapper first
+   on PATH. On a fresh sandbox, the one-workload chain of A converged with env, then site.yml no-op re-runs with
+   auth_source env (the service principal in the environment) and cli (no service principal in the environment,
+   AZURE_SUBSCRIPTION_ID kept), interleaved --auth-repeat times; then the ping floor: --auth-tasks no-op Azure
+   module tasks (resource_group, managed_identity_info) with env and cli, with cli-own (the same tasks without the
+   sign_in lookup, only when site.yml has it) and as many ansible.builtin.ping tasks. Per run: wall time, az calls
+   (total, per play from the callback's play starts, subcommands), Entra token and cloud metadata requests, module
+   processes; medians per source with ratios to env and ping. The bench fails on rc != 0, a write in a no-op run
+   or az reaching for the network, and on the sign-in's targets (issue 21): with cli at most AUTH_AZ_PER_PLAY az
+   call in any play (cli_az_calls_per_play) and a site.yml no-op within AUTH_WALL_RATIO of env's wall time
+   (cli_vs_env_wall, the medians); with env at most AUTH_TOKENS_PER_PLAY Entra token per play that signs in.
 
 Task timings and per-task request counts come from a small callback plugin written to build/bench/callback_plugins/
 (kept out of the collection). Results: build/bench/results.md (the printed tables) and build/bench/results.json.
@@ -50,6 +65,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import bench_azcli  # noqa: E402  (scripts/, beside this file)
 from sandbox import client  # noqa: E402  (the repository root must be on sys.path first)
 
 BENCH = REPO / "build" / "bench"
@@ -74,7 +90,8 @@ HELM_SUBCOMMANDS = {"version", "list", "get", "show", "upgrade", "install", "uni
 LOCATION = "westeurope"
 
 CALLBACK = '''\
-"""bench_events (written by scripts/bench.py): one JSON line per task result, with sandbox counter deltas."""
+"""bench_events (written by scripts/bench.py): one JSON line per task result, with sandbox counter deltas, and
+one per play start (event "play", with its wall clock time)."""
 import json
 import os
 import ssl
@@ -108,6 +125,10 @@ class CallbackModule(CallbackBase):
         return {"reads": c["reads"], "writes": c["writes"], "list_keys": c["list_keys"], "lro_polls": c["lro_polls"],
                 "token_requests": c["token_requests"], "metadata_requests": c["metadata_requests"],
                 "k8s_reads": kube.get("reads", 0), "k8s_writes": kube.get("writes", 0)}
+
+    def v2_playbook_on_play_start(self, play):
+        with open(self._path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"event": "play", "name": play.get_name(), "time": time.time()}) + "\\n")
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._started[task._uuid] = (self._counters(), time.monotonic())
@@ -289,15 +310,23 @@ def module_processes(event):
     return event["items"] if event["items"] is not None else int(event["attempts"] or 1)
 
 
-def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=(), task_counters=True):
+def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=(), task_counters=True,
+                 env_patch=None, keep_requests=False):
     """One ansible-playbook run against sbx: output saved to workdir/label.log, counters and events returned.
     task_counters=False: the callback records no per-task request deltas (with forks, the tasks of several hosts
-    overlap, so those deltas would mix hosts; and the callback's own counter reads would load the sandbox)."""
+    overlap, so those deltas would mix hosts; and the callback's own counter reads would load the sandbox).
+    env_patch: variables to set in the run's environment (None: remove it); keep_requests: also return the
+    sandbox's request log of the run (run["requests"])."""
     events_file = workdir / ("%s.events.jsonl" % label)
     events_file.unlink(missing_ok=True)
     env = playbook_env(sbx, workdir, events_file)
     if not task_counters:
         env.pop("BENCH_COUNTERS_URL")
+    for key, value in (env_patch or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra_args]
     before = sbx.counters()
     since = sbx.call("GET", "/requests", query={"since": 1 << 40})["next"]
@@ -307,17 +336,21 @@ def run_playbook(sbx, workdir, label, inventory, playbook, timeout, extra_args=(
     (workdir / ("%s.log" % label)).write_text(out + "\n--- stderr\n" + err, encoding="utf-8")
     counters = sbx.counters_delta(before)
     requests = sbx.requests(since)
-    events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()] \
+    lines = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines()] \
         if events_file.exists() else []
+    events = [e for e in lines if e.get("event") != "play"]
     recap = [m.groupdict() for m in RECAP.finditer(out)]
     run = {"label": label, "rc": rc, "seconds": round(seconds, 2), "recap": recap, "counters": counters,
-           "events": events, "changed": sum(int(r["changed"]) for r in recap),
+           "events": events, "plays": [e for e in lines if e.get("event") == "play"],
+           "changed": sum(int(r["changed"]) for r in recap),
            "tasks": sum(1 for e in events if e["status"] != "skipped"),
            "processes": sum(module_processes(e) for e in events),
            "azure_processes": sum(module_processes(e) for e in events if e["action"].startswith(FQ)),
            "helm": dict(Counter(helm_calls(workdir)[helm_before:])),
            "discovery": sum(1 for r in requests if r.get("kind") == "discovery"),
            "request_summary": summarize_requests(requests)}
+    if keep_requests:
+        run["requests"] = requests
     log("%s: rc=%s in %.1f s" % (label, rc, seconds))
     if rc != 0:
         tail = (out.rstrip().splitlines() + err.rstrip().splitlines())[-40:]
@@ -1057,6 +1090,319 @@ def audit_rows(audit):
     return rows
 
 
+# ---------------------------------------------------------------------------------------------------- F. auth sources
+AZCLI_DIR = BENCH / "azcli"
+AUTH_SITE_SOURCES = ("env", "cli")
+# Floor runs: source -> (playbook, auth source). cli-own (only when the playbooks sign in once per play): the
+# same module tasks without the sign_in lookup, every module process signing in itself (the playbooks before
+# issue 21).
+AUTH_FLOOR_SOURCES = ("env", "cli", "cli-own", "ping")
+AUTH_FLOOR_PLAN = {"env": ("module", "env"), "cli": ("module", "cli"), "cli-own": ("module-own", "cli"),
+                   "ping": ("ping", "env")}
+# What the cli runs leave out of the sandbox's environment (sbx.env()): the service principal. They keep
+# AZURE_SUBSCRIPTION_ID (README: cli users set it once), AZURE_CLOUD_ENVIRONMENT and REQUESTS_CA_BUNDLE.
+AUTH_SP_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
+
+
+def playbooks_sign_in():
+    """Whether site.yml signs in once per play with the sign_in lookup (issue 21); the floor playbook then does the
+    same, so that it measures what site.yml's tasks cost."""
+    return (REPO / "plugins" / "lookup" / "sign_in.py").exists() \
+        and "keyless.aks_storage.sign_in" in (REPO / "playbooks" / "site.yml").read_text(encoding="utf-8")
+
+
+def auth_floor_playbook(workdir, n, tasks, kind, sign_in):
+    """The ping floor: `tasks` no-op Azure module tasks on what site.yml converged with size_inventory(n) (the
+    resource group, one identity), after the sign_in lookup when site.yml has it (kind "module") or without it
+    (kind "module-own"), or as many ansible.builtin.ping tasks (kind "ping")."""
+    rg = "rg-bench-%d" % n
+    body = []
+    if kind == "module" and sign_in:  # kind "module-own": the module tasks without it
+        body.append({"name": "Sign in once (as site.yml)", "ansible.builtin.set_fact": {
+            "keyless_sign_in": "{{ lookup('keyless.aks_storage.sign_in') }}"}, "run_once": True, "no_log": True})
+    for i in range(tasks):
+        if kind == "ping":
+            body.append({"name": "ping #%d" % (i + 1), "ansible.builtin.ping": {}})
+        elif i % 2 == 0:  # module, module-own
+            body.append({"name": "resource_group #%d" % (i + 1),
+                         FQ + "resource_group": {"name": rg, "location": LOCATION}})
+        else:
+            body.append({"name": "managed_identity_info #%d" % (i + 1),
+                         FQ + "managed_identity_info": {"resource_group": rg, "name": "id-wl01"}})
+    play = {"name": "Auth floor (%s)" % kind, "hosts": "aks_clusters", "gather_facts": False, "tasks": body}
+    if kind == "module" and sign_in:
+        play["module_defaults"] = {"group/keyless.aks_storage.azure": {
+            "sign_in": "{{ keyless_sign_in | default(omit) }}"}}
+    path = workdir / ("floor-%s.json" % kind)
+    write_json(path, [play])
+    return path
+
+
+def auth_env_patch(source, bindir, config_dir):
+    """Environment changes of a run with auth source `source` (env, cli). Every run has the counting az first
+    on PATH and the isolated AZURE_CONFIG_DIR, so an env run that calls az shows it too."""
+    patch = {"PATH": "%s%s%s" % (bindir, os.pathsep, os.environ.get("PATH", "")), "AZURE_CONFIG_DIR": str(config_dir),
+             "ANSIBLE_AZURE_AUTH_SOURCE": "cli" if source == "cli" else "env"}
+    if source == "cli":
+        patch.update({name: None for name in AUTH_SP_VARIABLES})
+    return patch
+
+
+def auth_summary(run, source, calls, blocked):
+    """az calls (total, per play, subcommands), Entra tokens and metadata requests (total, per play), module
+    processes, and what fails the bench (rc, a no-op that writes, an az request that would have left 127.0.0.1)."""
+    c = run["counters"]
+    kube = c.get("kubernetes") or {}
+    plays = run["plays"]
+    by_play = bench_azcli.per_play(calls, plays)
+    tokens_by_play = bench_azcli.per_play([(r.get("time") or 0, "token") for r in run.pop("requests", [])
+                                           if r.get("kind") == "token"], plays)
+    summary = {"source": source, "plays": len(plays), "az_calls": len(calls),
+               "az_by_play": [[name, len(subs)] for name, subs in by_play],
+               "az_per_play_max": max([len(subs) for _n, subs in by_play] or [0]),
+               "az_per_play_mean": ratio(len(calls), len(plays)),
+               "az_subcommands": bench_azcli.subcommands([sub for _s, sub in calls]),
+               "az_per_az_process": ratio(len(calls), run["azure_processes"]),
+               "tokens": c["token_requests"], "tokens_by_play": [[n, len(t)] for n, t in tokens_by_play],
+               "tokens_per_play": ratio(c["token_requests"], len(plays)), "metadata": c["metadata_requests"],
+               "arm_reads": c["reads"], "writes": c["writes"] + kube.get("writes", 0) + c["list_keys"],
+               "outbound_blocked": ["%s %s" % (a["method"], a["host"]) for a in blocked]}
+    problems = ["rc=%s" % run["rc"]] if run["rc"] != 0 else []
+    if summary["writes"]:
+        problems.append("the no-op run wrote (%d ARM, %d Kubernetes, %d listKeys)" % (
+            c["writes"], kube.get("writes", 0), c["list_keys"]))
+    if blocked:
+        problems.append("az tried to reach %s (stopped by the bench's guard proxy)" % ", ".join(
+            sorted(set(summary["outbound_blocked"]))))
+    summary["problems"] = problems
+    return summary
+
+
+def bench_auth(args):
+    """Section F: site.yml no-op re-runs and the ping floor with auth_source env and cli (the Azure CLI signed in to
+    the sandbox as a custom cloud), interleaved --auth-repeat times; see the module docstring."""
+    workdir = BENCH / "auth"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    result = {"site": [], "floor": [], "sign_in_in_playbooks": playbooks_sign_in(), "floor_tasks": args.auth_tasks}
+    log("F: azure-cli in %s" % (AZCLI_DIR / "venv"))
+    result["azure_cli"] = install = bench_azcli.ensure_azure_cli(AZCLI_DIR, sys.executable)
+    if install["error"]:
+        return dict(result, problems=["azure-cli could not be installed (%s; pip's output: %s)"
+                                      % (install["error"], install.get("log"))])
+    log("F: azure-cli %s (%s in %.0f s)" % (install["version"], "reused" if install["reused"] else "installed",
+                                            install["seconds"]))
+    for old in AZCLI_DIR.glob("config-*"):  # earlier runs' sign-ins (az keeps the secret in its config dir)
+        shutil.rmtree(old, ignore_errors=True)
+    inventory, _managed = size_inventory(workdir, 1)
+    floor = {kind: auth_floor_playbook(workdir, 1, args.auth_tasks, kind, result["sign_in_in_playbooks"])
+             for kind in ("module", "module-own", "ping")}
+    floor_sources = [s for s in AUTH_FLOOR_SOURCES if s != "cli-own" or result["sign_in_in_playbooks"]]
+    problems = []
+    sbx = client.start(str(workdir / "sandbox"))
+    config_dir = AZCLI_DIR / ("config-%s" % sbx.conn["pid"])
+    try:
+        with bench_azcli.OutboundGuard() as guard:
+            bindir, calls_log = workdir / "azbin", workdir / "az-calls.log"
+            az_env = bench_azcli.az_environment(config_dir, sbx.conn["ca_file"], guard.url)
+            wrapper = bench_azcli.write_az_wrapper(bindir, install["az"], calls_log, az_env)
+            az_python = Path(install["az"]).parent / "python"
+            result["sign_in"] = signed = bench_azcli.sign_in(sbx, workdir, str(wrapper), str(az_python), config_dir,
+                                                             guard)
+            result["setup_outbound_blocked"] = ["%s %s" % (a["method"], a["host"]) for a in guard.attempts]
+            if result["setup_outbound_blocked"]:
+                problems.append("az tried to reach %s during the sign-in (stopped by the guard proxy)"
+                                % ", ".join(sorted(set(result["setup_outbound_blocked"]))))
+            if not signed["ok"]:
+                return dict(result, problems=problems + ["Azure CLI sign-in to the sandbox: %s" % signed["problem"]])
+            log("F: az signed in to the sandbox (cloud %s registered with %s)"
+                % (bench_azcli.CLOUD_NAME, signed["cloud_registration"]))
+
+            def measured(label, playbook, source):
+                before, blocked_before = len(bench_azcli.az_calls(calls_log)), len(guard.attempts)
+                run = run_playbook(sbx, workdir, label, inventory, playbook, args.timeout,
+                                   env_patch=auth_env_patch(source, bindir, config_dir), keep_requests=True)
+                run["auth"] = auth_summary(run, source, bench_azcli.az_calls(calls_log)[before:],
+                                           guard.since(blocked_before))
+                a = run["auth"]
+                log("%s: %d plays, %d az calls (%s), %d Entra tokens, %d metadata, %d Azure module processes%s"
+                    % (label, a["plays"], a["az_calls"], ", ".join("%s %d" % kv for kv in a["az_subcommands"].items())
+                       or "none", a["tokens"], a["metadata"], run["azure_processes"],
+                       "; FAILED: " + " | ".join(a["problems"]) if a["problems"] else ""))
+                problems.extend("%s: %s" % (label, p) for p in a["problems"])
+                return run
+
+            site = REPO / "playbooks" / "site.yml"
+            converge = run_playbook(sbx, workdir, "converge", inventory, site, args.timeout,
+                                    env_patch=auth_env_patch("env", bindir, config_dir))
+            result["converge"] = {k: converge[k] for k in ("rc", "seconds", "changed", "processes", "azure_processes")}
+            if converge["rc"] != 0:
+                return dict(result, problems=problems + ["site.yml did not converge (rc=%s)" % converge["rc"]])
+            for i in range(args.auth_repeat):  # interleaved, so load drifts hit every source alike
+                for source in AUTH_SITE_SOURCES:
+                    result["site"].append(measured("noop-%s-%d" % (source, i + 1), site, source))
+            for i in range(args.auth_repeat):
+                for source in floor_sources:
+                    kind, auth_source = AUTH_FLOOR_PLAN[source]
+                    result["floor"].append(measured("floor-%s-%d" % (source, i + 1), floor[kind], auth_source))
+                    result["floor"][-1]["auth"]["source"] = source
+    finally:
+        sbx.stop()
+        shutil.rmtree(config_dir, ignore_errors=True)  # it holds the service principal's secret (az's own store)
+    for key in ("site", "floor"):
+        for run in result[key]:
+            run["events"] = []  # per-task events are not reported for F; results.json stays small
+    result["summary"] = auth_medians(result)
+    s = result["summary"]
+    result["cli_az_calls_per_play"] = s["site"].get("cli", {}).get("az_per_play_max")
+    result["cli_vs_env_wall"] = ratio(s["site"].get("cli", {}).get("seconds"), s["site"].get("env", {}).get("seconds"))
+    problems.extend(auth_targets(result, s))
+    result["problems"] = problems
+    return result
+
+
+# The sign-in's targets (issue 21), judged on the medians of the site.yml no-op runs.
+AUTH_AZ_PER_PLAY = 1
+AUTH_WALL_RATIO = 1.10
+AUTH_TOKENS_PER_PLAY = 1
+
+
+def auth_targets(result, summary):
+    """The problems of section F against the sign-in's targets (empty when all are met)."""
+    problems = []
+    cli, env = summary["site"].get("cli") or {}, summary["site"].get("env") or {}
+    if result.get("cli_az_calls_per_play") is None or result["cli_az_calls_per_play"] > AUTH_AZ_PER_PLAY:
+        problems.append("target: cli made %s az calls in one play (at most %d)"
+                        % (result.get("cli_az_calls_per_play"), AUTH_AZ_PER_PLAY))
+    if result.get("cli_vs_env_wall") is None or result["cli_vs_env_wall"] > AUTH_WALL_RATIO:
+        problems.append("target: cli's site.yml no-op took %sx env's wall time (at most %.2fx)"
+                        % (result.get("cli_vs_env_wall"), AUTH_WALL_RATIO))
+    signing_plays = 1  # site.yml: the Converge play signs in, the Preflight play has no Azure task
+    if env.get("tokens") is None or env["tokens"] > AUTH_TOKENS_PER_PLAY * signing_plays:
+        problems.append("target: env asked Entra for %s tokens in a site.yml no-op (at most %d per play)"
+                        % (env.get("tokens"), AUTH_TOKENS_PER_PLAY))
+    if not cli:
+        problems.append("target: no cli run to judge")
+    return problems
+
+
+AUTH_MEDIAN_KEYS = ("seconds", "az_calls", "az_per_play_max", "az_per_play_mean", "az_per_az_process", "tokens",
+                    "tokens_per_play", "metadata", "processes", "azure_processes", "changed", "plays", "arm_reads",
+                    "writes")
+
+
+def auth_medians(result):
+    """Per kind (site, floor) and source: the medians over the repeats, subcommands and per-play counts summed."""
+    out = {}
+    for key, sources in (("site", AUTH_SITE_SOURCES), ("floor", AUTH_FLOOR_SOURCES)):
+        out[key] = {}
+        for source in sources:
+            runs = [r for r in result[key] if r["auth"]["source"] == source]
+            if not runs:
+                continue
+            values = [dict(r["auth"], seconds=r["seconds"], processes=r["processes"],
+                           azure_processes=r["azure_processes"], changed=r["changed"]) for r in runs]
+            med = {k: median([v[k] for v in values]) for k in AUTH_MEDIAN_KEYS}
+            med.update(runs=len(runs), rc=",".join(sorted({str(r["rc"]) for r in runs})),
+                       az_subcommands=dict(sum((Counter(v["az_subcommands"]) for v in values), Counter())),
+                       az_by_play=values[-1]["az_by_play"], tokens_by_play=values[-1]["tokens_by_play"],
+                       problems=[p for v in values for p in v["problems"]])
+            out[key][source] = med
+    return out
+
+
+AUTH_SITE_HEADERS = ["source", "runs", "rc", "wall s", "x env", "changed", "plays", "az calls", "az/play max",
+                     "az/play", "az/az proc", "az subcommands (all runs)", "Entra tokens", "tokens/play", "metadata",
+                     "procs (az)", "ARM reads", "writes", "check"]
+AUTH_FLOOR_HEADERS = ["source", "runs", "rc", "wall s", "x env", "x ping", "s/task over ping", "az calls",
+                      "az/az proc", "Entra tokens", "metadata", "procs (az)", "writes", "check"]
+
+
+def auth_site_rows(summary):
+    env = (summary.get("env") or {}).get("seconds")
+    rows = []
+    for source in AUTH_SITE_SOURCES:
+        m = summary.get(source)
+        if not m:
+            continue
+        rows.append([source, m["runs"], m["rc"], m["seconds"], "%.2fx" % ratio(m["seconds"], env) if env else None,
+                     m["changed"], m["plays"], m["az_calls"], m["az_per_play_max"], m["az_per_play_mean"],
+                     m["az_per_az_process"], ", ".join("%s %d" % kv for kv in m["az_subcommands"].items()) or "-",
+                     m["tokens"], m["tokens_per_play"], m["metadata"],
+                     "%d (%d)" % (m["processes"], m["azure_processes"]), m["arm_reads"], m["writes"],
+                     "FAIL" if m["problems"] else "ok"])
+    return rows
+
+
+def auth_floor_rows(summary, tasks):
+    env, ping = ((summary.get(s) or {}).get("seconds") for s in ("env", "ping"))
+    rows = []
+    for source in AUTH_FLOOR_SOURCES:
+        m = summary.get(source)
+        if not m:
+            continue
+        rows.append([source, m["runs"], m["rc"], m["seconds"], "%.2fx" % ratio(m["seconds"], env) if env else None,
+                     "%.2fx" % ratio(m["seconds"], ping) if ping else None,
+                     (m["seconds"] - ping) / tasks if ping is not None and tasks else None, m["az_calls"],
+                     m["az_per_az_process"], m["tokens"], m["metadata"],
+                     "%d (%d)" % (m["processes"], m["azure_processes"]), m["writes"],
+                     "FAIL" if m["problems"] else "ok"])
+    return rows
+
+
+def auth_run_rows(result):
+    rows = []
+    for run in result["site"] + result["floor"]:
+        a = run["auth"]
+        rows.append([run["label"], a["source"], fmt(run["rc"]), run["seconds"], a["az_calls"],
+                     " / ".join("%s: %d" % (name[:40], n) for name, n in a["az_by_play"]) or "-", a["tokens"],
+                     a["metadata"], "%d (%d)" % (run["processes"], run["azure_processes"]),
+                     "FAIL: " + "; ".join(a["problems"]) if a["problems"] else "ok"])
+    return rows
+
+
+def auth_report(auth):
+    parts = ["## F. Auth sources: auth_source env beside cli (the Azure CLI), site.yml no-op and the ping floor", ""]
+    cli = auth.get("azure_cli") or {}
+    signed = auth.get("sign_in") or {}
+    parts += ["azure-cli %s (%s); cloud %s registered with %s; site.yml signs in once per play: %s." % (
+        cli.get("version") or "-", "reused" if cli.get("reused") else "installed in %s s" % fmt(cli.get("seconds")),
+        bench_azcli.CLOUD_NAME, signed.get("cloud_registration") or "-",
+        "yes" if auth.get("sign_in_in_playbooks") else "no"), ""]
+    summary = auth.get("summary")
+    if summary:
+        parts += ["### site.yml no-op re-runs (one cluster, one workload; medians of %d interleaved runs each)"
+                  % max([m["runs"] for m in summary["site"].values()] or [0]), "",
+                  table(AUTH_SITE_HEADERS, auth_site_rows(summary["site"])), "",
+                  "### Ping floor: %d no-op Azure module tasks (resource_group, managed_identity_info) against %d "
+                  "ansible.builtin.ping tasks" % (auth["floor_tasks"], auth["floor_tasks"]), "",
+                  table(AUTH_FLOOR_HEADERS, auth_floor_rows(summary["floor"], auth["floor_tasks"])), "",
+                  "cli_az_calls_per_play: %s (target: at most %d); cli_vs_env_wall: %s (target: at most %.2fx); "
+                  "env Entra tokens per run: %s (target: at most %d per play that signs in). %s"
+                  % (fmt(auth.get("cli_az_calls_per_play")), AUTH_AZ_PER_PLAY, fmt(auth.get("cli_vs_env_wall")),
+                     AUTH_WALL_RATIO, fmt(summary["site"].get("env", {}).get("tokens")), AUTH_TOKENS_PER_PLAY,
+                     "Targets met." if not [p for p in auth.get("problems", []) if p.startswith("target")]
+                     else "Targets NOT met (see the failures)."), "",
+                  "### Every run", "",
+                  table(["run", "source", "rc", "wall s", "az calls", "az calls by play", "Entra tokens", "metadata",
+                         "procs (az)", "check"], auth_run_rows(auth)), "",
+                  "env: the service principal in the environment (sbx.env(), ANSIBLE_AZURE_AUTH_SOURCE=env); cli: "
+                  "ANSIBLE_AZURE_AUTH_SOURCE=cli without AZURE_CLIENT_ID/AZURE_SECRET/AZURE_TENANT (AZURE_SUBSCRIPTION_"
+                  "ID kept), az signed in with `az login --service-principal` to the sandbox registered as a custom "
+                  "cloud, in an AZURE_CONFIG_DIR of its own (telemetry, survey, instance discovery, extension index "
+                  "and upgrade check off; every request az sends elsewhere than 127.0.0.1 goes to a guard proxy that "
+                  "refuses and records it); ping: the floor's ping playbook. Every run has the counting az wrapper "
+                  "first on PATH. az calls: invocations of az (the modules' AzureCliCredential runs `az account "
+                  "get-access-token`, without AZURE_SUBSCRIPTION_ID also `az account show`); az/play max: the most "
+                  "in one play (plays from the callback's play starts; calls before the first play count as their "
+                  "own); az/az proc: az calls per keyless.aks_storage module process; Entra tokens: the sandbox's "
+                  "token endpoint requests (az answers from its MSAL cache while a token is valid); metadata: cloud "
+                  "metadata requests; writes: ARM + Kubernetes writes + listKeys. check: FAIL on rc != 0, any write "
+                  "in a no-op run, any request az would have sent off the machine.", ""]
+    return parts
+
+
 # ---------------------------------------------------------------------------------------------------- main
 def report(results, args):
     parts = ["# keyless.aks_storage bench", ""]
@@ -1112,6 +1458,10 @@ def report(results, args):
                   "token requests. check: FAIL on rc != 0, any write or listKeys, or requests other than the pages "
                   "of the listings (requests grow with resource types and pages, not with resources)." % KUBE_PAGE,
                   ""]
+    if results.get("auth") and (results["auth"].get("summary") or results["auth"].get("problems")):
+        parts += auth_report(results["auth"])
+        if results["auth"].get("problems"):
+            parts += ["F failed: " + "; ".join(results["auth"]["problems"]), ""]
     meta = results["meta"]
     parts.append("Total bench time: %.0f s on %s CPUs (load average %s before, %s after)"
                  % (meta["total_seconds"], meta["cpus"], " ".join("%.1f" % x for x in meta["load_before"]),
@@ -1136,6 +1486,9 @@ def main():
     parser.add_argument("--audit-secrets", type=int, default=1000, help="seeded Secrets (E)")
     parser.add_argument("--audit-pods", type=int, default=50, help="seeded pods (E)")
     parser.add_argument("--audit-page-size", type=int, default=100, help="ARM page size of the paged run (E)")
+    parser.add_argument("--skip-auth", action="store_true", help="skip F")
+    parser.add_argument("--auth-repeat", type=int, default=3, help="interleaved runs per auth source (F)")
+    parser.add_argument("--auth-tasks", type=int, default=6, help="tasks of the ping floor playbooks (F)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     fleet_sizes = sorted({int(s) for s in args.fleet.split(",") if s.strip()})
@@ -1180,6 +1533,10 @@ def main():
             log("E: audit of the chain and of a seeded estate")
             results["audit"] = bench_audit(args)
             failures += ["audit %s" % p for p in results["audit"]["problems"]]
+        if not args.skip_auth:
+            log("F: auth sources env and cli, %d interleaved runs each" % args.auth_repeat)
+            results["auth"] = bench_auth(args)
+            failures += ["auth %s" % p for p in results["auth"]["problems"]]
     finally:
         results["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
         results["meta"]["load_after"] = os.getloadavg()

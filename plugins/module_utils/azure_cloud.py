@@ -83,8 +83,9 @@ def metadata_url_for(value):
 def cloud_from_metadata(metadata_url, document):
     """Build a Cloud from a metadata document in either ARM format.
 
-    ``api-version=2022-09-01`` answers a list of clouds (each naming its ``resourceManager``);
-    ``2015-01-01`` answers one object describing the ARM host that served it.
+    ``api-version=2022-09-01`` answers one object, the cloud of the ARM host that served it (azure-cli #29283);
+    2019-05-01 to 2020-06-01 a list of clouds (each naming its ``resourceManager``); ``2015-01-01`` one object
+    without a name or suffixes. An object is always the serving host's cloud.
     """
     parts = urlsplit(metadata_url)
     served_by = "%s://%s/" % (parts.scheme, parts.netloc)
@@ -99,7 +100,7 @@ def cloud_from_metadata(metadata_url, document):
         arm = entry["resourceManager"]
         name = entry.get("name") or parts.netloc
     elif isinstance(document, dict):
-        entry, arm, name = document, served_by, parts.netloc
+        entry, arm, name = document, served_by, document.get("name") or parts.netloc
     else:
         raise CloudError("metadata at %s is neither an object nor a list" % metadata_url)
     auth = entry.get("authentication") or {}

@@ -25,12 +25,18 @@ def get(conn, path):
     return response.status, json.loads(response.read())
 
 
-def test_metadata_list_format(sandbox, conn):
-    status, body = get(conn, "/metadata/endpoints?api-version=2022-09-01")
-    assert status == 200 and isinstance(body, list) and len(body) == 1
-    cloud = body[0]
+@pytest.mark.parametrize("version, login_suffix", [("2022-09-01", ""), ("2019-05-01", "/"), ("2020-06-01", "/")])
+def test_metadata_list_and_object_formats(sandbox, conn, version, login_suffix):
+    before = sandbox.counters()["metadata_requests"]
+    status, body = get(conn, "/metadata/endpoints?api-version=%s" % version)
+    if version >= "2022-09-01":  # one object, the serving cloud (azure-cli #29283)
+        assert status == 200 and isinstance(body, dict)
+        cloud = body
+    else:
+        assert status == 200 and isinstance(body, list) and len(body) == 1
+        cloud = body[0]
     assert cloud["resourceManager"] == conn["arm_url"]
-    assert cloud["authentication"] == {"loginEndpoint": conn["authority_host"] + "/",
+    assert cloud["authentication"] == {"loginEndpoint": conn["authority_host"].rstrip("/") + login_suffix,
                                        "audiences": [conn["arm_audience"]], "tenant": "common",
                                        "identityProvider": "AAD"}
     # Keys azure-cli's _arm_to_cli_mapper reads without a fallback.
@@ -38,7 +44,7 @@ def test_metadata_list_format(sandbox, conn):
                 "vmImageAliasDoc", "media", "suffixes"):
         assert key in cloud, key
     assert "storage" in cloud["suffixes"]
-    assert sandbox.counters()["metadata_requests"] == 1
+    assert sandbox.counters()["metadata_requests"] == before + 1
 
 
 @pytest.mark.parametrize("path", ["/metadata/endpoints?api-version=2015-01-01", "/metadata/endpoints",

@@ -46,7 +46,7 @@ LIST_DOC = [
 
 
 def test_list_format_picks_the_cloud_served_by_the_host():
-    cloud = ac.cloud_from_metadata("https://arm.example:8443/metadata/endpoints?api-version=2022-09-01", LIST_DOC)
+    cloud = ac.cloud_from_metadata("https://arm.example:8443/metadata/endpoints?api-version=2020-06-01", LIST_DOC)
     assert (cloud.name, cloud.resource_manager, cloud.login_endpoint) == (
         "Stack", "https://arm.example:8443/", "https://login.example/")
     assert cloud.scope == "https://aud.example/.default"
@@ -64,6 +64,18 @@ def test_legacy_single_object_format_uses_the_serving_host():
     cloud = ac.cloud_from_metadata("https://arm.example/metadata/endpoints?api-version=2015-01-01", doc)
     assert cloud.resource_manager == "https://arm.example/"
     assert cloud.login_endpoint == "https://login.example/adfs/"
+
+
+def test_2022_09_01_single_object_format_is_the_serving_cloud():
+    # management.azure.com's answer at 2022-09-01 (azure-cli issue #29283): one object, login without a slash
+    doc = {"name": "AzureCloud", "resourceManager": "https://management.azure.com/", "suffixes": {"storage": "s"},
+           "authentication": {"loginEndpoint": "https://login.microsoftonline.com",
+                              "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+                              "tenant": "common", "identityProvider": "AAD"}}
+    cloud = ac.cloud_from_metadata("https://management.azure.com/metadata/endpoints?api-version=2022-09-01", doc)
+    assert (cloud.name, cloud.resource_manager, cloud.login_endpoint, cloud.scope) == (
+        "AzureCloud", "https://management.azure.com/", "https://login.microsoftonline.com/",
+        "https://management.core.windows.net/.default")
 
 
 def test_metadata_with_http_endpoint_is_refused():
