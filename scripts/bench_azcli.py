@@ -201,7 +201,7 @@ def az_calls(log_file):
         return []
     calls = []
     for line in log_file.read_text(encoding="utf-8").splitlines():
-        stamp, _, sub = line.partition(" ")
+        stamp, _sep, sub = line.partition(" ")
         with contextlib.suppress(ValueError):
             calls.append((float(stamp), sub.strip() or "(none)"))
     return calls
