@@ -1,8 +1,11 @@
 """The play's shared sign-in: when a module may use it, and what its credential serves (pure logic; the playbook
 runs against the sandbox are in tests/integration/test_sign_in.py)."""
 
+import os
+
 import pytest
 
+from ansible_collections.keyless.aks_storage.plugins.lookup import sign_in as lookup
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_module
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_cloud import known_cloud
 from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import (
@@ -11,6 +14,7 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import
 NOW = 1_800_000_000
 PARAMS = dict(auth_source="cli", tenant="T-1", client_id=None, cloud_environment="AzureCloud")
 SCOPE = "https://management.core.windows.net/.default"
+WARNINGS = []
 
 
 def shared(**changes):
@@ -103,3 +107,19 @@ def test_a_token_about_to_expire_is_not_served():
     cred, made = credential(int(time.time()) + 299)
     assert cred.get_token(SCOPE) == "own token for %s" % ((SCOPE,),)
     assert len(made) == 1
+
+
+def test_the_lookup_signs_in_under_the_plays_environment_and_restores_the_controllers(monkeypatch):
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "controller")
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    with lookup.environment({"AZURE_SUBSCRIPTION_ID": "play", "HTTPS_PROXY": "http://proxy.example:3128"}):
+        assert (os.environ["AZURE_SUBSCRIPTION_ID"], os.environ["HTTPS_PROXY"]) == ("play", "http://proxy.example:3128")
+    assert os.environ["AZURE_SUBSCRIPTION_ID"] == "controller" and "HTTPS_PROXY" not in os.environ
+
+
+def test_a_sign_in_that_cannot_start_says_why_before_any_request():
+    with pytest.raises(lookup.SignInError, match="must be an https URL"):
+        lookup.sign_in(dict(cloud_environment="http://arm.example/"), WARNINGS.append)
+    with pytest.raises(lookup.SignInError, match="auth_source=workload_identity needs"):
+        lookup.sign_in(dict(auth_source="workload_identity", cloud_environment="AzureCloud"), WARNINGS.append)
+
