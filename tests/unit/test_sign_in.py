@@ -122,4 +122,3 @@ def test_a_sign_in_that_cannot_start_says_why_before_any_request():
         lookup.sign_in(dict(cloud_environment="http://arm.example/"), WARNINGS.append)
     with pytest.raises(lookup.SignInError, match="auth_source=workload_identity needs"):
         lookup.sign_in(dict(auth_source="workload_identity", cloud_environment="AzureCloud"), WARNINGS.append)
-
