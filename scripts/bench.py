@@ -65,7 +65,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import bench_azcli  # noqa: E402  (scripts/, beside this file)
+from scripts import bench_azcli  # noqa: E402  (the repository root is on sys.path, as for sandbox)
 from sandbox import client  # noqa: E402  (the repository root must be on sys.path first)
 
 BENCH = REPO / "build" / "bench"
