@@ -34,7 +34,7 @@ F. Auth sources (issue 21; --skip-auth): the Azure CLI in a venv of its own (bui
    auth_source env (the service principal in the environment) and cli (no service principal in the environment,
    AZURE_SUBSCRIPTION_ID kept), interleaved --auth-repeat times; then the ping floor: --auth-tasks no-op Azure
    module tasks (resource_group, managed_identity_info) with env and cli, with cli-own (the same tasks without the
-   sign_in lookup, only when site.yml has it) and as many ansible.builtin.ping tasks. Per run: wall time, az calls
+   sign_in lookup) and as many ansible.builtin.ping tasks. Per run: wall time, az calls
    (total, per play from the callback's play starts, subcommands), Entra token and cloud metadata requests, module
    processes; medians per source with ratios to env and ping. The bench fails on rc != 0, a write in a no-op run
    or az reaching for the network, and on the sign-in's targets (issue 21): with cli at most AUTH_AZ_PER_PLAY az
@@ -1093,9 +1093,8 @@ def audit_rows(audit):
 # ---------------------------------------------------------------------------------------------------- F. auth sources
 AZCLI_DIR = BENCH / "azcli"
 AUTH_SITE_SOURCES = ("env", "cli")
-# Floor runs: source -> (playbook, auth source). cli-own (only when the playbooks sign in once per play): the
-# same module tasks without the sign_in lookup, every module process signing in itself (the playbooks before
-# issue 21).
+# Floor runs: source -> (playbook, auth source). cli-own: the same module tasks without the sign_in lookup,
+# every module process signing in itself (the playbooks before issue 21).
 AUTH_FLOOR_SOURCES = ("env", "cli", "cli-own", "ping")
 AUTH_FLOOR_PLAN = {"env": ("module", "env"), "cli": ("module", "cli"), "cli-own": ("module-own", "cli"),
                    "ping": ("ping", "env")}
@@ -1104,20 +1103,13 @@ AUTH_FLOOR_PLAN = {"env": ("module", "env"), "cli": ("module", "cli"), "cli-own"
 AUTH_SP_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_SECRET", "AZURE_TENANT", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
 
 
-def playbooks_sign_in():
-    """Whether site.yml signs in once per play with the sign_in lookup (issue 21); the floor playbook then does the
-    same, so that it measures what site.yml's tasks cost."""
-    return (REPO / "plugins" / "lookup" / "sign_in.py").exists() \
-        and "keyless.aks_storage.sign_in" in (REPO / "playbooks" / "site.yml").read_text(encoding="utf-8")
-
-
-def auth_floor_playbook(workdir, n, tasks, kind, sign_in):
+def auth_floor_playbook(workdir, n, tasks, kind):
     """The ping floor: `tasks` no-op Azure module tasks on what site.yml converged with size_inventory(n) (the
-    resource group, one identity), after the sign_in lookup when site.yml has it (kind "module") or without it
+    resource group, one identity), after the sign_in lookup as in site.yml (kind "module") or without it
     (kind "module-own"), or as many ansible.builtin.ping tasks (kind "ping")."""
     rg = "rg-bench-%d" % n
     body = []
-    if kind == "module" and sign_in:  # kind "module-own": the module tasks without it
+    if kind == "module":  # kind "module-own": the module tasks without it
         body.append({"name": "Sign in once (as site.yml)", "ansible.builtin.set_fact": {
             "keyless_sign_in": "{{ lookup('keyless.aks_storage.sign_in') }}"}, "run_once": True, "no_log": True})
     for i in range(tasks):
@@ -1130,7 +1122,7 @@ def auth_floor_playbook(workdir, n, tasks, kind, sign_in):
             body.append({"name": "managed_identity_info #%d" % (i + 1),
                          FQ + "managed_identity_info": {"resource_group": rg, "name": "id-wl01"}})
     play = {"name": "Auth floor (%s)" % kind, "hosts": "aks_clusters", "gather_facts": False, "tasks": body}
-    if kind == "module" and sign_in:
+    if kind == "module":
         play["module_defaults"] = {"group/keyless.aks_storage.azure": {
             "sign_in": "{{ keyless_sign_in | default(omit) }}"}}
     path = workdir / ("floor-%s.json" % kind)
@@ -1185,7 +1177,7 @@ def bench_auth(args):
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    result = {"site": [], "floor": [], "sign_in_in_playbooks": playbooks_sign_in(), "floor_tasks": args.auth_tasks}
+    result = {"site": [], "floor": [], "floor_tasks": args.auth_tasks}
     log("F: azure-cli in %s" % (AZCLI_DIR / "venv"))
     result["azure_cli"] = install = bench_azcli.ensure_azure_cli(AZCLI_DIR, sys.executable)
     if install["error"]:
@@ -1196,9 +1188,7 @@ def bench_auth(args):
     for old in AZCLI_DIR.glob("config-*"):  # earlier runs' sign-ins (az keeps the secret in its config dir)
         shutil.rmtree(old, ignore_errors=True)
     inventory, _managed = size_inventory(workdir, 1)
-    floor = {kind: auth_floor_playbook(workdir, 1, args.auth_tasks, kind, result["sign_in_in_playbooks"])
-             for kind in ("module", "module-own", "ping")}
-    floor_sources = [s for s in AUTH_FLOOR_SOURCES if s != "cli-own" or result["sign_in_in_playbooks"]]
+    floor = {kind: auth_floor_playbook(workdir, 1, args.auth_tasks, kind) for kind in ("module", "module-own", "ping")}
     problems = []
     sbx = client.start(str(workdir / "sandbox"))
     config_dir = AZCLI_DIR / ("config-%s" % sbx.conn["pid"])
@@ -1243,7 +1233,7 @@ def bench_auth(args):
                 for source in AUTH_SITE_SOURCES:
                     result["site"].append(measured("noop-%s-%d" % (source, i + 1), site, source))
             for i in range(args.auth_repeat):
-                for source in floor_sources:
+                for source in AUTH_FLOOR_SOURCES:
                     kind, auth_source = AUTH_FLOOR_PLAN[source]
                     result["floor"].append(measured("floor-%s-%d" % (source, i + 1), floor[kind], auth_source))
                     result["floor"][-1]["auth"]["source"] = source
@@ -1366,10 +1356,9 @@ def auth_report(auth):
     parts = ["## F. Auth sources: auth_source env beside cli (the Azure CLI), site.yml no-op and the ping floor", ""]
     cli = auth.get("azure_cli") or {}
     signed = auth.get("sign_in") or {}
-    parts += ["azure-cli %s (%s); cloud %s registered with %s; site.yml signs in once per play: %s." % (
+    parts += ["azure-cli %s (%s); cloud %s registered with %s." % (
         cli.get("version") or "-", "reused" if cli.get("reused") else "installed in %s s" % fmt(cli.get("seconds")),
-        bench_azcli.CLOUD_NAME, signed.get("cloud_registration") or "-",
-        "yes" if auth.get("sign_in_in_playbooks") else "no"), ""]
+        bench_azcli.CLOUD_NAME, signed.get("cloud_registration") or "-"), ""]
     summary = auth.get("summary")
     if summary:
         parts += ["### site.yml no-op re-runs (one cluster, one workload; medians of %d interleaved runs each)"

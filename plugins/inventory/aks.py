@@ -273,8 +273,6 @@ cache_timeout: 600
 """
 
 import fnmatch
-import logging
-import os
 import re
 import sys
 import time
@@ -286,15 +284,14 @@ from ansible.template import trust_as_template
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud, azure_transport
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
-    AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
+    AuthConfigError, build_credential, plugin_auth_params)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import describe, format_failure
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import (
-    RETRY_AFTER_MAX, RETRY_AFTER_MAX_ENV, RETRY_SETTINGS, USER_AGENT, as_rest)
+    USER_AGENT, as_rest, retry_policy)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import cli_subscription
 
 GROUP = "aks_clusters"
-AUTH_OPTIONS = tuple(AUTH_ARGUMENT_SPEC)  # the modules' authentication options, by the same names
 CACHE_FORMAT = 1
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 GLOB = re.compile(r"[*?\[]")
@@ -523,17 +520,10 @@ class ArmSession:
     def __init__(self, params, warn):
         self.params = params
         self.warn = warn
-        # azure-identity logs a failed token request as a warning, which Python would print to stderr (no handler
-        # is configured in ansible-inventory); the failure reaches the user once, in the plugin's error.
-        azure_logger = logging.getLogger("azure")
-        if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
-            azure_logger.addHandler(logging.NullHandler())
+        azure_transport.quiet_azure_logger()  # the failure reaches the user once, in the plugin's error
         self._cloud = None
         self._credential = None
         self._clients = []
-
-    def _retry_policy(self):
-        return azure_transport.capped_retry_policy(RETRY_SETTINGS, RETRY_AFTER_MAX, self.warn, RETRY_AFTER_MAX_ENV)
 
     @property
     def cloud(self):
@@ -541,7 +531,7 @@ class ArmSession:
             _import("azure.core", "azure-core")
             try:
                 self._cloud = azure_transport.fetch_cloud(self.params.get("cloud_environment"), USER_AGENT,
-                                                          self._retry_policy())
+                                                          retry_policy(self.warn))
             except azure_cloud.CloudError as exc:
                 raise option_error("cloud_environment", to_native(exc)) from None
             except ModuleError as exc:
@@ -566,7 +556,7 @@ class ArmSession:
         Raises UnreadableScope for a scope that does not exist or may not be read, AnsibleError otherwise."""
         module = _import("azure.mgmt.containerservice", "azure-mgmt-containerservice")
         client = module.ContainerServiceClient(self.credential, subscription_id, **azure_transport.arm_client_kwargs(
-            self.cloud, USER_AGENT, self._retry_policy()))
+            self.cloud, USER_AGENT, retry_policy(self.warn)))
         self._clients.append(client)
         if resource_group:
             action = "list the AKS clusters of resource group %s in subscription %s" % (
@@ -627,9 +617,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return value
 
     def _settings(self):
-        params = {name: self._rendered(name) or None for name in AUTH_OPTIONS}
-        if params["federated_token_file"]:
-            params["federated_token_file"] = os.path.expanduser(os.path.expandvars(params["federated_token_file"]))
+        params = plugin_auth_params(self._rendered)
         group_names, group_patterns = resource_group_list(self._rendered("resource_groups"))
         default = params.get("subscription_id")
         if not self._rendered("subscriptions") and not default:

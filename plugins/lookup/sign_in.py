@@ -16,8 +16,8 @@ description:
     is read once), the default subscription (C(az account show) runs only when no O(subscription_id) is set) and one
     Azure Resource Manager access token.
   - Pass the result to the modules as their C(sign_in) option, for example through C(module_defaults) for the action
-    group C(keyless.aks_storage.azure), as C(playbooks/site.yml), C(teardown.yml), C(doctor.yml) and C(audit.yml)
-    do; keep it in a fact set with C(ansible.builtin.set_fact), C(run_once) and C(no_log) (a set_fact fact is never
+    group C(keyless.aks_storage.azure), as C(playbooks/site.yml), C(teardown.yml) and C(doctor.yml) do; keep it
+    in a fact set with C(ansible.builtin.set_fact), C(run_once) and C(no_log) (a set_fact fact is never
     written to a facts cache).
   - "What is shared, and for how long: the ARM token lives as long as Entra ID issued it for (typically 60 to 90
     minutes; the Azure CLI may hand out a cached one that has less left). A module uses it only while it has more
@@ -141,7 +141,6 @@ _raw:
 """
 
 import contextlib
-import logging
 import os
 
 from ansible.errors import AnsibleLookupError
@@ -151,16 +150,14 @@ from ansible.utils.display import Display
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud, azure_transport
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import (
-    AUTH_ARGUMENT_SPEC, AuthConfigError, build_credential)
+    AuthConfigError, build_credential, plugin_auth_params)
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_errors import format_failure
-from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import (
-    RETRY_AFTER_MAX, RETRY_AFTER_MAX_ENV, RETRY_SETTINGS, USER_AGENT)
+from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_module import USER_AGENT, retry_policy
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import ModuleError
 from ansible_collections.keyless.aks_storage.plugins.module_utils.sign_in import (
     cli_subscription, cloud_record, sign_in_key)
 
 display = Display()
-AUTH_OPTIONS = tuple(AUTH_ARGUMENT_SPEC)  # the modules' authentication options, by the same names
 
 
 @contextlib.contextmanager
@@ -178,9 +175,8 @@ def environment(extra):
 def sign_in(params, warn):
     """Sign in with ``params`` (the modules' authentication options) and return the sign-in record. Raises
     SignInError with a message naming what failed."""
-    retry_policy = azure_transport.capped_retry_policy(RETRY_SETTINGS, RETRY_AFTER_MAX, warn, RETRY_AFTER_MAX_ENV)
     try:
-        cloud = azure_transport.fetch_cloud(params.get("cloud_environment"), USER_AGENT, retry_policy)
+        cloud = azure_transport.fetch_cloud(params.get("cloud_environment"), USER_AGENT, retry_policy(warn))
         credential = build_credential(params, cloud)
     except (azure_cloud.CloudError, AuthConfigError) as exc:
         raise SignInError(to_native(exc)) from None
@@ -213,11 +209,10 @@ class LookupModule(LookupBase):
         extra = kwargs.pop("environment", None) or {}
         if not isinstance(extra, dict):
             raise AnsibleLookupError("keyless.aks_storage.sign_in: environment must be a dictionary")
-        with environment(extra), quiet_azure_logging():
+        azure_transport.quiet_azure_logger()  # the failure reaches the user once, in this plugin's message
+        with environment(extra):
             self.set_options(var_options=variables, direct=kwargs)
-            params = {name: self.get_option(name) or None for name in AUTH_OPTIONS}
-            if params["federated_token_file"]:
-                params["federated_token_file"] = os.path.expanduser(os.path.expandvars(params["federated_token_file"]))
+            params = plugin_auth_params(self.get_option)
             try:
                 return [sign_in(params, display.warning)]
             except SignInError as exc:
@@ -226,16 +221,3 @@ class LookupModule(LookupBase):
                     display.warning(message + "; every module signs in itself")
                     return [{}]
                 raise AnsibleLookupError(message) from None
-
-
-@contextlib.contextmanager
-def quiet_azure_logging():
-    """azure-identity logs a failed token request as a warning Python would print to stderr; the failure reaches
-    the user once, in this plugin's message."""
-    azure_logger = logging.getLogger("azure")
-    handler = logging.NullHandler()
-    azure_logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        azure_logger.removeHandler(handler)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 from ansible.module_utils.basic import env_fallback
 
@@ -33,6 +34,16 @@ _INTERACTIVE_EXCLUDES = dict(
     exclude_developer_cli_credential=True,
     exclude_broker_credential=True,
 )
+
+
+def plugin_auth_params(get):
+    """The authentication options of a controller-side plugin (inventory, lookup), named as AUTH_ARGUMENT_SPEC's:
+    ``get(name)`` for each, empty as None, and the token file's ``~`` and variables expanded as the modules' path
+    options are."""
+    params = {name: get(name) or None for name in AUTH_ARGUMENT_SPEC}
+    if params["federated_token_file"]:
+        params["federated_token_file"] = os.path.expanduser(os.path.expandvars(params["federated_token_file"]))
+    return params
 
 
 class AuthConfigError(Exception):

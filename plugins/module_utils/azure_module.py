@@ -55,6 +55,12 @@ SIGN_IN_MIN_VALIDITY = LRO_TIMEOUT + 300
 ASSUMED_PARENT = "%s was not found: this check-mode result assumes an earlier task creates it (check mode created nothing)"
 
 
+def retry_policy(warn):
+    """azure-core's retry policy with RETRY_SETTINGS, Retry-After capped at RETRY_AFTER_MAX (``warn(message)`` says
+    when the service asked for longer): for the modules and the controller-side plugins alike."""
+    return azure_transport.capped_retry_policy(RETRY_SETTINGS, RETRY_AFTER_MAX, warn, RETRY_AFTER_MAX_ENV)
+
+
 def group_parent(resource_group):
     """How a resource group is named as a missing parent."""
     return "resource group %s" % resource_group
@@ -166,7 +172,7 @@ class AzureModule(AnsibleModule):
     def retry_policy(self):
         """azure-core's retry policy with RETRY_SETTINGS, and Retry-After capped at RETRY_AFTER_MAX (a warning says
         when the service asked for longer)."""
-        return azure_transport.capped_retry_policy(RETRY_SETTINGS, RETRY_AFTER_MAX, self.warn, RETRY_AFTER_MAX_ENV)
+        return retry_policy(self.warn)
 
     def _import(self, module_name, dist):
         try:

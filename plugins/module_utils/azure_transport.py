@@ -12,10 +12,20 @@ Azure libraries are imported on first use, so importing this file costs nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ansible_collections.keyless.aks_storage.plugins.module_utils import azure_cloud
 from ansible_collections.keyless.aks_storage.plugins.module_utils.errors import AzureError
+
+
+def quiet_azure_logger():
+    """Give the ``azure`` logger a NullHandler (once): azure-identity logs a failed token request as a warning that
+    Python would print to stderr when nothing handles it, as in ansible-playbook and ansible-inventory; a
+    controller-side plugin reports the failure itself, once."""
+    azure_logger = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in azure_logger.handlers):
+        azure_logger.addHandler(logging.NullHandler())
 
 
 def capped_retry_policy(settings, cap, warn, cap_env=None):

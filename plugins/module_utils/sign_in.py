@@ -88,12 +88,6 @@ class SharedTokenCredential:
         if self._own is not None and hasattr(self._own, "close"):
             self._own.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        self.close()
-
 
 def cli_subscription(auth_source):
     """The subscription of ``az account show`` for auth_source auto or cli when ``az`` is installed, else None."""
