@@ -31,7 +31,7 @@ def test_a_noop_site_run_signs_in_once_and_the_token_is_nowhere(sandbox, converg
     extra_env = dict(ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree", ANSIBLE_CALLBACK_TREE_DIR=str(tree),
                      ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts),
                      ANSIBLE_LOG_PATH=str(converged_tmp / "ansible.log"), ANSIBLE_REMOTE_TMP=str(tmp),
-                     ANSIBLE_LOCAL_TEMP=str(tmp))
+                     ANSIBLE_LOCAL_TEMP=str(tmp), ANSIBLE_PIPELINING="0")  # Ansible's default: payload files on disk
     issued, before = sandbox.issued_tokens(), sandbox.counters()
     run = playbook(sandbox, converged_tmp, "site.yml", "-vvv", env=extra_env)
     assert run.returncode == 0, run.stdout[-4000:]
