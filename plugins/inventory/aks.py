@@ -47,6 +47,7 @@ requirements:
   - azure-core >= 1.30.0
   - azure-mgmt-containerservice >= 30.0.0
 extends_documentation_fragment:
+  - keyless.aks_storage.azure_auth.plugin
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
@@ -55,75 +56,10 @@ options:
     type: str
     required: true
     choices: [keyless.aks_storage.aks]
-  auth_source:
-    description:
-      - Where the Azure credential comes from, as for the collection's modules. Only C(azure-identity) credentials
-        are used.
-      - V(auto) uses O(client_id), O(secret) and O(tenant) when all three are set, workload identity when
-        O(client_id), O(tenant) and O(federated_token_file) are set, and otherwise the C(azure-identity) default
-        chain (environment, workload identity, managed identity, Azure CLI; interactive credentials are excluded).
-      - V(env) uses a service principal secret from O(client_id), O(secret) and O(tenant), or a certificate
-        configured with the C(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
-      - V(cli) uses the account of C(az login).
-      - V(msi) uses the managed identity of the machine or container Ansible runs on (user-assigned when
-        O(client_id) is set).
-      - V(workload_identity) exchanges a Kubernetes service account token (O(federated_token_file)) for an Entra
-        token.
-    type: str
-    choices: [auto, cli, env, msi, workload_identity]
-    default: auto
-    env:
-      - name: ANSIBLE_AZURE_AUTH_SOURCE
   subscription_id:
     description:
       - The subscription listed when O(subscriptions) is empty.
       - With O(auth_source=auto) or O(auth_source=cli) and neither set, the subscription of C(az account show).
-    type: str
-    env:
-      - name: AZURE_SUBSCRIPTION_ID
-  tenant:
-    description:
-      - The Microsoft Entra tenant ID.
-      - Falls back to E(AZURE_TENANT), then E(AZURE_TENANT_ID) (the first one set wins, as for the modules).
-    type: str
-    # Ansible's configuration takes the last variable listed that is set, hence the reverse order.
-    env:
-      - name: AZURE_TENANT_ID
-      - name: AZURE_TENANT
-  client_id:
-    description:
-      - Application (client) ID of the service principal, of the user-assigned managed identity (O(auth_source=msi)),
-        or of the identity trusted by the federated token (O(auth_source=workload_identity)).
-    type: str
-    env:
-      - name: AZURE_CLIENT_ID
-  secret:
-    description:
-      - Client secret of the service principal. The plugin never displays, logs or caches it; prefer the
-        environment variables (or a vaulted value) to writing it into the configuration file.
-      - Falls back to E(AZURE_SECRET), then E(AZURE_CLIENT_SECRET) (the first one set wins, as for the modules).
-    type: str
-    env:
-      - name: AZURE_CLIENT_SECRET
-      - name: AZURE_SECRET
-  federated_token_file:
-    description:
-      - Path of the OIDC token file used by O(auth_source=workload_identity) (C(~) and environment variables are
-        expanded, as for the modules' C(path) options; an empty value is no file).
-    # str, not path: Ansible's configuration turns an empty path into the current directory
-    type: str
-    env:
-      - name: AZURE_FEDERATED_TOKEN_FILE
-  cloud_environment:
-    description:
-      - The Azure cloud. One of V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment), or an https URL for a
-        custom cloud given either as the Azure Resource Manager root (V(https://management.example.com/)) or as its
-        full metadata URL (V(https://management.example.com/metadata/endpoints?api-version=2022-09-01)).
-      - TLS certificates are always verified; trust a private CA with the E(REQUESTS_CA_BUNDLE) environment variable.
-    type: str
-    default: AzureCloud
-    env:
-      - name: AZURE_CLOUD_ENVIRONMENT
   subscriptions:
     description:
       - The subscriptions (IDs) whose clusters are listed, in this order. Empty means the one O(subscription_id).

@@ -25,54 +25,14 @@ description:
     and when the token is too old, so a long play degrades to one sign-in per module, never to a failure."
   - The token is kept in memory only. This plugin writes no file and no cache; the modules' C(sign_in) option is
     C(no_log) for the token, so neither the task output, C(-vvv), callbacks nor registered results show it.
+extends_documentation_fragment:
+  - keyless.aks_storage.azure_auth.plugin
 options:
-  auth_source:
-    description: Where the credential comes from, as for the modules (see their O(auth_source)).
-    type: str
-    choices: [auto, cli, env, msi, workload_identity]
-    default: auto
-    env:
-      - name: ANSIBLE_AZURE_AUTH_SOURCE
   subscription_id:
     description:
       - The subscription the modules work in unless they are given their own.
       - With O(auth_source=auto) or O(auth_source=cli) and none set, the subscription of C(az account show) (one
         more C(az) call per play; set E(AZURE_SUBSCRIPTION_ID) to spare it).
-    type: str
-    env:
-      - name: AZURE_SUBSCRIPTION_ID
-  tenant:
-    description: The Microsoft Entra tenant ID (E(AZURE_TENANT), then E(AZURE_TENANT_ID), as for the modules).
-    type: str
-    # Ansible's configuration takes the last variable listed that is set, hence the reverse order.
-    env:
-      - name: AZURE_TENANT_ID
-      - name: AZURE_TENANT
-  client_id:
-    description: Application (client) ID of the service principal or identity, as for the modules.
-    type: str
-    env:
-      - name: AZURE_CLIENT_ID
-  secret:
-    description:
-      - Client secret of the service principal (E(AZURE_SECRET), then E(AZURE_CLIENT_SECRET)). Never displayed.
-    type: str
-    env:
-      - name: AZURE_CLIENT_SECRET
-      - name: AZURE_SECRET
-  federated_token_file:
-    description: Path of the OIDC token file of O(auth_source=workload_identity).
-    type: str
-    env:
-      - name: AZURE_FEDERATED_TOKEN_FILE
-  cloud_environment:
-    description:
-      - The Azure cloud, as for the modules; a known cloud name or the https URL of a custom cloud's Resource Manager
-        root or metadata document.
-    type: str
-    default: AzureCloud
-    env:
-      - name: AZURE_CLOUD_ENVIRONMENT
   environment:
     description:
       - Extra environment variables for the sign-in, the ones the play gives its tasks with C(environment) (for

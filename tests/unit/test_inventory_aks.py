@@ -4,7 +4,9 @@ group filters, host variables from a REST body, and its authentication options a
 import pytest
 import yaml
 from ansible.errors import AnsibleParserError
+from ansible.utils.plugin_docs import merge_fragment
 
+from ansible_collections.keyless.aks_storage.plugins.doc_fragments.azure_auth import ModuleDocFragment
 from ansible_collections.keyless.aks_storage.plugins.inventory import aks
 from ansible_collections.keyless.aks_storage.plugins.lookup import sign_in as sign_in_lookup
 from ansible_collections.keyless.aks_storage.plugins.module_utils.azure_auth import AUTH_ARGUMENT_SPEC
@@ -153,9 +155,19 @@ def test_cluster_vars_from_a_rest_body():
 
 
 # ---- options as the modules have them -----------------------------------------------------------------------------
+def plugin_options(documentation):
+    """A plugin's options with the azure_auth.plugin fragment merged in as Ansible merges it (the plugin's own keys
+    of an option win)."""
+    document = yaml.safe_load(documentation)
+    assert "keyless.aks_storage.azure_auth.plugin" in document["extends_documentation_fragment"]
+    options = document.get("options") or {}
+    merge_fragment(options, yaml.safe_load(ModuleDocFragment.PLUGIN)["options"])
+    return options
+
+
 @pytest.mark.parametrize("documentation", [aks.DOCUMENTATION, sign_in_lookup.DOCUMENTATION], ids=["aks", "sign_in"])
 def test_authentication_options_match_the_modules(documentation):
-    options = yaml.safe_load(documentation)["options"]
+    options = plugin_options(documentation)
     for name, spec in AUTH_ARGUMENT_SPEC.items():
         option = options[name]
         assert option.get("default") == spec.get("default"), name
@@ -171,7 +183,7 @@ def plugin_with_options():
     plugin = aks.InventoryModule()
     plugin._load_name = aks.InventoryModule.NAME
     constants.config.initialize_plugin_configuration_definitions(
-        "inventory", plugin._load_name, yaml.safe_load(aks.DOCUMENTATION)["options"])
+        "inventory", plugin._load_name, plugin_options(aks.DOCUMENTATION))
     return plugin
 
 
@@ -199,7 +211,7 @@ def test_verify_file_wants_an_aks_yml(tmp_path):
 
 
 def test_the_examples_use_only_documented_options():
-    documented = set(yaml.safe_load(aks.DOCUMENTATION)["options"])
+    documented = set(plugin_options(aks.DOCUMENTATION))
     # from the ansible.builtin.constructed and inventory_cache fragments
     documented |= {"strict", "compose", "groups", "keyed_groups", "use_extra_vars", "leading_separator", "cache",
                    "cache_plugin", "cache_timeout", "cache_connection", "cache_prefix"}
