@@ -20,8 +20,9 @@ run_bg() {  # name, command...
 run_bg sanity env VENV="$VENV" bash tests/sanity/run-sanity.sh
 run_bg lint bash -c "'$BIN/ansible-lint' && '$BIN/yamllint' -s ."
 
-# pytest in the foreground: unit + sandbox + integration, spread over workers
-"$BIN/python" -m pytest -n "$JOBS" --dist loadfile -q -p no:cacheprovider \
+# pytest in the foreground: unit + sandbox + integration, spread over workers, a file per worker at a time, in the
+# collection's order (long-running files first, tests/conftest.py) rather than xdist's most-tests-first
+"$BIN/python" -m pytest -n "$JOBS" --dist loadfile --no-loadscope-reorder -q -p no:cacheprovider \
   --junitxml="$LOGS/pytest.xml" tests/unit tests/sandbox tests/integration 2>&1 | tee "$LOGS/pytest.log"
 echo "${PIPESTATUS[0]}" >"$LOGS/pytest.rc"
 

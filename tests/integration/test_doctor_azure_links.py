@@ -6,6 +6,8 @@ import pytest
 
 from .doctor_chain import ACCOUNT, STORAGE_RG
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
 

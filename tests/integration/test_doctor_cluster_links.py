@@ -10,6 +10,8 @@ from .playbook import run_playbook
 from .test_doctor_azure_links import assert_exactly, assert_green, assert_read_only
 from . import sdk
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.")
 PATCH = re.compile(r"-p '(\{.*?\}|\[.*?\])'")
 CLUSTER_LINKS, LINKS_PER_WORKLOAD = 9, 14

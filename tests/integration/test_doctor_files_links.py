@@ -12,6 +12,8 @@ from .playbook import run_playbook
 from .test_doctor_azure_links import assert_exactly, assert_green, assert_read_only
 from .test_doctor_cluster_links import fix_patch
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 FILE_DRIVER = "file.csi.azure.com"
 # cluster, issuer, workload identity, managed blob and Files drivers, Azure RBAC, API server, then per driver
 # version, CSIDriver and node pods

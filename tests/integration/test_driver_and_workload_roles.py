@@ -10,6 +10,8 @@ from ansible_collections.keyless.aks_storage.plugins.module_utils import rbac
 from .playbook import run_playbook
 from . import sdk
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 RG = "rg-chain"
 ACCOUNT = "stkeylesschain"
 CLUSTER = "aks-chain"

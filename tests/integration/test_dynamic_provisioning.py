@@ -8,10 +8,14 @@ One chain per worker, converged once (conftest `doctor_converged`) and restored 
 
 import json
 
+import pytest
+
 from ansible_collections.keyless.aks_storage.plugins.module_utils import provisioner, rbac
 
 from . import doctor_chain, sdk
 from .doctor_chain import ACCOUNT, CLUSTER_RG, HOST, STORAGE_RG
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 NAMESPACE, CLAIM, CLASS, CONTAINER = "scratch", "scratch-blob", "blob-keyless-scratch", "scratch"
 FAST_WAIT = ("-e", "workload_provisioning_timeout=3", "-e", "workload_validation_poll_seconds=1")

@@ -10,10 +10,13 @@ import shutil
 import stat
 import uuid
 
+import pytest
 import yaml
 
 from . import sdk
 from .doctor_chain import CLUSTER_RG, HOST, playbook
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # Azure Kubernetes Service RBAC Cluster Admin
 RECAP = re.compile(r"sandbox-aks-1\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)")

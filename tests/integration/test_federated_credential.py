@@ -5,6 +5,8 @@ import pytest
 from .playbook import run_playbook
 from . import sdk
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 FIC_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
 RG = "rg-fic"
 IDENTITY = "id-fic"

@@ -6,11 +6,14 @@ One chain per worker, converged once (conftest `doctor_converged`) and restored 
 
 import json
 
+import pytest
 import yaml
 
 from . import doctor_chain, sdk
 from .doctor_chain import ACCOUNT, CLUSTER_RG, FILE_IDENTITY, FILE_NAMESPACE, FILE_ROLES, FILE_SHARE, HOST, STORAGE_RG
 from .playbook import run_playbook
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 FILE_PV, FILE_CLAIM = "pv-docs-shared-docs", "shared-docs-file"
 SMB_MI_ADMIN = FILE_ROLES["Storage File Data SMB MI Admin"]

@@ -10,9 +10,13 @@ import subprocess
 from collections import Counter
 
 
+import pytest
+
 from .playbook import ansible_env
 from .test_preflight import BIN, GOOD, REPO, inventory
 from . import sdk
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 CLUSTERS = ["aks-%02d" % (i + 1) for i in range(10)]
 # The sandbox inventory's static workloads (reports, archive, shared-docs) on stkeylesssandbox01; its dynamically

@@ -3,11 +3,15 @@ its own, and the other cluster's chain keeps working."""
 
 import subprocess
 
+import pytest
+
 from ansible_collections.keyless.aks_storage.plugins.filter.fleet import STILL_USED
 
 from .test_preflight import BIN, REPO, inventory
 from .playbook import ansible_env
 from . import sdk
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 RG = "rg-keyless-sandbox"
 

@@ -5,6 +5,8 @@ import pytest
 from .playbook import run_playbook
 from . import sdk
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
 RG = "rg-storage"

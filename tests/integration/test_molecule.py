@@ -14,6 +14,8 @@ import pytest
 
 from sandbox import client
 
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
+
 REPO = Path(__file__).resolve().parents[2]
 MOLECULE = Path(sys.executable).parent / "molecule"
 TIMEOUT = 900

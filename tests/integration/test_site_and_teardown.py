@@ -5,8 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .playbook import ansible_env
 from . import sdk
+
+pytestmark = pytest.mark.long_running  # minutes of playbooks: scheduled first
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
