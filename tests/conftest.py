@@ -24,11 +24,6 @@ COLLECTIONS_ROOT = _collections_root()
 if str(COLLECTIONS_ROOT) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_ROOT))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS_ROOT)
-# The tests' ansible-playbook runs (local connection) pipe each module to its interpreter instead of writing,
-# chmod-ing and removing an AnsiballZ file per task: the same module code, fewer processes, a shorter `make test`.
-# Tests that check what Ansible's default (non-pipelined) path leaves on disk set ANSIBLE_PIPELINING=0 themselves;
-# a value set outside pytest wins.
-os.environ.setdefault("ANSIBLE_PIPELINING", "1")
 
 
 def pytest_collection_modifyitems(items):
